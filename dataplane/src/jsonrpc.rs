@@ -1,0 +1,360 @@
+//! JSON-RPC 2.0 messages as MCP uses them.
+//!
+//! The gateway relays most of a message untouched, so params and results stay
+//! `serde_json::Value`; only the envelope (id, method, result/error) is typed.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+/// JSON-RPC error codes the gateway itself produces.
+pub mod code {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// Implementation-defined: a transport-level problem (bad session, bad header).
+    pub const BAD_REQUEST: i64 = -32000;
+    /// Implementation-defined: the upstream did not answer in time (the code the
+    /// official SDKs use for request timeouts).
+    pub const REQUEST_TIMEOUT: i64 = -32001;
+}
+
+/// A JSON-RPC request id: a string or an integer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RequestId {
+    Number(i64),
+    String(String),
+}
+
+impl RequestId {
+    pub fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(Self::String(s.clone())),
+            Value::Number(n) => n.as_i64().map(Self::Number),
+            _ => None,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        match self {
+            Self::Number(n) => Value::from(*n),
+            Self::String(s) => Value::from(s.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("code".into(), Value::from(self.code));
+        obj.insert("message".into(), Value::from(self.message.as_str()));
+        if let Some(data) = &self.data {
+            obj.insert("data".into(), data.clone());
+        }
+        Value::Object(obj)
+    }
+
+    fn from_value(value: &Value) -> Option<Self> {
+        let obj = value.as_object()?;
+        Some(Self {
+            code: obj.get("code")?.as_i64()?,
+            message: obj
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            data: obj.get("data").cloned(),
+        })
+    }
+}
+
+/// One JSON-RPC message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    Request(Request),
+    Notification(Notification),
+    Response(Response),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub id: RequestId,
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub method: String,
+    pub params: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// `None` only for errors about a message whose id could not be read.
+    pub id: Option<RequestId>,
+    pub outcome: Result<Value, ErrorObject>,
+}
+
+/// Why bytes are not a JSON-RPC message.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("Parse error: {0}")]
+    Parse(String),
+    #[error("Invalid Request: {0}")]
+    Invalid(&'static str),
+    #[error("Invalid Request: batch requests are not supported")]
+    Batch,
+}
+
+impl DecodeError {
+    /// The JSON-RPC error answering this problem (the id is unknown: null).
+    pub fn to_error(&self) -> ErrorObject {
+        let code = match self {
+            Self::Parse(_) => code::PARSE_ERROR,
+            Self::Invalid(_) | Self::Batch => code::INVALID_REQUEST,
+        };
+        ErrorObject::new(code, self.to_string())
+    }
+}
+
+impl Message {
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Parse(e.to_string()))?;
+        Self::from_value(value)
+    }
+
+    pub fn from_value(value: Value) -> Result<Self, DecodeError> {
+        let mut obj = match value {
+            Value::Object(obj) => obj,
+            Value::Array(_) => return Err(DecodeError::Batch),
+            _ => return Err(DecodeError::Invalid("a message must be a JSON object")),
+        };
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err(DecodeError::Invalid("`jsonrpc` must be \"2.0\""));
+        }
+        let id = match obj.get("id") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                RequestId::from_value(v)
+                    .ok_or(DecodeError::Invalid("`id` must be a string or an integer"))?,
+            ),
+        };
+        if let Some(method) = obj.remove("method") {
+            let Value::String(method) = method else {
+                return Err(DecodeError::Invalid("`method` must be a string"));
+            };
+            let params = obj.remove("params");
+            if params.as_ref().is_some_and(|p| !p.is_object()) {
+                return Err(DecodeError::Invalid("`params` must be an object"));
+            }
+            return Ok(match id {
+                Some(id) => Self::Request(Request { id, method, params }),
+                None => Self::Notification(Notification { method, params }),
+            });
+        }
+        if let Some(result) = obj.remove("result") {
+            let id = id.ok_or(DecodeError::Invalid("a response needs an `id`"))?;
+            return Ok(Self::Response(Response {
+                id: Some(id),
+                outcome: Ok(result),
+            }));
+        }
+        if let Some(error) = obj.get("error") {
+            let error =
+                ErrorObject::from_value(error).ok_or(DecodeError::Invalid("malformed `error`"))?;
+            return Ok(Self::Response(Response {
+                id,
+                outcome: Err(error),
+            }));
+        }
+        Err(DecodeError::Invalid(
+            "a message needs `method`, `result` or `error`",
+        ))
+    }
+
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("jsonrpc".into(), Value::from("2.0"));
+        match self {
+            Self::Request(r) => {
+                obj.insert("id".into(), r.id.to_value());
+                obj.insert("method".into(), Value::from(r.method.as_str()));
+                if let Some(p) = &r.params {
+                    obj.insert("params".into(), p.clone());
+                }
+            }
+            Self::Notification(n) => {
+                obj.insert("method".into(), Value::from(n.method.as_str()));
+                if let Some(p) = &n.params {
+                    obj.insert("params".into(), p.clone());
+                }
+            }
+            Self::Response(r) => {
+                obj.insert(
+                    "id".into(),
+                    r.id.as_ref().map_or(Value::Null, RequestId::to_value),
+                );
+                match &r.outcome {
+                    Ok(result) => obj.insert("result".into(), result.clone()),
+                    Err(e) => obj.insert("error".into(), e.to_value()),
+                };
+            }
+        }
+        Value::Object(obj)
+    }
+
+    pub fn encode(&self) -> Bytes {
+        // NB: serialising a `Value` cannot fail (all keys are strings).
+        Bytes::from(serde_json::to_vec(&self.to_value()).unwrap_or_default())
+    }
+
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Self::Request(r) => Some(&r.method),
+            Self::Notification(n) => Some(&n.method),
+            Self::Response(_) => None,
+        }
+    }
+}
+
+impl Request {
+    pub fn new(id: RequestId, method: impl Into<String>, params: Option<Value>) -> Self {
+        Self {
+            id,
+            method: method.into(),
+            params,
+        }
+    }
+
+    /// A string param, e.g. `name` or `uri`.
+    pub fn param_str(&self, key: &str) -> Option<&str> {
+        self.params.as_ref()?.get(key)?.as_str()
+    }
+}
+
+impl Notification {
+    pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
+        Self {
+            method: method.into(),
+            params,
+        }
+    }
+}
+
+impl Response {
+    pub fn ok(id: RequestId, result: Value) -> Self {
+        Self {
+            id: Some(id),
+            outcome: Ok(result),
+        }
+    }
+
+    pub fn error(id: Option<RequestId>, error: ErrorObject) -> Self {
+        Self {
+            id,
+            outcome: Err(error),
+        }
+    }
+}
+
+/// An empty result object, as `ping` returns.
+pub fn empty_result() -> Value {
+    json!({})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_notification_and_response_are_told_apart() {
+        let req = Message::decode(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+        assert!(matches!(req, Ok(Message::Request(r)) if r.id == RequestId::Number(1)));
+        let note = Message::decode(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        assert!(matches!(note, Ok(Message::Notification(_))));
+        let resp = Message::decode(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#);
+        assert!(matches!(resp, Ok(Message::Response(r)) if r.outcome.is_ok()));
+        let err = Message::decode(
+            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#,
+        );
+        assert!(matches!(err, Ok(Message::Response(r)) if r.id.is_none()));
+    }
+
+    #[test]
+    fn malformed_input_is_a_decode_error_not_a_panic() {
+        for input in [
+            &b"{"[..],
+            b"",
+            b"null",
+            b"42",
+            b"[]",
+            b"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"x\"}",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"x\"}",
+            b"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"x\"}",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":[1]}",
+            b"{\"jsonrpc\":\"2.0\",\"id\":1}",
+            b"{\"jsonrpc\":\"2.0\",\"result\":{}}",
+            b"\xff\xfe",
+        ] {
+            assert!(Message::decode(input).is_err(), "{input:?}");
+        }
+        assert_eq!(
+            Message::decode(b"{").map_err(|e| e.to_error().code),
+            Err(code::PARSE_ERROR)
+        );
+        assert_eq!(
+            Message::decode(b"[]").map_err(|e| e.to_error().code),
+            Err(code::INVALID_REQUEST)
+        );
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let msg = Message::Request(Request::new(
+            RequestId::String("x".into()),
+            "tools/call",
+            Some(json!({"name": "echo", "arguments": {"message": "hi"}})),
+        ));
+        assert_eq!(Message::decode(&msg.encode()), Ok(msg));
+        let msg = Message::Response(Response::error(
+            Some(RequestId::Number(3)),
+            ErrorObject {
+                code: -32042,
+                message: "needs url".into(),
+                data: Some(json!({"elicitations": []})),
+            },
+        ));
+        assert_eq!(Message::decode(&msg.encode()), Ok(msg));
+    }
+}

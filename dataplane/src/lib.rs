@@ -1,0 +1,17 @@
+//! mcpgw data plane: one MCP Streamable HTTP endpoint in front of many
+//! upstream MCP servers ("toolkits").
+//!
+//! Layers, outside in: [`runtime`] (listeners, routing by path) → [`north`]
+//! (the Streamable HTTP server: transport rules, sessions) → [`proxy`]
+//! (routing by toolkit, naming, merging, relaying) → [`south`] (the
+//! Streamable HTTP client of each toolkit).
+
+pub mod jsonrpc;
+pub mod mcp;
+pub mod north;
+pub mod proxy;
+pub mod runtime;
+pub mod south;
+pub mod sse;
+
+pub use runtime::{Gateway, StartError};

@@ -1,0 +1,77 @@
+//! `mcpgw-dataplane`: run the gateway described by a binding config file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use mcpgw_dataplane::Gateway;
+use tracing_subscriber::EnvFilter;
+
+/// MCP gateway data plane.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The binding config (YAML).
+    #[arg(long, short, env = "MCPGW_CONFIG")]
+    config: PathBuf,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "MCPGW_LOG_JSON")]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcpgw-dataplane: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let yaml = std::fs::read_to_string(&args.config)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.config.display()))?;
+    let plan = mcpgw_config::compile_yaml(&yaml)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
+    let gateway = Gateway::start(&plan).await?;
+    for addr in gateway.local_addrs() {
+        tracing::info!(%addr, config = %plan.name, "mcpgw ready");
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    gateway.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,231 @@
+//! One MCP endpoint (an `mcp server` binding): the Streamable HTTP transport
+//! rules and sessions, in front of its proxy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use mcpgw_config::McpServerPlan;
+use serde_json::Value;
+
+use super::body::Body;
+use super::headers::{accepts, get, is_json, origin_allowed};
+use super::rejection::Rejection;
+use super::session::{Session, SessionStore};
+use crate::jsonrpc::{Message, Request, Response};
+use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
+use crate::proxy::{Proxy, Reply};
+use crate::south::Hello;
+
+#[derive(Debug)]
+pub struct Endpoint {
+    proxy: Proxy,
+    sessions: SessionStore,
+    settings: McpServerPlan,
+}
+
+type Result<T, E = Rejection> = std::result::Result<T, E>;
+
+impl Endpoint {
+    pub fn new(proxy: Proxy, settings: McpServerPlan) -> Self {
+        Self {
+            proxy,
+            sessions: SessionStore::default(),
+            settings,
+        }
+    }
+
+    pub fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+
+    pub async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Body> {
+        let outcome = if !origin_allowed(req.headers(), &self.settings.allowed_origins) {
+            Err(Rejection::Origin)
+        } else {
+            match *req.method() {
+                Method::POST => self.post(req).await,
+                Method::GET => self.get(req.headers()),
+                Method::DELETE => self.delete(req.headers()),
+                _ => Err(Rejection::Method),
+            }
+        };
+        outcome.unwrap_or_else(Rejection::into_response)
+    }
+
+    async fn post(&self, req: http::Request<Incoming>) -> Result<http::Response<Body>> {
+        let wanted = accepts(req.headers());
+        if !(wanted.json && wanted.event_stream) {
+            return Err(Rejection::Accept(
+                "both application/json and text/event-stream",
+            ));
+        }
+        if !is_json(req.headers()) {
+            return Err(Rejection::ContentType);
+        }
+        let (parts, body) = req.into_parts();
+        let body = self.read_body(&parts.headers, body).await?;
+        let message = Message::decode(&body)?;
+        if let Message::Request(r) = &message
+            && r.method == "initialize"
+        {
+            return Ok(self.initialize(r.clone()).await);
+        }
+        let session = self.session(&parts.headers)?;
+        match message {
+            Message::Request(request) => Ok(reply(self.proxy.request(&session, request).await)),
+            Message::Notification(notification) => {
+                self.proxy.notification(&session, notification).await;
+                Ok(accepted())
+            }
+            Message::Response(response) => {
+                self.proxy
+                    .client_response(&session, response)
+                    .await
+                    .map_err(Rejection::Message)?;
+                Ok(accepted())
+            }
+        }
+    }
+
+    /// The body, refused with 413 once it passes the limit (declared or actual).
+    async fn read_body(&self, headers: &HeaderMap, body: Incoming) -> Result<Bytes> {
+        let limit = self.settings.max_request_bytes;
+        let declared =
+            get(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(Rejection::TooLarge(limit));
+        }
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Rejection::TooLarge(limit)),
+            Err(_) => Err(Rejection::BodyRead),
+        }
+    }
+
+    async fn initialize(&self, request: Request) -> http::Response<Body> {
+        let params = request.params.clone().unwrap_or(Value::Null);
+        let requested = params.get("protocolVersion").and_then(Value::as_str);
+        let version = mcp::negotiate(requested);
+        let hello = Hello {
+            protocol_version: version.to_owned(),
+            capabilities: params
+                .get("capabilities")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({})),
+            client_info: params
+                .get("clientInfo")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"name": "unknown", "version": "0"})),
+        };
+        let session = Arc::new(Session::new(version, hello));
+        match self.proxy.initialize(&session).await {
+            Ok(result) => {
+                self.sessions.insert(session.clone());
+                tracing::info!(session = %session.id, version, "session started");
+                let mut resp = json_response(&Message::Response(Response::ok(request.id, result)));
+                if let Ok(id) = HeaderValue::from_str(&session.id) {
+                    resp.headers_mut().insert(HEADER_SESSION_ID, id);
+                }
+                resp
+            }
+            Err(e) => json_response(&Message::Response(Response::error(Some(request.id), e))),
+        }
+    }
+
+    fn get(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
+        if !accepts(headers).event_stream {
+            return Err(Rejection::Accept("text/event-stream"));
+        }
+        let session = self.session(headers)?;
+        let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
+        let frames = self.proxy.standalone(&session, stop.clone());
+        Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard()))))
+    }
+
+    fn delete(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
+        let session = self.session(headers)?;
+        self.end(&session);
+        tracing::info!(session = %session.id, "session ended by the client");
+        Ok(http::Response::new(Body::empty()))
+    }
+
+    /// Forget a session and end its upstream sessions in the background.
+    fn end(&self, session: &Arc<Session>) {
+        self.sessions.remove(&session.id);
+        self.proxy.close(session);
+    }
+
+    /// End the sessions idle for longer than the configured timeout.
+    pub fn expire_idle(&self) {
+        for session in self.sessions.expire(self.settings.session_idle_timeout) {
+            tracing::info!(session = %session.id, "session expired");
+            self.proxy.close(&session);
+        }
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        self.settings.session_idle_timeout
+    }
+
+    /// The request's session: 400 without the header, 404 when unknown,
+    /// 400 when the protocol version header names an unsupported version.
+    fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>> {
+        let id = get(headers, HEADER_SESSION_ID).ok_or(Rejection::MissingSession)?;
+        let session = self.sessions.get(id).ok_or(Rejection::UnknownSession)?;
+        if let Some(version) = headers.get(HEADER_PROTOCOL_VERSION) {
+            let version = version.to_str().unwrap_or_default();
+            if !mcp::is_supported(version) {
+                return Err(Rejection::ProtocolVersion(
+                    version.to_owned(),
+                    mcp::SUPPORTED_VERSIONS.join(", "),
+                ));
+            }
+        }
+        Ok(session)
+    }
+
+    /// End every session (at shutdown).
+    pub fn close_all(&self) {
+        for session in self.sessions.expire(Duration::ZERO) {
+            self.proxy.close(&session);
+        }
+    }
+}
+
+fn reply(reply: Reply) -> http::Response<Body> {
+    match reply {
+        Reply::Message(message) => json_response(&message),
+        Reply::Stream(frames) => event_stream(Body::Stream(frames, None)),
+    }
+}
+
+fn json_response(message: &Message) -> http::Response<Body> {
+    let mut resp = http::Response::new(Body::full(message.encode()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn event_stream(body: Body) -> http::Response<Body> {
+    let mut resp = http::Response::new(body);
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+fn accepted() -> http::Response<Body> {
+    let mut resp = http::Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::ACCEPTED;
+    resp
+}

@@ -1,0 +1,12 @@
+//! North: the gateway as an MCP Streamable HTTP server (2025-11-25 transport).
+
+mod body;
+mod endpoint;
+mod headers;
+mod rejection;
+mod session;
+
+pub use body::Body;
+pub use endpoint::Endpoint;
+pub use rejection::Rejection;
+pub use session::{InFlight, Session, SessionStore};

@@ -1,0 +1,84 @@
+//! Every way the server refuses an HTTP request, mapped to its status and
+//! JSON-RPC error in one place.
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::body::Body;
+use crate::jsonrpc::{DecodeError, ErrorObject, Message, Response, code};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("Not Found")]
+    NoRoute,
+    #[error("Method Not Allowed")]
+    Method,
+    #[error("Forbidden: Origin is not allowed")]
+    Origin,
+    #[error("Not Acceptable: the client must accept {0}")]
+    Accept(&'static str),
+    #[error("Unsupported Media Type: the body must be application/json")]
+    ContentType,
+    #[error("Payload Too Large: the body exceeds {0} bytes")]
+    TooLarge(usize),
+    #[error("Bad Request: reading the body failed")]
+    BodyRead,
+    #[error("Bad Request: Mcp-Session-Id header is required")]
+    MissingSession,
+    #[error("Session not found")]
+    UnknownSession,
+    #[error("Bad Request: unsupported MCP-Protocol-Version {0:?} (supported: {1})")]
+    ProtocolVersion(String, String),
+    #[error("Conflict: this session already has a standalone stream open")]
+    StreamOpen,
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    #[error("{}", .0.message)]
+    Message(ErrorObject),
+}
+
+impl Rejection {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NoRoute | Self::UnknownSession => StatusCode::NOT_FOUND,
+            Self::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Origin => StatusCode::FORBIDDEN,
+            Self::Accept(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::StreamOpen => StatusCode::CONFLICT,
+            Self::BodyRead
+            | Self::MissingSession
+            | Self::ProtocolVersion(..)
+            | Self::Decode(_)
+            | Self::Message(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error(&self) -> ErrorObject {
+        match self {
+            Self::Decode(e) => e.to_error(),
+            Self::Message(e) => e.clone(),
+            other => ErrorObject::new(code::BAD_REQUEST, other.to_string()),
+        }
+    }
+
+    /// The HTTP response: the status, and a JSON-RPC error without an id as the body.
+    pub fn into_response(self) -> http::Response<Body> {
+        let status = self.status();
+        if status.is_server_error() || status == StatusCode::NOT_FOUND {
+            tracing::debug!(%status, reason = %self, "request refused");
+        }
+        let body = Message::Response(Response::error(None, self.error())).encode();
+        let mut resp = http::Response::new(Body::full(body));
+        *resp.status_mut() = status;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if matches!(self, Self::Method) {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+        }
+        resp
+    }
+}

@@ -1,0 +1,176 @@
+//! List methods fan out to every toolkit in parallel and merge in route order.
+//! The gateway's cursor is opaque to clients: base64url of a JSON map from
+//! toolkit to that toolkit's own cursor, so each page asks only the toolkits
+//! that have more to give.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use super::relay::{exchange, upstream_error};
+use super::{Proxy, Reply};
+use crate::jsonrpc::{ErrorObject, Request, code};
+use crate::north::Session;
+
+/// A paginated list method.
+#[derive(Debug)]
+pub(super) struct ListKind {
+    /// The key of the items in the result.
+    items: &'static str,
+    /// The capability path a toolkit must declare to be asked.
+    capability: &'static [&'static str],
+}
+
+pub(super) const TOOLS: ListKind = ListKind {
+    items: "tools",
+    capability: &["tools"],
+};
+pub(super) const PROMPTS: ListKind = ListKind {
+    items: "prompts",
+    capability: &["prompts"],
+};
+pub(super) const RESOURCES: ListKind = ListKind {
+    items: "resources",
+    capability: &["resources"],
+};
+pub(super) const TEMPLATES: ListKind = ListKind {
+    items: "resourceTemplates",
+    capability: &["resources"],
+};
+pub(super) const TASKS: ListKind = ListKind {
+    items: "tasks",
+    capability: &["tasks", "list"],
+};
+
+/// Per-toolkit cursors, keyed by toolkit name.
+type Cursors = BTreeMap<String, String>;
+
+fn encode_cursor(cursors: &Cursors) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursors).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str) -> Option<Cursors> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+impl Proxy {
+    pub(super) async fn list(
+        &self,
+        session: &Arc<Session>,
+        request: Request,
+        kind: &ListKind,
+    ) -> Reply {
+        let _guard = session.begin(request.id.clone(), None);
+        let cursors = match request.param_str("cursor") {
+            None => None,
+            Some(c) => match decode_cursor(c) {
+                Some(c) if c.keys().all(|k| self.toolkit(k).is_some()) => Some(c),
+                _ => {
+                    return Reply::error(
+                        request.id,
+                        ErrorObject::new(code::INVALID_PARAMS, "Invalid cursor"),
+                    );
+                }
+            },
+        };
+        let asks =
+            self.toolkits.iter().filter_map(|toolkit| {
+                let cursor = match &cursors {
+                    None => None,
+                    Some(c) => Some(c.get(&*toolkit.name)?.clone()),
+                };
+                let mut upstream_request = request.clone();
+                let params = upstream_request
+                    .params
+                    .get_or_insert_with(|| Value::Object(Map::new()));
+                if let Some(params) = params.as_object_mut() {
+                    match cursor {
+                        Some(c) => params.insert("cursor".into(), Value::String(c)),
+                        None => params.remove("cursor"),
+                    };
+                }
+                let method = request.method.as_str();
+                Some(async move {
+                    let slot = session.upstream(&toolkit.name);
+                    let upstream = match slot.get(&toolkit.client, &session.hello).await {
+                        Ok(u) => u,
+                        Err(e) => return (toolkit, Some(Err(upstream_error(&toolkit.name, &e)))),
+                    };
+                    let declared = kind
+                        .capability
+                        .iter()
+                        .try_fold(upstream.capabilities(), |v, k| v.get(k))
+                        .is_some();
+                    if !declared {
+                        return (toolkit, None);
+                    }
+                    let outcome =
+                        match exchange(&toolkit.client, &slot, &session.hello, upstream_request)
+                            .await
+                        {
+                            Ok(outcome) => outcome,
+                            Err(e) => Err(upstream_error(&toolkit.name, &e)),
+                        };
+                    let outcome = outcome.map(|mut result| {
+                        self.naming
+                            .expose_result(&toolkit.name, method, &mut result);
+                        result
+                    });
+                    (toolkit, Some(outcome))
+                })
+            });
+        let answers = futures_util::future::join_all(asks).await;
+
+        let mut items = Vec::new();
+        let mut next = Cursors::new();
+        let mut first_error = None;
+        let mut answered = 0usize;
+        for (toolkit, outcome) in answers {
+            match outcome {
+                None => {}
+                Some(Err(e)) => {
+                    tracing::warn!(toolkit = %toolkit.name, method = %request.method, error = %e.message,
+                        "toolkit left out of the list");
+                    first_error.get_or_insert(e);
+                }
+                Some(Ok(mut result)) => {
+                    answered += 1;
+                    if let Some(Value::Array(page)) = result.get_mut(kind.items) {
+                        items.append(page);
+                    }
+                    if let Some(Value::String(c)) = result.get("nextCursor") {
+                        next.insert(toolkit.name.to_string(), c.clone());
+                    }
+                }
+            }
+        }
+        if answered == 0
+            && let Some(e) = first_error
+        {
+            return Reply::error(request.id, e);
+        }
+        let mut result = Map::new();
+        result.insert(kind.items.into(), Value::Array(items));
+        if !next.is_empty() {
+            result.insert("nextCursor".into(), Value::String(encode_cursor(&next)));
+        }
+        Reply::result(request.id, Value::Object(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_garbage_is_rejected() {
+        let cursors = Cursors::from([("a".into(), "x=1".into()), ("b".into(), "".into())]);
+        assert_eq!(decode_cursor(&encode_cursor(&cursors)), Some(cursors));
+        assert_eq!(decode_cursor("not base64!"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode(b"[1]")), None);
+    }
+}

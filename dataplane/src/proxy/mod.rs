@@ -1,0 +1,296 @@
+//! The MCP proxy: routes each client message to the toolkit that owns it,
+//! names things per toolkit, and merges what several toolkits answer.
+
+mod handshake;
+mod list;
+mod naming;
+mod relay;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use mcpgw_config::{PrefixMode, ProxyPlan};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub use naming::Naming;
+pub use relay::client_bound_id;
+
+use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::north::Session;
+use crate::south::{HttpClient, ToolkitClient};
+
+/// One toolkit as the proxy sees it.
+#[derive(Debug)]
+pub struct Toolkit {
+    pub name: Arc<str>,
+    pub client: ToolkitClient,
+}
+
+/// How the proxy answers a client request.
+#[derive(Debug)]
+pub enum Reply {
+    /// One message (the response).
+    Message(Message),
+    /// SSE frames: notifications and requests related to the request, then
+    /// its response; the channel closes when the exchange is over.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Reply {
+    fn result(id: RequestId, result: Value) -> Self {
+        Self::Message(Message::Response(Response::ok(id, result)))
+    }
+
+    fn error(id: RequestId, error: ErrorObject) -> Self {
+        Self::Message(Message::Response(Response::error(Some(id), error)))
+    }
+}
+
+/// The proxy of one endpoint.
+#[derive(Debug)]
+pub struct Proxy {
+    naming: Naming,
+    toolkits: Vec<Arc<Toolkit>>,
+    /// The config name, shown as the gateway's `serverInfo.title`.
+    title: String,
+}
+
+impl Proxy {
+    pub fn new(
+        title: &str,
+        plan: &ProxyPlan,
+        http: &HttpClient,
+    ) -> Result<Self, http::uri::InvalidUri> {
+        let toolkits = plan
+            .toolkits
+            .iter()
+            .map(|t| {
+                Ok(Arc::new(Toolkit {
+                    name: t.name.as_str().into(),
+                    client: ToolkitClient::new(t.server.as_str().parse()?, t.timeout, http.clone()),
+                }))
+            })
+            .collect::<Result<Vec<_>, http::uri::InvalidUri>>()?;
+        let naming = match (plan.prefix, toolkits.as_slice()) {
+            (PrefixMode::Never, [only]) => Naming::Unchanged {
+                toolkit: only.name.clone(),
+            },
+            _ => Naming::Prefixed,
+        };
+        Ok(Self {
+            naming,
+            toolkits,
+            title: title.to_owned(),
+        })
+    }
+
+    fn toolkit(&self, name: &str) -> Option<&Arc<Toolkit>> {
+        self.toolkits.iter().find(|t| &*t.name == name)
+    }
+
+    /// Answer a client request (anything but `initialize`, which the server handles
+    /// through [`Proxy::initialize`]).
+    pub async fn request(&self, session: &Arc<Session>, mut request: Request) -> Reply {
+        let method = request.method.clone();
+        if let Some(params) = request.params.as_mut() {
+            self.naming.hide_meta(params);
+        }
+        match method.as_str() {
+            "ping" => Reply::result(request.id, crate::jsonrpc::empty_result()),
+            "initialize" => Reply::error(
+                request.id,
+                ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized"),
+            ),
+            "tools/list" => self.list(session, request, &list::TOOLS).await,
+            "prompts/list" => self.list(session, request, &list::PROMPTS).await,
+            "resources/list" => self.list(session, request, &list::RESOURCES).await,
+            "resources/templates/list" => self.list(session, request, &list::TEMPLATES).await,
+            "tasks/list" => self.list(session, request, &list::TASKS).await,
+            "logging/setLevel" => self.set_level(session, request).await,
+            "tools/call" => {
+                self.route_by(session, request, "name", Target::Name, "tool")
+                    .await
+            }
+            "prompts/get" => {
+                self.route_by(session, request, "name", Target::Name, "prompt")
+                    .await
+            }
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+                self.route_by(session, request, "uri", Target::Uri, "resource")
+                    .await
+            }
+            "tasks/get" | "tasks/result" | "tasks/cancel" => {
+                self.route_by(session, request, "taskId", Target::Uri, "task")
+                    .await
+            }
+            "completion/complete" => self.complete(session, request).await,
+            _ => match (&self.naming, self.toolkits.as_slice()) {
+                // A single toolkit gets whatever the gateway does not know.
+                (_, [only]) => self.forward(session, only.clone(), request).await,
+                _ => Reply::error(
+                    request.id,
+                    ErrorObject::new(
+                        code::METHOD_NOT_FOUND,
+                        format!("Method not found: {method}"),
+                    ),
+                ),
+            },
+        }
+    }
+
+    /// Route by a name or URI param that carries the toolkit.
+    async fn route_by(
+        &self,
+        session: &Arc<Session>,
+        mut request: Request,
+        key: &str,
+        target: Target,
+        what: &str,
+    ) -> Reply {
+        let exposed = request.param_str(key).unwrap_or_default().to_owned();
+        let split = match target {
+            Target::Name => self.naming.split_name(&exposed),
+            Target::Uri => self.naming.split_uri(&exposed),
+        };
+        let Some((toolkit, inner)) =
+            split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
+        else {
+            return Reply::error(request.id, unknown(what, &exposed));
+        };
+        if let Some(params) = request.params.as_mut().and_then(Value::as_object_mut) {
+            params.insert(key.to_owned(), Value::String(inner));
+        }
+        self.forward(session, toolkit, request).await
+    }
+
+    /// `completion/complete` names its prompt or resource in `params.ref`.
+    async fn complete(&self, session: &Arc<Session>, mut request: Request) -> Reply {
+        let reference = request
+            .params
+            .as_mut()
+            .and_then(|p| p.get_mut("ref"))
+            .and_then(Value::as_object_mut);
+        let Some(reference) = reference else {
+            return Reply::error(
+                request.id,
+                ErrorObject::new(code::INVALID_PARAMS, "completion/complete needs params.ref"),
+            );
+        };
+        let (key, target) = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => ("name", Target::Name),
+            _ => ("uri", Target::Uri),
+        };
+        let exposed = reference
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let split = match target {
+            Target::Name => self.naming.split_name(&exposed),
+            Target::Uri => self.naming.split_uri(&exposed),
+        };
+        let Some((toolkit, inner)) =
+            split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
+        else {
+            return Reply::error(request.id, unknown("reference", &exposed));
+        };
+        reference.insert(key.to_owned(), Value::String(inner));
+        self.forward(session, toolkit, request).await
+    }
+
+    /// `logging/setLevel` goes to every toolkit that logs.
+    async fn set_level(&self, session: &Arc<Session>, request: Request) -> Reply {
+        let _guard = session.begin(request.id.clone(), None);
+        let sends = self.toolkits.iter().map(|toolkit| {
+            let request = request.clone();
+            async move {
+                let slot = session.upstream(&toolkit.name);
+                let upstream = slot.get(&toolkit.client, &session.hello).await.ok()?;
+                upstream.capabilities().get("logging")?;
+                relay::exchange(&toolkit.client, &slot, &session.hello, request)
+                    .await
+                    .ok()
+            }
+        });
+        futures_util::future::join_all(sends).await;
+        Reply::result(request.id, crate::jsonrpc::empty_result())
+    }
+
+    /// A client notification: cancellations go where the request went, the
+    /// rest to every toolkit the session has open.
+    pub async fn notification(&self, session: &Arc<Session>, mut notification: Notification) {
+        match notification.method.as_str() {
+            // The gateway already sent its own `initialized` to each upstream.
+            "notifications/initialized" => {}
+            "notifications/cancelled" => self.cancel(session, notification).await,
+            _ => {
+                if let Some(params) = notification.params.as_mut() {
+                    self.naming.hide_meta(params);
+                }
+                let message = Message::Notification(notification);
+                let sends = self.toolkits.iter().filter_map(|toolkit| {
+                    let upstream = session.open_upstream(&toolkit.name)?;
+                    let message = &message;
+                    Some(async move { toolkit.client.post(upstream.headers(), message).await })
+                });
+                futures_util::future::join_all(sends).await;
+            }
+        }
+    }
+
+    async fn cancel(&self, session: &Arc<Session>, notification: Notification) {
+        let id = notification
+            .params
+            .as_ref()
+            .and_then(|p| p.get("requestId"))
+            .and_then(RequestId::from_value);
+        let Some(id) = id else {
+            return;
+        };
+        let Some(inflight) = session.in_flight(&id) else {
+            return; // finished, or never seen: nothing to cancel
+        };
+        let message = Message::Notification(notification);
+        for toolkit in &self.toolkits {
+            if inflight
+                .toolkit
+                .as_ref()
+                .is_some_and(|t| *t != toolkit.name)
+            {
+                continue;
+            }
+            if let Some(upstream) = session.upstream(&toolkit.name).current() {
+                let _ = toolkit.client.post(upstream.headers(), &message).await;
+            }
+        }
+        inflight.cancel.cancel();
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    Name,
+    Uri,
+}
+
+/// Unknown tools, prompts and resources are protocol errors (-32602), the way the spec's examples answer them.
+fn unknown(what: &str, name: &str) -> ErrorObject {
+    ErrorObject::new(code::INVALID_PARAMS, format!("Unknown {what}: {name}"))
+}
+
+impl Proxy {
+    /// End a session's upstream sessions (DELETE), in the background.
+    pub fn close(&self, session: &Session) {
+        for (name, upstream) in session.take_upstreams() {
+            let Some(toolkit) = self.toolkit(&name).cloned() else {
+                continue;
+            };
+            tokio::spawn(async move {
+                if let Err(e) = toolkit.client.delete(upstream.headers()).await {
+                    tracing::debug!(toolkit = %toolkit.name, error = %e, "upstream DELETE failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! How toolkits' names appear to clients: `<toolkit>__<tool>`, `<toolkit>__<prompt>`,
+//! `<toolkit>+<uri>` (resources, templates, task ids), and back.
+//!
+//! Toolkit names are DNS labels, so they contain neither `__` nor `+`: the
+//! first separator in an exposed name always ends the toolkit part.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+const NAME_SEP: &str = "__";
+const URI_SEP: char = '+';
+
+/// The naming scheme of one proxy.
+#[derive(Clone, Debug)]
+pub enum Naming {
+    /// Every name carries its toolkit.
+    Prefixed,
+    /// `prefix: never`: one toolkit, names unchanged.
+    Unchanged { toolkit: Arc<str> },
+}
+
+impl Naming {
+    pub fn name(&self, toolkit: &str, name: &str) -> String {
+        match self {
+            Self::Prefixed => format!("{toolkit}{NAME_SEP}{name}"),
+            Self::Unchanged { .. } => name.to_owned(),
+        }
+    }
+
+    pub fn uri(&self, toolkit: &str, uri: &str) -> String {
+        match self {
+            Self::Prefixed => format!("{toolkit}{URI_SEP}{uri}"),
+            Self::Unchanged { .. } => uri.to_owned(),
+        }
+    }
+
+    /// `(toolkit, name)` of an exposed tool or prompt name.
+    pub fn split_name<'a>(&'a self, exposed: &'a str) -> Option<(&'a str, &'a str)> {
+        match self {
+            Self::Prefixed => exposed.split_once(NAME_SEP),
+            Self::Unchanged { toolkit } => Some((toolkit, exposed)),
+        }
+    }
+
+    /// `(toolkit, uri)` of an exposed resource URI, template or task id.
+    pub fn split_uri<'a>(&'a self, exposed: &'a str) -> Option<(&'a str, &'a str)> {
+        match self {
+            Self::Prefixed => exposed.split_once(URI_SEP),
+            Self::Unchanged { toolkit } => Some((toolkit, exposed)),
+        }
+    }
+
+    /// Rewrite a result the toolkit returned for `method` into exposed names.
+    pub fn expose_result(&self, toolkit: &str, method: &str, result: &mut Value) {
+        if matches!(self, Self::Unchanged { .. }) {
+            return;
+        }
+        match method {
+            "tools/list" => self.map_items(result, "tools", "name", |s| self.name(toolkit, s)),
+            "prompts/list" => self.map_items(result, "prompts", "name", |s| self.name(toolkit, s)),
+            "resources/list" => {
+                self.map_items(result, "resources", "uri", |s| self.uri(toolkit, s))
+            }
+            "resources/templates/list" => {
+                self.map_items(result, "resourceTemplates", "uriTemplate", |s| {
+                    self.uri(toolkit, s)
+                })
+            }
+            "resources/read" => self.map_items(result, "contents", "uri", |s| self.uri(toolkit, s)),
+            "tasks/list" => self.map_items(result, "tasks", "taskId", |s| self.uri(toolkit, s)),
+            "tasks/get" | "tasks/cancel" => map_str(result, "taskId", |s| self.uri(toolkit, s)),
+            "tools/call" | "tasks/result" => {
+                self.expose_content(toolkit, result.get_mut("content"));
+                if let Some(task) = result.get_mut("task") {
+                    map_str(task, "taskId", |s| self.uri(toolkit, s));
+                }
+            }
+            "prompts/get" => {
+                if let Some(Value::Array(messages)) = result.get_mut("messages") {
+                    for m in messages {
+                        self.expose_content(toolkit, m.get_mut("content"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.expose_meta(toolkit, result);
+    }
+
+    /// Rewrite the params of a notification or request a toolkit sends to the client.
+    pub fn expose_params(&self, toolkit: &str, method: &str, params: &mut Value) {
+        if matches!(self, Self::Unchanged { .. }) {
+            return;
+        }
+        match method {
+            "notifications/resources/updated" => map_str(params, "uri", |s| self.uri(toolkit, s)),
+            "notifications/tasks/status" => map_str(params, "taskId", |s| self.uri(toolkit, s)),
+            _ => {}
+        }
+        self.expose_meta(toolkit, params);
+    }
+
+    /// Undo [`Naming::expose_params`]-style task references in what the client sends.
+    pub fn hide_meta(&self, params: &mut Value) {
+        if let Some(task) = related_task(params)
+            && let Some(Value::String(id)) = task.get_mut("taskId")
+            && let Some((_, inner)) = self.split_uri(id)
+        {
+            *id = inner.to_owned();
+        }
+    }
+
+    fn expose_meta(&self, toolkit: &str, value: &mut Value) {
+        if let Some(task) = related_task(value) {
+            map_str(task, "taskId", |s| self.uri(toolkit, s));
+        }
+    }
+
+    /// Resource links and embedded resources: one content block or an array of them.
+    fn expose_content(&self, toolkit: &str, content: Option<&mut Value>) {
+        match content {
+            Some(Value::Array(blocks)) => {
+                for block in blocks {
+                    self.expose_block(toolkit, block);
+                }
+            }
+            Some(block) => self.expose_block(toolkit, block),
+            None => {}
+        }
+    }
+
+    fn expose_block(&self, toolkit: &str, block: &mut Value) {
+        match block.get("type").and_then(Value::as_str) {
+            Some("resource_link") => map_str(block, "uri", |s| self.uri(toolkit, s)),
+            Some("resource") => {
+                if let Some(resource) = block.get_mut("resource") {
+                    map_str(resource, "uri", |s| self.uri(toolkit, s));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn map_items(&self, result: &mut Value, list: &str, key: &str, f: impl Fn(&str) -> String) {
+        if let Some(Value::Array(items)) = result.get_mut(list) {
+            for item in items {
+                map_str(item, key, &f);
+            }
+        }
+    }
+}
+
+fn related_task(value: &mut Value) -> Option<&mut Value> {
+    value
+        .get_mut("_meta")?
+        .get_mut("io.modelcontextprotocol/related-task")
+}
+
+fn map_str(value: &mut Value, key: &str, f: impl Fn(&str) -> String) {
+    if let Some(Value::String(s)) = value.get_mut(key) {
+        *s = f(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn names_and_uris_round_trip_through_the_prefix() {
+        let n = Naming::Prefixed;
+        assert_eq!(n.name("time", "get_current_time"), "time__get_current_time");
+        assert_eq!(
+            n.split_name("time__get_current_time"),
+            Some(("time", "get_current_time"))
+        );
+        // A tool whose own name contains `__` keeps it.
+        assert_eq!(n.split_name("a__b__c"), Some(("a", "b__c")));
+        assert_eq!(
+            n.uri(
+                "everything",
+                "demo://resource/static/document/architecture.md"
+            ),
+            "everything+demo://resource/static/document/architecture.md"
+        );
+        assert_eq!(n.split_uri("e+file:///a+b"), Some(("e", "file:///a+b")));
+        assert_eq!(n.split_name("no-prefix"), None);
+    }
+
+    #[test]
+    fn unchanged_naming_maps_everything_to_its_one_toolkit() {
+        let n = Naming::Unchanged {
+            toolkit: "everything".into(),
+        };
+        assert_eq!(n.name("everything", "echo"), "echo");
+        assert_eq!(n.split_name("time__x"), Some(("everything", "time__x")));
+        let mut result = json!({"tools": [{"name": "echo"}]});
+        n.expose_result("everything", "tools/list", &mut result);
+        assert_eq!(result, json!({"tools": [{"name": "echo"}]}));
+    }
+
+    #[test]
+    fn tool_results_expose_resource_links_and_embedded_resources() {
+        let n = Naming::Prefixed;
+        let mut result = json!({"content": [
+            {"type": "text", "text": "x"},
+            {"type": "resource_link", "uri": "demo://a", "name": "a"},
+            {"type": "resource", "resource": {"uri": "demo://b", "text": "b"}},
+        ], "task": {"taskId": "t1"}});
+        n.expose_result("e", "tools/call", &mut result);
+        assert_eq!(result["content"][1]["uri"], "e+demo://a");
+        assert_eq!(result["content"][2]["resource"]["uri"], "e+demo://b");
+        assert_eq!(result["task"]["taskId"], "e+t1");
+    }
+
+    #[test]
+    fn lists_expose_every_item() {
+        let n = Naming::Prefixed;
+        let mut r = json!({"resourceTemplates": [{"uriTemplate": "demo://{id}"}]});
+        n.expose_result("e", "resources/templates/list", &mut r);
+        assert_eq!(r["resourceTemplates"][0]["uriTemplate"], "e+demo://{id}");
+        let mut r = json!({"messages": [{"role": "user", "content": {"type": "resource", "resource": {"uri": "x://y"}}}]});
+        n.expose_result("e", "prompts/get", &mut r);
+        assert_eq!(r["messages"][0]["content"]["resource"]["uri"], "e+x://y");
+        let mut p = json!({"uri": "demo://a"});
+        n.expose_params("e", "notifications/resources/updated", &mut p);
+        assert_eq!(p["uri"], "e+demo://a");
+    }
+}

@@ -1,0 +1,387 @@
+//! Relaying one exchange with one toolkit: the request goes up, and what comes
+//! back (notifications, server→client requests, the response) comes down on
+//! the same stream, renamed for the client. Also the reverse path for the
+//! client's answers to server→client requests, and the standalone GET stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Proxy, Reply, Toolkit};
+use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::north::Session;
+use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
+use crate::sse;
+
+/// How long the gateway waits on an upstream that is itself waiting for the
+/// client (an elicitation or sampling request is out): people take time.
+const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(600);
+/// Frames buffered towards a slow client before the relay waits for it.
+const STREAM_BUFFER: usize = 32;
+
+/// The id a server→client request carries downstream: it names the toolkit
+/// so the client's answer can be routed back, with the upstream's own id.
+/// Ids of different toolkits can therefore never collide.
+pub fn client_bound_id(toolkit: &str, upstream_id: &RequestId) -> RequestId {
+    RequestId::String(format!("{toolkit}/{}", upstream_id.to_value()))
+}
+
+/// Undo [`client_bound_id`].
+fn parse_client_bound_id(id: &RequestId) -> Option<(&str, RequestId)> {
+    let RequestId::String(s) = id else {
+        return None;
+    };
+    let (toolkit, original) = s.split_once('/')?;
+    let original: Value = serde_json::from_str(original).ok()?;
+    Some((toolkit, RequestId::from_value(&original)?))
+}
+
+/// The JSON-RPC error a client sees when a toolkit fails. Says which toolkit
+/// and what kind of failure, never the upstream's address or credentials.
+pub fn upstream_error(toolkit: &str, error: &ClientError) -> ErrorObject {
+    match error {
+        ClientError::Timeout(limit) => ErrorObject::new(
+            code::REQUEST_TIMEOUT,
+            format!("Request timed out: toolkit `{toolkit}` did not answer within {limit:?}"),
+        ),
+        other => ErrorObject::new(
+            code::INTERNAL_ERROR,
+            format!("toolkit `{toolkit}` is unavailable: {other}"),
+        ),
+    }
+}
+
+/// One request/response with an upstream, no relaying: the final response's
+/// outcome (used for fan-outs, where interleaved messages are not relayed).
+pub(super) async fn exchange(
+    client: &ToolkitClient,
+    slot: &UpstreamSlot,
+    hello: &Hello,
+    request: Request,
+) -> Result<Result<Value, ErrorObject>, ClientError> {
+    let id = request.id.clone();
+    let (_, reply) = slot.post(client, hello, &Message::Request(request)).await?;
+    let mut stream = match reply {
+        PostReply::Json { message, .. } => return final_outcome(message),
+        PostReply::Accepted => {
+            return Err(ClientError::Protocol("a request was answered 202".into()));
+        }
+        PostReply::Stream { stream, .. } => stream,
+    };
+    loop {
+        let next = tokio::time::timeout(client.timeout(), stream.next()).await;
+        match next.map_err(|_| ClientError::Timeout(client.timeout()))? {
+            Some(Ok(Message::Response(r))) if r.id.as_ref() == Some(&id) => return Ok(r.outcome),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Err(ended_early()),
+        }
+    }
+}
+
+fn final_outcome(message: Message) -> Result<Result<Value, ErrorObject>, ClientError> {
+    match message {
+        Message::Response(r) => Ok(r.outcome),
+        _ => Err(ClientError::Protocol("expected a response".into())),
+    }
+}
+
+fn ended_early() -> ClientError {
+    ClientError::Protocol("the stream ended without a response".into())
+}
+
+impl Proxy {
+    /// Send a client request to one toolkit and relay the exchange.
+    pub(super) async fn forward(
+        &self,
+        session: &Arc<Session>,
+        toolkit: Arc<Toolkit>,
+        request: Request,
+    ) -> Reply {
+        let id = request.id.clone();
+        let method = request.method.clone();
+        let guard = session.begin(id.clone(), Some(toolkit.name.clone()));
+        let slot = session.upstream(&toolkit.name);
+        let message = Message::Request(request);
+        let posted = tokio::select! {
+            r = slot.post(&toolkit.client, &session.hello, &message) => r,
+            () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
+        };
+        let (upstream, mut stream) = match posted {
+            Err(e) => {
+                tracing::warn!(toolkit = %toolkit.name, %method, error = %e, "upstream request failed");
+                return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
+            }
+            Ok((_, PostReply::Json { message, .. })) => {
+                return Reply::Message(self.expose(&toolkit.name, &method, message));
+            }
+            Ok((_, PostReply::Accepted)) => {
+                let e = ClientError::Protocol("a request was answered 202".into());
+                return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
+            }
+            Ok((upstream, PostReply::Stream { stream, .. })) => (upstream, stream),
+        };
+        let mut relay = Relay {
+            toolkit,
+            id,
+            method,
+            upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
+            idle: Duration::ZERO,
+        };
+        relay.idle = relay.toolkit.client.timeout();
+        // Answer with plain JSON when the response is the first thing that comes.
+        let first = match relay.next(&mut stream, &guard.cancel).await {
+            Step::Message(m @ Message::Response(_)) => {
+                return Reply::Message(self.expose(&relay.toolkit.name, &relay.method, m));
+            }
+            Step::Message(m) => m,
+            Step::Done(Some(m)) => return Reply::Message(m),
+            Step::Done(None) => return Reply::Stream(closed_stream()),
+        };
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let naming = self.naming.clone();
+        let expose =
+            move |toolkit: &str, method: &str, m: Message| expose(&naming, toolkit, method, m);
+        tokio::spawn(async move {
+            let _guard = guard;
+            let mut message = first;
+            loop {
+                let is_final = matches!(message, Message::Response(_));
+                let frame = sse::message_event(
+                    &expose(&relay.toolkit.name, &relay.method, message).encode(),
+                );
+                if tx.send(frame).await.is_err() || is_final {
+                    // The client went away, or the exchange is complete.
+                    return;
+                }
+                message = match relay.next(&mut stream, &_guard.cancel).await {
+                    Step::Message(m) => m,
+                    Step::Done(Some(m)) => {
+                        let _ = tx.send(sse::message_event(&m.encode())).await;
+                        return;
+                    }
+                    Step::Done(None) => return,
+                };
+            }
+        });
+        Reply::Stream(rx)
+    }
+
+    fn expose(&self, toolkit: &str, method: &str, message: Message) -> Message {
+        expose(&self.naming, toolkit, method, message)
+    }
+
+    /// The client answered a server→client request: send it to the toolkit
+    /// that asked, under the toolkit's own id.
+    pub async fn client_response(
+        &self,
+        session: &Arc<Session>,
+        mut response: Response,
+    ) -> Result<(), ErrorObject> {
+        let routed = response.id.as_ref().and_then(parse_client_bound_id);
+        let Some((toolkit, original)) = routed else {
+            return Err(ErrorObject::new(
+                code::INVALID_REQUEST,
+                "the response does not answer a request of this gateway",
+            ));
+        };
+        let toolkit = self.toolkit(toolkit).cloned().ok_or_else(|| {
+            ErrorObject::new(
+                code::INVALID_REQUEST,
+                "the response answers an unknown toolkit",
+            )
+        })?;
+        let upstream = session.open_upstream(&toolkit.name).ok_or_else(|| {
+            ErrorObject::new(code::INVALID_REQUEST, "the toolkit's session is gone")
+        })?;
+        response.id = Some(original);
+        if let Ok(result) = response.outcome.as_mut() {
+            self.naming.hide_meta(result);
+        }
+        match toolkit
+            .client
+            .post(upstream.headers(), &Message::Response(response))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(upstream_error(&toolkit.name, &e)),
+        }
+    }
+
+    /// The merged standalone streams of every toolkit the session has open,
+    /// until the client or the session goes away.
+    pub fn standalone(
+        &self,
+        session: &Arc<Session>,
+        stop: CancellationToken,
+    ) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        for toolkit in &self.toolkits {
+            let Some(upstream) = session.open_upstream(&toolkit.name) else {
+                continue;
+            };
+            let (toolkit, tx, stop, naming) = (
+                toolkit.clone(),
+                tx.clone(),
+                stop.clone(),
+                self.naming.clone(),
+            );
+            tokio::spawn(async move {
+                let opened = tokio::select! {
+                    r = toolkit.client.get_stream(upstream.headers(), None) => r,
+                    () = stop.cancelled() => return,
+                };
+                let body = match opened {
+                    Ok(Some(body)) => body,
+                    Ok(None) => return, // 405: this upstream has no standalone stream
+                    Err(e) => {
+                        tracing::debug!(toolkit = %toolkit.name, error = %e, "no upstream GET stream");
+                        return;
+                    }
+                };
+                let mut stream = MessageStream::standalone(body);
+                loop {
+                    let next = tokio::select! {
+                        n = stream.next() => n,
+                        () = stop.cancelled() => return,
+                        () = tx.closed() => return,
+                    };
+                    let Some(Ok(message)) = next else {
+                        return;
+                    };
+                    let message = expose(&naming, &toolkit.name, "", message);
+                    if tx
+                        .send(sse::message_event(&message.encode()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        // Keep-alives let the gateway notice a client that went away.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(15));
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = stop.cancelled() => return,
+                }
+                if tx.send(sse::keepalive()).await.is_err() {
+                    stop.cancel();
+                    return;
+                }
+            }
+        });
+        rx
+    }
+}
+
+/// Rename what a toolkit sends for the client.
+fn expose(naming: &super::Naming, toolkit: &str, method: &str, message: Message) -> Message {
+    match message {
+        Message::Response(mut r) => {
+            if let Ok(result) = r.outcome.as_mut() {
+                naming.expose_result(toolkit, method, result);
+            }
+            Message::Response(r)
+        }
+        Message::Notification(mut n) => {
+            if let Some(params) = n.params.as_mut() {
+                naming.expose_params(toolkit, &n.method, params);
+            }
+            Message::Notification(n)
+        }
+        Message::Request(mut r) => {
+            r.id = client_bound_id(toolkit, &r.id);
+            if let Some(params) = r.params.as_mut() {
+                naming.expose_params(toolkit, &r.method, params);
+            }
+            Message::Request(r)
+        }
+    }
+}
+
+fn error_response(id: RequestId, error: ErrorObject) -> Message {
+    Message::Response(Response::error(Some(id), error))
+}
+
+/// An SSE stream that ends at once: the answer to a cancelled request.
+fn closed_stream() -> mpsc::Receiver<Bytes> {
+    mpsc::channel(1).1
+}
+
+/// The state of one relayed exchange.
+struct Relay {
+    toolkit: Arc<Toolkit>,
+    id: RequestId,
+    method: String,
+    /// Session headers for the cancellation the gateway sends on timeout.
+    upstream_headers: (Option<String>, String),
+    /// How long to wait for the next upstream message.
+    idle: Duration,
+}
+
+enum Step {
+    /// Something the upstream sent.
+    Message(Message),
+    /// The exchange is over; a last message (an error response) may be owed to the client.
+    Done(Option<Message>),
+}
+
+impl Relay {
+    async fn next(&mut self, stream: &mut MessageStream, cancel: &CancellationToken) -> Step {
+        let next = tokio::select! {
+            n = tokio::time::timeout(self.idle, stream.next()) => n,
+            () = cancel.cancelled() => return Step::Done(None),
+        };
+        match next {
+            Err(_) => {
+                self.cancel_upstream("the gateway's request timeout expired")
+                    .await;
+                let e = ClientError::Timeout(self.idle);
+                Step::Done(Some(error_response(
+                    self.id.clone(),
+                    upstream_error(&self.toolkit.name, &e),
+                )))
+            }
+            Ok(None) => Step::Done(Some(error_response(
+                self.id.clone(),
+                upstream_error(&self.toolkit.name, &ended_early()),
+            ))),
+            Ok(Some(Err(e))) => {
+                tracing::warn!(toolkit = %self.toolkit.name, error = %e, "upstream stream failed");
+                Step::Done(Some(error_response(
+                    self.id.clone(),
+                    upstream_error(&self.toolkit.name, &e),
+                )))
+            }
+            Ok(Some(Ok(message))) => {
+                self.idle = if matches!(message, Message::Request(_)) {
+                    CLIENT_ANSWER_WAIT.max(self.toolkit.client.timeout())
+                } else {
+                    self.toolkit.client.timeout()
+                };
+                Step::Message(message)
+            }
+        }
+    }
+
+    async fn cancel_upstream(&self, reason: &str) {
+        let cancelled = Message::Notification(Notification::new(
+            "notifications/cancelled",
+            Some(serde_json::json!({"requestId": self.id.to_value(), "reason": reason})),
+        ));
+        let headers = crate::south::SessionHeaders {
+            session_id: self.upstream_headers.0.as_deref(),
+            protocol_version: Some(&self.upstream_headers.1),
+        };
+        let _ = self.toolkit.client.post(headers, &cancelled).await;
+    }
+}

@@ -1,0 +1,176 @@
+//! The upstream session one downstream session holds with one toolkit:
+//! opened with the downstream client's own capabilities (what an upstream
+//! offers depends on them), re-opened once when the upstream forgets it.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient, gateway_request_id};
+use crate::jsonrpc::{Message, Notification, Request};
+
+/// What the downstream client said in `initialize`, replayed to each upstream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hello {
+    pub protocol_version: String,
+    pub capabilities: Value,
+    pub client_info: Value,
+}
+
+/// An initialized upstream session.
+#[derive(Debug)]
+pub struct UpstreamSession {
+    /// `None` when the upstream runs without sessions.
+    pub id: Option<String>,
+    /// The version the upstream chose.
+    pub protocol_version: String,
+    /// The upstream's `InitializeResult`.
+    pub init: Value,
+}
+
+impl UpstreamSession {
+    pub fn headers(&self) -> SessionHeaders<'_> {
+        SessionHeaders {
+            session_id: self.id.as_deref(),
+            protocol_version: Some(&self.protocol_version),
+        }
+    }
+
+    pub fn capabilities(&self) -> &Value {
+        self.init.get("capabilities").unwrap_or(&Value::Null)
+    }
+}
+
+/// The slot for one toolkit's upstream session. Initialization is single-flight;
+/// a failed one leaves the slot empty so the next use tries again.
+#[derive(Debug, Default)]
+pub struct UpstreamSlot {
+    // NB: a std lock, only ever held to clone or swap the cell, never across an await.
+    cell: RwLock<Arc<OnceCell<Arc<UpstreamSession>>>>,
+}
+
+impl UpstreamSlot {
+    /// The current session if one is open.
+    pub fn current(&self) -> Option<Arc<UpstreamSession>> {
+        self.cell().get().cloned()
+    }
+
+    /// The session, opening it first if needed.
+    pub async fn get(
+        &self,
+        client: &ToolkitClient,
+        hello: &Hello,
+    ) -> Result<Arc<UpstreamSession>, ClientError> {
+        self.cell()
+            .get_or_try_init(|| async { initialize(client, hello).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    /// Forget `stale` (if it is still the current one) so the next `get` re-opens.
+    pub fn invalidate(&self, stale: &Arc<UpstreamSession>) {
+        let mut cell = self.cell.write().unwrap_or_else(|p| p.into_inner());
+        if cell.get().is_some_and(|s| Arc::ptr_eq(s, stale)) {
+            *cell = Arc::default();
+        }
+    }
+
+    /// Take the session out (for DELETE at the end of the downstream session).
+    pub fn take(&self) -> Option<Arc<UpstreamSession>> {
+        let mut cell = self.cell.write().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *cell).get().cloned()
+    }
+
+    fn cell(&self) -> Arc<OnceCell<Arc<UpstreamSession>>> {
+        self.cell.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// POST `message` in this session; if the upstream says the session
+    /// expired, re-initialize once and send it again.
+    pub async fn post(
+        &self,
+        client: &ToolkitClient,
+        hello: &Hello,
+        message: &Message,
+    ) -> Result<(Arc<UpstreamSession>, PostReply), ClientError> {
+        let session = self.get(client, hello).await?;
+        match client.post(session.headers(), message).await {
+            Err(ClientError::SessionExpired) => {
+                tracing::info!("upstream session expired; re-initializing");
+                self.invalidate(&session);
+                let session = self.get(client, hello).await?;
+                let reply = client.post(session.headers(), message).await?;
+                Ok((session, reply))
+            }
+            Err(e) => Err(e),
+            Ok(reply) => Ok((session, reply)),
+        }
+    }
+}
+
+/// The initialize handshake: request, response, `notifications/initialized`.
+async fn initialize(client: &ToolkitClient, hello: &Hello) -> Result<UpstreamSession, ClientError> {
+    let id = gateway_request_id("initialize");
+    let request = Message::Request(Request::new(
+        id.clone(),
+        "initialize",
+        Some(json!({
+            "protocolVersion": hello.protocol_version,
+            "capabilities": hello.capabilities,
+            "clientInfo": hello.client_info,
+        })),
+    ));
+    let handshake = async {
+        let (session_id, response) = match client.post(SessionHeaders::default(), &request).await? {
+            PostReply::Json {
+                session_id,
+                message,
+            } => (session_id, message),
+            PostReply::Stream {
+                session_id,
+                mut stream,
+            } => loop {
+                match stream.next().await {
+                    Some(Ok(m @ Message::Response(_))) => break (session_id, m),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        return Err(ClientError::Protocol(
+                            "initialize stream ended without a response".into(),
+                        ));
+                    }
+                }
+            },
+            PostReply::Accepted => {
+                return Err(ClientError::Protocol("initialize answered 202".into()));
+            }
+        };
+        let Message::Response(response) = response else {
+            return Err(ClientError::Protocol(
+                "initialize answered a non-response".into(),
+            ));
+        };
+        let init = response
+            .outcome
+            .map_err(|e| ClientError::Initialize(format!("{} ({})", e.message, e.code)))?;
+        let protocol_version = init
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .unwrap_or(&hello.protocol_version)
+            .to_owned();
+        let session = UpstreamSession {
+            id: session_id,
+            protocol_version,
+            init,
+        };
+        let initialized =
+            Message::Notification(Notification::new("notifications/initialized", None));
+        client.post(session.headers(), &initialized).await?;
+        Ok(session)
+    };
+    match tokio::time::timeout(client.timeout(), handshake).await {
+        Ok(result) => result,
+        Err(_) => Err(ClientError::Timeout(client.timeout())),
+    }
+}
