@@ -1,0 +1,173 @@
+//! The errors a config can have: every problem is reported at the path of the
+//! field that causes it, and all problems are reported at once.
+
+use std::fmt;
+
+use crate::model::BindingKind;
+
+/// Everything wrong with a config, each naming the path of the bad field.
+///
+/// Displays as one `path: message` line per error, e.g.
+/// `bindings.south_x.options.server: not an http URL: relative URL without a base`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The problems, in the order they were found (document order where it matters).
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lines = self.errors.iter();
+        if let Some(first) = lines.next() {
+            write!(f, "{first}")?;
+        }
+        for line in lines {
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<Vec<FieldError>> for ConfigError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self { errors }
+    }
+}
+
+/// One problem at one place in the config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path of the bad field, e.g. `bindings.south_x.options.server`;
+    /// sequence items as `routes[0]`; `line L, column C` for YAML syntax errors;
+    /// [`ROOT`] for the document itself.
+    pub path: String,
+    /// What is wrong, e.g. `not an http URL: relative URL without a base`.
+    pub message: String,
+}
+
+/// The path of errors about the document as a whole (e.g. it is not a mapping).
+pub const ROOT: &str = "(root)";
+
+impl FieldError {
+    /// An error at `path`.
+    pub fn new(path: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a config was rendered to YAML unsuccessfully (see [`crate::to_yaml`]).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the config as YAML: {0}")]
+pub struct ToYamlError(#[from] serde_yaml_ng::Error);
+
+/// The wording of every validation error, kept in one place so that messages
+/// stay consistent and the user reference (`docs/config.md`) can list them.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Invalid {
+    #[error("missing required field")]
+    Required,
+    #[error("must not be empty")]
+    Empty,
+    #[error("not supported yet: {0}")]
+    NotSupportedYet(String),
+    #[error("unknown field `{0}`, expected one of `name`, `stores`, `bindings`")]
+    UnknownTopLevelField(String),
+    #[error("keys must be strings, found {0}")]
+    NonStringKey(String),
+    #[error("invalid type: {found}, expected {expected}")]
+    WrongType {
+        found: &'static str,
+        expected: &'static str,
+    },
+    #[error("unsupported binding type `{0}`, expected one of `tcp`, `http`, `mcp`")]
+    UnknownBindingType(String),
+    #[error("unsupported kind `{kind}` for `type: {ty}`, expected {expected}")]
+    UnknownKind {
+        ty: &'static str,
+        kind: String,
+        expected: &'static str,
+    },
+    #[error("binding names may only contain letters, digits, `_` and `-`")]
+    BindingName,
+    #[error("no binding named `{0}`")]
+    NoSuchBinding(String),
+    #[error("`{target}` is {found}, expected {expected}")]
+    WrongExit {
+        target: String,
+        found: BindingKind,
+        expected: BindingKind,
+    },
+    #[error("the built-in `{0}` can only be the exit of an mcp client")]
+    MisplacedBuiltin(String),
+    #[error("unknown built-in `{0}`, expected `sys:http_client`")]
+    UnknownBuiltin(String),
+    #[error("not reachable from any tcp server")]
+    Unreachable,
+    #[error("at least one tcp server binding is required")]
+    NoTcpServer,
+    #[error("not an IP address or host name")]
+    Host,
+    #[error("{host}:{port} is already used by `{other}`")]
+    PortInUse {
+        host: String,
+        port: u16,
+        other: String,
+    },
+    #[error("at least one route is required")]
+    NoRoutes,
+    #[error("at least one condition is required")]
+    NoConditions,
+    #[error("`:path` is required")]
+    NoPathHeader,
+    #[error("must start with `/`")]
+    PathNotAbsolute,
+    #[error("must not contain `?`, `#` or whitespace")]
+    PathCharacters,
+    #[error("`{path}` is already routed by {first}")]
+    DuplicatePath { path: String, first: String },
+    #[error("not an origin (scheme://host[:port]): {0}")]
+    Origin(String),
+    #[error("must be between {min} and {max}")]
+    OutOfRange {
+        min: &'static str,
+        max: &'static str,
+    },
+    #[error("must be longer than zero")]
+    ZeroDuration,
+    #[error("expected exactly one `{{toolkit: NAME}}` condition")]
+    ToolkitCondition,
+    #[error(
+        "not a DNS-1123 label: lower-case letters, digits and `-`, starting and ending with a \
+         letter or digit, at most 63 characters"
+    )]
+    ToolkitName,
+    #[error("toolkit `{name}` is already defined by {first}")]
+    DuplicateToolkit { name: String, first: String },
+    #[error("`{client}` is already the exit of {first}; each toolkit needs its own mcp client")]
+    DuplicateClient { client: String, first: String },
+    #[error("`never` requires exactly one route (names from several toolkits could collide)")]
+    PrefixNever,
+    #[error("not an http URL: {0}")]
+    NotHttpUrl(String),
+    #[error("must not contain user info (credentials never go in the config)")]
+    UrlUserinfo,
+    #[error("must not contain a fragment")]
+    UrlFragment,
+}
+
+impl Invalid {
+    pub(crate) fn not_supported_yet(what: impl Into<String>) -> Self {
+        Self::NotSupportedYet(what.into())
+    }
+}

@@ -1,0 +1,243 @@
+//! [`Binding`]: one node of the binding graph, discriminated by `type` and `kind`.
+//!
+//! NB: serde can tag an enum with one field only, and its tagged enums lose
+//! error paths; so `type` + `kind` are handled here by hand: serialized by
+//! flattening the per-kind struct after the two tags, deserialized through
+//! [`crate::parse`], and described in the JSON Schema as a `oneOf` with one
+//! branch per supported `type`/`kind` pair.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{HttpServer, McpClient, McpProxy, McpServer, TcpServer};
+use crate::error::ConfigError;
+
+/// One binding: its `type` and `kind` select which fields it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// `type: tcp, kind: server`.
+    TcpServer(TcpServer),
+    /// `type: http, kind: server`.
+    HttpServer(HttpServer),
+    /// `type: mcp, kind: server`.
+    McpServer(McpServer),
+    /// `type: mcp, kind: proxy`.
+    McpProxy(McpProxy),
+    /// `type: mcp, kind: client`.
+    McpClient(McpClient),
+}
+
+/// The supported `type`/`kind` pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BindingKind {
+    /// `type: tcp, kind: server`.
+    TcpServer,
+    /// `type: http, kind: server`.
+    HttpServer,
+    /// `type: mcp, kind: server`.
+    McpServer,
+    /// `type: mcp, kind: proxy`.
+    McpProxy,
+    /// `type: mcp, kind: client`.
+    McpClient,
+}
+
+impl BindingKind {
+    /// Every supported pair, in chain order.
+    pub const ALL: [BindingKind; 5] = [
+        Self::TcpServer,
+        Self::HttpServer,
+        Self::McpServer,
+        Self::McpProxy,
+        Self::McpClient,
+    ];
+
+    /// The `type` field: `tcp`, `http` or `mcp`.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::TcpServer => "tcp",
+            Self::HttpServer => "http",
+            Self::McpServer | Self::McpProxy | Self::McpClient => "mcp",
+        }
+    }
+
+    /// The `kind` field: `server`, `proxy` or `client`.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            Self::TcpServer | Self::HttpServer | Self::McpServer => "server",
+            Self::McpProxy => "proxy",
+            Self::McpClient => "client",
+        }
+    }
+}
+
+/// `an mcp proxy binding`, `a tcp server binding`: for error messages.
+impl fmt::Display for BindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let article = if *self == Self::TcpServer { "a" } else { "an" };
+        write!(
+            f,
+            "{article} {} {} binding",
+            self.type_name(),
+            self.kind_name()
+        )
+    }
+}
+
+impl Binding {
+    /// Which `type`/`kind` pair this binding is.
+    pub fn kind(&self) -> BindingKind {
+        match self {
+            Self::TcpServer(_) => BindingKind::TcpServer,
+            Self::HttpServer(_) => BindingKind::HttpServer,
+            Self::McpServer(_) => BindingKind::McpServer,
+            Self::McpProxy(_) => BindingKind::McpProxy,
+            Self::McpClient(_) => BindingKind::McpClient,
+        }
+    }
+}
+
+impl From<TcpServer> for Binding {
+    fn from(binding: TcpServer) -> Self {
+        Self::TcpServer(binding)
+    }
+}
+
+impl From<HttpServer> for Binding {
+    fn from(binding: HttpServer) -> Self {
+        Self::HttpServer(binding)
+    }
+}
+
+impl From<McpServer> for Binding {
+    fn from(binding: McpServer) -> Self {
+        Self::McpServer(binding)
+    }
+}
+
+impl From<McpProxy> for Binding {
+    fn from(binding: McpProxy) -> Self {
+        Self::McpProxy(binding)
+    }
+}
+
+impl From<McpClient> for Binding {
+    fn from(binding: McpClient) -> Self {
+        Self::McpClient(binding)
+    }
+}
+
+/// The wire shape: the two tags first, then the per-kind fields.
+#[derive(Serialize)]
+struct Tagged<'a, T> {
+    #[serde(rename = "type")]
+    type_name: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+impl Serialize for Binding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let kind = self.kind();
+        let (type_name, kind) = (kind.type_name(), kind.kind_name());
+        match self {
+            Self::TcpServer(body) => Tagged {
+                type_name,
+                kind,
+                body,
+            }
+            .serialize(serializer),
+            Self::HttpServer(body) => Tagged {
+                type_name,
+                kind,
+                body,
+            }
+            .serialize(serializer),
+            Self::McpServer(body) => Tagged {
+                type_name,
+                kind,
+                body,
+            }
+            .serialize(serializer),
+            Self::McpProxy(body) => Tagged {
+                type_name,
+                kind,
+                body,
+            }
+            .serialize(serializer),
+            Self::McpClient(body) => Tagged {
+                type_name,
+                kind,
+                body,
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
+/// Reports the first problem only, as `path: message` (relative to the binding);
+/// [`crate::compile_yaml`] reports them all.
+impl<'de> Deserialize<'de> for Binding {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_yaml_ng::Value::deserialize(deserializer)?;
+        match crate::parse::binding(value, "") {
+            (Some(binding), errors) if errors.is_empty() => Ok(binding),
+            (_, errors) => Err(serde::de::Error::custom(ConfigError { errors })),
+        }
+    }
+}
+
+impl JsonSchema for Binding {
+    fn schema_name() -> Cow<'static, str> {
+        "Binding".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let branches = [
+            tagged::<TcpServer>(generator, BindingKind::TcpServer),
+            tagged::<HttpServer>(generator, BindingKind::HttpServer),
+            tagged::<McpServer>(generator, BindingKind::McpServer),
+            tagged::<McpProxy>(generator, BindingKind::McpProxy),
+            tagged::<McpClient>(generator, BindingKind::McpClient),
+        ];
+        json_schema!({
+            "description": "A binding: `type` and `kind` select which fields it has.",
+            "oneOf": branches,
+        })
+    }
+}
+
+/// The per-kind struct's own schema (inlined, so that its `additionalProperties:
+/// false` sees them) with the two tags added as required constants.
+fn tagged<T: JsonSchema>(generator: &mut SchemaGenerator, kind: BindingKind) -> Schema {
+    let mut schema = T::json_schema(generator);
+    let object = schema.ensure_object();
+    object.insert(
+        "title".to_owned(),
+        format!("{} {}", kind.type_name(), kind.kind_name()).into(),
+    );
+    let properties = object
+        .entry("properties")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let Some(properties) = properties.as_object_mut() {
+        properties.insert(
+            "type".to_owned(),
+            serde_json::json!({ "type": "string", "const": kind.type_name() }),
+        );
+        properties.insert(
+            "kind".to_owned(),
+            serde_json::json!({ "type": "string", "const": kind.kind_name() }),
+        );
+    }
+    let required = object
+        .entry("required")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let Some(required) = required.as_array_mut() {
+        required.splice(0..0, ["type".into(), "kind".into()]);
+    }
+    schema
+}

@@ -1,0 +1,82 @@
+//! What the user writes: the binding config, in Zilla's vocabulary.
+//!
+//! These types derive `Serialize`, `Deserialize` and `JsonSchema`, so the
+//! operator can build a config in Rust and render it with [`crate::to_yaml`],
+//! and the JSON Schema (`config/schema/mcpgw-config.schema.json`) is generated
+//! from them; their doc comments are the schema's descriptions.
+//!
+//! Deserializing with serde directly works but reports only the first problem;
+//! [`crate::compile_yaml`] and [`crate::parse_yaml`] report every problem with
+//! its path.
+
+mod binding;
+mod mcp;
+mod north;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use crate::duration::IsoDuration;
+pub use binding::{Binding, BindingKind};
+pub use mcp::{
+    McpClient, McpClientOptions, McpProxy, McpProxyOptions, McpProxyRoute, McpServer,
+    McpServerOptions, Prefix, ToolkitCondition,
+};
+pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
+
+/// The built-in exit of an `mcp client`: HTTP/1.1 towards the URL in `options.server`.
+pub const SYS_HTTP_CLIENT: &str = "sys:http_client";
+
+/// An mcpgw binding config: a graph of named bindings, in Zilla's vocabulary.
+///
+/// North chain: `tcp server` → `http server` → `mcp server` → `mcp proxy`;
+/// south chain, one per toolkit: `mcp client` → `sys:http_client`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "mcpgw binding config")]
+pub struct Config {
+    /// Name of this config, e.g. the gateway's name. Must not be empty.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Named stores. Accepted for compatibility with Zilla configs; not used by mcpgw yet.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub stores: IndexMap<String, Store>,
+    /// The bindings, by name (letters, digits, `_` and `-`). Order is kept: listeners
+    /// start in config order.
+    pub bindings: IndexMap<String, Binding>,
+}
+
+impl Config {
+    /// A config with this name and no bindings yet.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            stores: IndexMap::new(),
+            bindings: IndexMap::new(),
+        }
+    }
+
+    /// This config with one more binding (replacing any binding of the same name).
+    pub fn with_binding(mut self, name: impl Into<String>, binding: impl Into<Binding>) -> Self {
+        self.bindings.insert(name.into(), binding.into());
+        self
+    }
+}
+
+/// A named store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Store {
+    /// The kind of store; only `memory` is known.
+    #[serde(rename = "type")]
+    pub store_type: StoreType,
+}
+
+/// Kinds of store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreType {
+    /// In-process memory, private to each data-plane replica.
+    Memory,
+}

@@ -1,0 +1,257 @@
+use crate::testing::{DEMO, assert_errors, assert_rejects, demo_with, errors};
+
+#[test]
+fn unknown_field_error_names_its_path() {
+    assert_errors(
+        &demo_with("port: 7114", "prot: 7114"),
+        &[
+            "bindings.north_tcp_server.options.prot: unknown field `prot`, expected `host` or `port`",
+        ],
+    );
+}
+
+#[test]
+fn type_error_deep_in_options_names_its_path() {
+    assert_errors(
+        &demo_with("port: 7114", r#"port: "x""#),
+        &[r#"bindings.north_tcp_server.options.port: invalid type: string "x", expected u16"#],
+    );
+}
+
+#[test]
+fn out_of_range_port_is_a_type_error() {
+    assert_errors(
+        &demo_with("port: 7114", "port: 70000"),
+        &["bindings.north_tcp_server.options.port: invalid value: integer `70000`, expected u16"],
+    );
+}
+
+#[test]
+fn missing_field_error_names_the_field() {
+    assert_errors(
+        &demo_with("    exit: north_mcp_proxy\n", ""),
+        &["bindings.north_mcp_server.exit: missing required field"],
+    );
+}
+
+#[test]
+fn bad_duration_is_reported_with_its_path() {
+    assert_errors(
+        &demo_with("timeout: PT60S", "timeout: 60"),
+        &[
+            "bindings.south_mcp_client_everything.options.timeout: invalid type: integer `60`, \
+           expected an ISO-8601 duration such as `PT30S`",
+        ],
+    );
+    assert_rejects(
+        &demo_with("timeout: PT60S", "timeout: 1 minute"),
+        "bindings.south_mcp_client_everything.options.timeout",
+        "invalid duration `1 minute`: expected an ISO-8601 duration",
+    );
+}
+
+#[test]
+fn unknown_enum_value_lists_the_choices() {
+    assert_errors(
+        &demo_with("prefix: always", "prefix: sometimes"),
+        &[
+            "bindings.north_mcp_proxy.options.prefix: unknown variant `sometimes`, \
+           expected `always` or `never`",
+        ],
+    );
+}
+
+#[test]
+fn yaml_syntax_error_is_located_by_line_and_column() {
+    assert_errors(
+        "name: demo\nbindings: [\n",
+        &["line 3, column 1: did not find expected node content, while parsing a flow node"],
+    );
+}
+
+#[test]
+fn duplicate_yaml_keys_are_a_syntax_error() {
+    let yaml = demo_with("name: demo", "name: demo\nname: again");
+    // libyaml locates it at the start of the mapping that holds the key.
+    assert_errors(
+        &yaml,
+        &["line 1, column 1: duplicate entry with key \"name\""],
+    );
+}
+
+#[test]
+fn document_that_is_not_a_mapping_is_rejected() {
+    assert_errors(
+        "- name",
+        &["(root): invalid type: a sequence, expected a mapping with `name` and `bindings`"],
+    );
+    assert_errors(
+        "",
+        &["(root): invalid type: null, expected a mapping with `name` and `bindings`"],
+    );
+}
+
+#[test]
+fn unknown_top_level_field_is_rejected() {
+    assert_errors(
+        &format!("{DEMO}extra: 1\n"),
+        &["extra: unknown field `extra`, expected one of `name`, `stores`, `bindings`"],
+    );
+}
+
+#[test]
+fn guards_telemetry_and_vaults_are_not_supported_yet() {
+    assert_errors(
+        &format!("{DEMO}guards: {{}}\ntelemetry: {{}}\nvaults: {{}}\n"),
+        &[
+            "guards: not supported yet: guards",
+            "telemetry: not supported yet: telemetry",
+            "vaults: not supported yet: vaults",
+        ],
+    );
+}
+
+#[test]
+fn missing_name_and_bindings_are_reported_once() {
+    assert_errors(
+        "stores: {}",
+        &[
+            "name: missing required field",
+            "bindings: missing required field",
+        ],
+    );
+}
+
+#[test]
+fn name_of_the_wrong_type_is_reported_once() {
+    assert_errors(
+        &demo_with("name: demo", "name: [demo]"),
+        &["name: invalid type: sequence, expected a string"],
+    );
+}
+
+#[test]
+fn unknown_store_type_is_rejected() {
+    assert_errors(
+        &demo_with("{ type: memory }", "{ type: redis }"),
+        &["stores.cache.type: unknown variant `redis`, expected `memory`"],
+    );
+}
+
+#[test]
+fn tls_bindings_are_not_supported_yet() {
+    let yaml = format!("{DEMO}  north_tls_server: {{ type: tls, kind: server }}\n");
+    assert_errors(
+        &yaml,
+        &["bindings.north_tls_server.type: not supported yet: tls bindings"],
+    );
+}
+
+#[test]
+fn tcp_and_http_clients_are_not_supported_yet() {
+    let yaml = format!(
+        "{DEMO}  south_tcp_client: {{ type: tcp, kind: client }}\n  \
+         south_http_client: {{ type: http, kind: client }}\n"
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.south_tcp_client.kind: not supported yet: tcp client bindings",
+            "bindings.south_http_client.kind: not supported yet: http client bindings",
+        ],
+    );
+}
+
+#[test]
+fn unknown_binding_type_and_kind_are_rejected() {
+    let yaml = format!(
+        "{DEMO}  a: {{ type: kafka, kind: cache_client }}\n  b: {{ type: mcp, kind: cache }}\n"
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.a.type: unsupported binding type `kafka`, expected one of `tcp`, `http`, `mcp`",
+            "bindings.b.kind: unsupported kind `cache` for `type: mcp`, \
+             expected one of `server`, `proxy`, `client`",
+        ],
+    );
+}
+
+#[test]
+fn binding_without_type_or_kind_is_rejected() {
+    let yaml = format!("{DEMO}  a: {{ exit: b }}\n  b: 5\n");
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.a.type: missing required field",
+            "bindings.a.kind: missing required field",
+            "bindings.b: invalid type: a number, expected a binding (a mapping with `type` and `kind`)",
+        ],
+    );
+}
+
+#[test]
+fn authorization_cache_and_tls_options_are_not_supported_yet() {
+    let yaml = demo_with(
+        "max_request_bytes: 4194304",
+        "authorization: {}\n      tls: {}",
+    );
+    let yaml = yaml.replacen("{ prefix: always }", "{ prefix: always, cache: {} }", 1);
+    let yaml = yaml.replacen("timeout: PT60S }", "timeout: PT60S, authorization: {} }", 1);
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_mcp_server.options.tls: not supported yet: TLS",
+            "bindings.north_mcp_server.options.authorization: not supported yet: guards (authorization)",
+            "bindings.north_mcp_proxy.options.cache: not supported yet: caching",
+            "bindings.south_mcp_client_everything.options.authorization: \
+             not supported yet: guards (authorization)",
+        ],
+    );
+}
+
+#[test]
+fn guarded_and_with_on_routes_are_not_supported_yet() {
+    let yaml = demo_with(
+        "exit: south_mcp_client_time",
+        "exit: south_mcp_client_time\n        guarded: { jwt: [x] }\n        with: {}",
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_mcp_proxy.routes[1].guarded: not supported yet: guards (guarded routes)",
+            "bindings.north_mcp_proxy.routes[1].with: not supported yet: route `with`",
+        ],
+    );
+}
+
+#[test]
+fn not_supported_yet_field_does_not_hide_other_errors() {
+    let yaml =
+        demo_with("port: 7114 }", "port: 7114, tls: {} }").replacen("\": /mcp", "\": mcp", 1);
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_tcp_server.options.tls: not supported yet: TLS",
+            "bindings.north_http_server.routes[0].when[0].headers.:path: must start with `/`",
+        ],
+    );
+}
+
+#[test]
+fn every_broken_binding_is_reported() {
+    let yaml = demo_with("port: 7114", "port: x").replacen("timeout: PT60S", "timeout: x", 1);
+    let errors = errors(&yaml);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with("bindings.north_tcp_server.options.port: "));
+    assert!(errors[1].starts_with("bindings.south_mcp_client_everything.options.timeout: "));
+}
+
+#[test]
+fn yaml_merge_keys_are_applied() {
+    let yaml = demo_with(
+        "  south_mcp_client_time:\n    type: mcp\n    kind: client\n",
+        "  south_mcp_client_time:\n    <<: { type: mcp, kind: client }\n",
+    );
+    assert_errors(&yaml, &[]);
+}

@@ -1,0 +1,114 @@
+use crate::error::{ConfigError, FieldError};
+use crate::model::Config;
+use crate::testing::{DEMO, demo_with, rust_config};
+use crate::{compile, compile_yaml, parse_yaml, to_yaml};
+
+#[test]
+fn demo_round_trips_through_to_yaml() {
+    let config = parse_yaml(DEMO).map_err(|e| e.to_string());
+    let yaml = config
+        .clone()
+        .map(|config| to_yaml(&config).map_err(|e| e.to_string()));
+    let yaml = yaml.and_then(|yaml| yaml);
+    assert_eq!(
+        yaml.as_deref()
+            .map(parse_yaml)
+            .map(|c| c.map_err(|e| e.to_string())),
+        Ok(config)
+    );
+    assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile_yaml(DEMO)));
+}
+
+#[test]
+fn config_built_in_rust_round_trips_through_to_yaml() {
+    let config = rust_config();
+    let yaml = to_yaml(&config).map_err(|e| e.to_string());
+    assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile(&config)));
+    assert!(compile(&config).is_ok());
+    assert_eq!(
+        yaml.as_deref().map(parse_yaml),
+        Ok(Ok(config)),
+        "rendered:\n{yaml:?}"
+    );
+}
+
+#[test]
+fn to_yaml_writes_type_and_kind_first_and_leaves_defaults_out() {
+    let yaml = to_yaml(&rust_config()).map_err(|e| e.to_string());
+    let expected = "\
+name: rust
+bindings:
+  tcp:
+    type: tcp
+    kind: server
+    options:
+      host: 127.0.0.1
+      port: 0
+    exit: http
+  http:
+    type: http
+    kind: server
+    routes:
+    - when:
+      - headers:
+          :path: /mcp
+      exit: server
+  server:
+    type: mcp
+    kind: server
+    exit: proxy
+  proxy:
+    type: mcp
+    kind: proxy
+    routes:
+    - when:
+      - toolkit: time
+      exit: client
+  client:
+    type: mcp
+    kind: client
+    options:
+      server: http://127.0.0.1:3002/mcp
+    exit: sys:http_client
+";
+    assert_eq!(yaml.as_deref(), Ok(expected));
+}
+
+#[test]
+fn config_error_displays_one_path_and_message_per_line() {
+    let error = ConfigError::from(vec![
+        FieldError::new("name", "must not be empty"),
+        FieldError::new("bindings.south_x.options.server", "not an http URL"),
+    ]);
+    assert_eq!(
+        error.to_string(),
+        "name: must not be empty\nbindings.south_x.options.server: not an http URL"
+    );
+}
+
+#[test]
+fn parse_yaml_checks_shape_but_not_rules() {
+    let unknown_field = demo_with("port: 7114", "prot: 7114");
+    assert!(parse_yaml(&unknown_field).is_err());
+    let blank_name = demo_with("name: demo", "name: \"\"");
+    assert_eq!(parse_yaml(&blank_name).map(|c| c.name), Ok(String::new()));
+}
+
+#[test]
+fn serde_deserializes_the_model_directly_with_the_first_error() {
+    let config: Result<Config, _> = serde_yaml_ng::from_str(DEMO);
+    assert_eq!(
+        config.map_err(|e| e.to_string()),
+        parse_yaml(DEMO).map_err(|e| e.to_string())
+    );
+    let yaml = demo_with("port: 7114", "prot: 7114");
+    let error = serde_yaml_ng::from_str::<Config>(&yaml)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert!(
+        error
+            .as_ref()
+            .is_err_and(|e| e.contains("options.prot: unknown field `prot`")),
+        "{error:?}"
+    );
+}

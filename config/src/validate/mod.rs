@@ -1,0 +1,129 @@
+//! The field rules of each binding, checked one binding at a time.
+//!
+//! Each check reports every problem it finds at the path of the bad field and,
+//! when the binding has none, returns its values in the form the plan needs.
+//! Rules that span bindings (exits, reachability, ports) live in `graph`.
+
+mod mcp;
+mod net;
+
+pub(crate) use mcp::{CheckedClient, CheckedProxy, mcp_client, mcp_proxy, mcp_server};
+
+use std::collections::HashMap;
+
+use crate::error::{FieldError, Invalid};
+use crate::model::{HttpServer, TcpServer};
+
+/// The config's `name`: required, not blank.
+pub(crate) fn config_name(name: &str, errors: &mut Vec<FieldError>) {
+    if name.trim().is_empty() {
+        errors.push(FieldError::new("name", Invalid::Empty));
+    }
+}
+
+/// A binding's name: letters, digits, `_` and `-` (so that paths stay readable
+/// and `sys:` names can never clash with a binding).
+pub(crate) fn binding_name(name: &str, path: &str, errors: &mut Vec<FieldError>) {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        errors.push(FieldError::new(path, Invalid::BindingName));
+    }
+}
+
+/// Runs `check` and returns its value only if it added no error.
+fn clean<T>(
+    errors: &mut Vec<FieldError>,
+    check: impl FnOnce(&mut Vec<FieldError>) -> T,
+) -> Option<T> {
+    let before = errors.len();
+    let value = check(errors);
+    (errors.len() == before).then_some(value)
+}
+
+/// A `tcp server`: returns the host and port to bind.
+pub(crate) fn tcp_server(
+    path: &str,
+    tcp: &TcpServer,
+    errors: &mut Vec<FieldError>,
+) -> Option<(String, u16)> {
+    let host = &tcp.options.host;
+    let host_path = format!("{path}.options.host");
+    if host.is_empty() {
+        errors.push(FieldError::new(host_path, Invalid::Empty));
+        return None;
+    }
+    if !net::is_host(host) {
+        errors.push(FieldError::new(host_path, Invalid::Host));
+        return None;
+    }
+    Some((host.clone(), tcp.options.port))
+}
+
+/// An `http server` route condition, flattened: one per `when` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckedHttpRoute {
+    /// The exact `:path`.
+    pub path: String,
+    /// The `mcp server` it exits to.
+    pub exit: String,
+}
+
+/// An `http server`: returns one route per `when` entry, in config order.
+pub(crate) fn http_server(
+    path: &str,
+    http: &HttpServer,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<CheckedHttpRoute>> {
+    clean(errors, |errors| {
+        if http.routes.is_empty() {
+            errors.push(FieldError::new(format!("{path}.routes"), Invalid::NoRoutes));
+        }
+        let mut first_route_of: HashMap<&str, String> = HashMap::new();
+        let mut checked = Vec::new();
+        for (index, route) in http.routes.iter().enumerate() {
+            let route_path = format!("{path}.routes[{index}]");
+            if route.when.is_empty() {
+                let error = Invalid::NoConditions;
+                errors.push(FieldError::new(format!("{route_path}.when"), error));
+            }
+            for (when_index, condition) in route.when.iter().enumerate() {
+                let headers_path = format!("{route_path}.when[{when_index}].headers");
+                for name in condition.headers.keys().filter(|name| *name != ":path") {
+                    let what = format!("matching on header `{name}` (only `:path` is supported)");
+                    let error = Invalid::not_supported_yet(what);
+                    errors.push(FieldError::new(format!("{headers_path}.{name}"), error));
+                }
+                let Some(request_path) = condition.headers.get(":path") else {
+                    errors.push(FieldError::new(headers_path, Invalid::NoPathHeader));
+                    continue;
+                };
+                let field = format!("{headers_path}.:path");
+                if !request_path.starts_with('/') {
+                    errors.push(FieldError::new(field, Invalid::PathNotAbsolute));
+                } else if request_path.contains(|c: char| c == '?' || c == '#' || c.is_whitespace())
+                {
+                    errors.push(FieldError::new(field, Invalid::PathCharacters));
+                } else if let Some(first) = first_route_of.get(request_path.as_str()) {
+                    let error = Invalid::DuplicatePath {
+                        path: request_path.clone(),
+                        first: first.clone(),
+                    };
+                    errors.push(FieldError::new(field, error));
+                } else {
+                    first_route_of.insert(request_path, format!("routes[{index}]"));
+                    checked.push(CheckedHttpRoute {
+                        path: request_path.clone(),
+                        exit: route.exit.clone(),
+                    });
+                }
+            }
+        }
+        checked
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,357 @@
+use crate::testing::{DEMO, assert_errors, assert_rejects, demo_with, demo_without, errors};
+
+const SERVER_OPTIONS: &str = "origins: [ \"https://app.example.com\" ]";
+const CLIENT: &str = "server: http://127.0.0.1:3002/mcp";
+const CLIENT_PATH: &str = "bindings.south_mcp_client_time.options.server";
+
+fn with_origin(origin: &str) -> String {
+    demo_with(SERVER_OPTIONS, &format!("origins: [ \"{origin}\" ]"))
+}
+
+fn with_server(url: &str) -> String {
+    demo_with(CLIENT, &format!("server: \"{url}\""))
+}
+
+#[test]
+fn blank_name_is_rejected() {
+    assert_errors(
+        &demo_with("name: demo", "name: \"\""),
+        &["name: must not be empty"],
+    );
+    assert_errors(
+        &demo_with("name: demo", "name: \" \""),
+        &["name: must not be empty"],
+    );
+}
+
+#[test]
+fn binding_name_with_a_dot_is_rejected() {
+    assert_errors(
+        &DEMO.replace("south_mcp_client_time", "south.time"),
+        &["bindings.south.time: binding names may only contain letters, digits, `_` and `-`"],
+    );
+}
+
+#[test]
+fn tcp_host_must_be_an_ip_address_or_host_name() {
+    let host = "bindings.north_tcp_server.options.host";
+    let yaml = demo_with("host: 127.0.0.1", "host: \"\"");
+    assert_errors(&yaml, &[&format!("{host}: must not be empty")]);
+    for bad in [
+        "not a host",
+        "[::1]",
+        "-a.example.com",
+        "a..b",
+        "300.1.1.1",
+        "a_b",
+    ] {
+        let yaml = demo_with("host: 127.0.0.1", &format!("host: \"{bad}\""));
+        assert_errors(&yaml, &[&format!("{host}: not an IP address or host name")]);
+    }
+    for good in [
+        "0.0.0.0",
+        "::",
+        "::1",
+        "localhost",
+        "gw-1.example.com",
+        "gw.example.com.",
+    ] {
+        let yaml = demo_with("host: 127.0.0.1", &format!("host: \"{good}\""));
+        assert_errors(&yaml, &[]);
+    }
+}
+
+#[test]
+fn http_server_needs_a_route() {
+    let yaml = demo_with(
+        "    routes:\n      - when: [ { headers: { \":path\": /mcp } } ]\n        exit: north_mcp_server\n",
+        "    routes: []\n",
+    );
+    assert_rejects(
+        &yaml,
+        "bindings.north_http_server.routes",
+        "at least one route is required",
+    );
+}
+
+#[test]
+fn http_route_needs_a_condition() {
+    let yaml = demo_with("- when: [ { headers: { \":path\": /mcp } } ]", "- when: []");
+    assert_errors(
+        &yaml,
+        &["bindings.north_http_server.routes[0].when: at least one condition is required"],
+    );
+}
+
+#[test]
+fn headers_other_than_path_are_not_supported_yet() {
+    let yaml = demo_with(
+        "{ \":path\": /mcp }",
+        "{ \":path\": /mcp, \":method\": POST }",
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_http_server.routes[0].when[0].headers.:method: not supported yet: \
+           matching on header `:method` (only `:path` is supported)",
+        ],
+    );
+}
+
+#[test]
+fn http_condition_without_path_is_rejected() {
+    let yaml = demo_with("{ \":path\": /mcp }", "{}");
+    assert_errors(
+        &yaml,
+        &["bindings.north_http_server.routes[0].when[0].headers: `:path` is required"],
+    );
+}
+
+#[test]
+fn http_path_must_be_a_plain_absolute_path() {
+    let field = "bindings.north_http_server.routes[0].when[0].headers.:path";
+    let yaml = demo_with("\": /mcp", "\": mcp");
+    assert_errors(&yaml, &[&format!("{field}: must start with `/`")]);
+    for bad in ["/mcp?x=1", "/mcp#x", "/m cp"] {
+        let yaml = demo_with("\": /mcp", &format!("\": \"{bad}\""));
+        assert_errors(
+            &yaml,
+            &[&format!("{field}: must not contain `?`, `#` or whitespace")],
+        );
+    }
+}
+
+#[test]
+fn duplicate_http_path_is_rejected() {
+    let yaml = demo_with(
+        "        exit: north_mcp_server\n",
+        "        exit: north_mcp_server\n      - when: [ { headers: { \":path\": /mcp } } ]\n        \
+         exit: north_mcp_server\n",
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_http_server.routes[1].when[0].headers.:path: \
+           `/mcp` is already routed by routes[0]",
+        ],
+    );
+}
+
+#[test]
+fn origins_must_be_scheme_host_and_port() {
+    let field = "bindings.north_mcp_server.options.origins[0]";
+    let cases = [
+        ("app.example.com", "missing `scheme://`"),
+        (
+            "ftp://app.example.com",
+            "the scheme must be `http` or `https`",
+        ),
+        (
+            "https://app.example.com/",
+            "must not have a path, query or fragment",
+        ),
+        (
+            "https://app.example.com?x",
+            "must not have a path, query or fragment",
+        ),
+        ("https://me@app.example.com", "must not contain user info"),
+        ("https://", "empty host"),
+        ("*", "missing `scheme://`"),
+    ];
+    for (origin, reason) in cases {
+        assert_errors(
+            &with_origin(origin),
+            &[&format!(
+                "{field}: not an origin (scheme://host[:port]): {reason}"
+            )],
+        );
+    }
+}
+
+#[test]
+fn max_request_bytes_must_be_between_1_kib_and_64_mib() {
+    let field = "bindings.north_mcp_server.options.max_request_bytes";
+    for bad in [0, 1023, 67_108_865] {
+        let yaml = demo_with(
+            "max_request_bytes: 4194304",
+            &format!("max_request_bytes: {bad}"),
+        );
+        assert_errors(
+            &yaml,
+            &[&format!(
+                "{field}: must be between 1024 and 67108864 (64 MiB)"
+            )],
+        );
+    }
+    for good in [1024, 67_108_864] {
+        let yaml = demo_with(
+            "max_request_bytes: 4194304",
+            &format!("max_request_bytes: {good}"),
+        );
+        assert_errors(&yaml, &[]);
+    }
+}
+
+#[test]
+fn zero_durations_are_rejected() {
+    let yaml = demo_with("session_idle_timeout: PT1H", "session_idle_timeout: PT0S").replacen(
+        "timeout: PT60S",
+        "timeout: P0D",
+        1,
+    );
+    assert_errors(
+        &yaml,
+        &[
+            "bindings.north_mcp_server.options.session_idle_timeout: must be longer than zero",
+            "bindings.south_mcp_client_everything.options.timeout: must be longer than zero",
+        ],
+    );
+}
+
+#[test]
+fn mcp_proxy_needs_a_route() {
+    let yaml = demo_without(&["prefix: always", "toolkit: ", "exit: south_mcp_client_"]).replacen(
+        "kind: proxy\n    routes:",
+        "kind: proxy\n    routes: []",
+        1,
+    );
+    assert_rejects(
+        &yaml,
+        "bindings.north_mcp_proxy.routes",
+        "at least one route is required",
+    );
+}
+
+#[test]
+fn duplicate_toolkit_is_rejected() {
+    let yaml = demo_with("{ toolkit: time }", "{ toolkit: everything }");
+    assert_errors(
+        &yaml,
+        &["bindings.north_mcp_proxy.routes[1].when[0].toolkit: \
+           toolkit `everything` is already defined by routes[0]"],
+    );
+}
+
+#[test]
+fn toolkit_names_must_be_dns_labels() {
+    let long = "a".repeat(64);
+    for bad in [
+        "Time",
+        "a__b",
+        "a+b",
+        "a/b",
+        "-time",
+        "time-",
+        "",
+        long.as_str(),
+    ] {
+        let yaml = demo_with("{ toolkit: time }", &format!("{{ toolkit: \"{bad}\" }}"));
+        assert_rejects(
+            &yaml,
+            "bindings.north_mcp_proxy.routes[1].when[0].toolkit",
+            "not a DNS-1123 label",
+        );
+    }
+    let longest = "a".repeat(63);
+    for good in ["t", "0", "time-2", longest.as_str()] {
+        assert_errors(
+            &demo_with("{ toolkit: time }", &format!("{{ toolkit: \"{good}\" }}")),
+            &[],
+        );
+    }
+}
+
+#[test]
+fn proxy_route_needs_exactly_one_toolkit() {
+    let field = "bindings.north_mcp_proxy.routes[1].when";
+    let message = "expected exactly one `{toolkit: NAME}` condition";
+    let two = demo_with(
+        "[ { toolkit: time } ]",
+        "[ { toolkit: time }, { toolkit: clock } ]",
+    );
+    assert_errors(&two, &[&format!("{field}: {message}")]);
+    let none = demo_with("[ { toolkit: time } ]", "[]");
+    assert_errors(&none, &[&format!("{field}: {message}")]);
+}
+
+#[test]
+fn two_routes_to_the_same_client_are_rejected() {
+    let yaml = demo_with(
+        "exit: south_mcp_client_time",
+        "exit: south_mcp_client_everything",
+    );
+    assert_rejects(
+        &yaml,
+        "bindings.north_mcp_proxy.routes[1].exit",
+        "`south_mcp_client_everything` is already the exit of routes[0]",
+    );
+}
+
+#[test]
+fn prefix_never_needs_exactly_one_route() {
+    assert_errors(
+        &demo_with("prefix: always", "prefix: never"),
+        &["bindings.north_mcp_proxy.options.prefix: \
+           `never` requires exactly one route (names from several toolkits could collide)"],
+    );
+}
+
+#[test]
+fn https_server_is_not_supported_yet() {
+    assert_errors(
+        &with_server("https://mcp.example.com/mcp"),
+        &[&format!(
+            "{CLIENT_PATH}: not supported yet: TLS egress (`https` upstreams)"
+        )],
+    );
+}
+
+#[test]
+fn server_must_be_an_absolute_http_url() {
+    let cases = [
+        (
+            "127.0.0.1:3002/mcp",
+            "not an http URL: relative URL without a base",
+        ),
+        (
+            "localhost:3002/mcp",
+            "not an http URL: scheme `localhost`, expected `http`",
+        ),
+        ("/mcp", "not an http URL: relative URL without a base"),
+        (
+            "ftp://x/mcp",
+            "not an http URL: scheme `ftp`, expected `http`",
+        ),
+        (
+            "http:/x/mcp",
+            "not an http URL: expected `http://host[:port]/path`",
+        ),
+        ("http://", "not an http URL: empty host"),
+        (
+            "http://u:p@x/mcp",
+            "must not contain user info (credentials never go in the config)",
+        ),
+        ("http://x/mcp#top", "must not contain a fragment"),
+    ];
+    for (url, message) in cases {
+        assert_errors(&with_server(url), &[&format!("{CLIENT_PATH}: {message}")]);
+    }
+}
+
+#[test]
+fn server_url_is_required() {
+    let yaml = demo_with(
+        "options: { server: http://127.0.0.1:3002/mcp }",
+        "options: {}",
+    );
+    assert_errors(&yaml, &[&format!("{CLIENT_PATH}: missing required field")]);
+}
+
+#[test]
+fn all_errors_are_reported_at_once() {
+    let yaml = demo_with("name: demo", "name: \"\"")
+        .replacen("host: 127.0.0.1", "host: \"a b\"", 1)
+        .replacen("{ toolkit: time }", "{ toolkit: Time }", 1)
+        .replacen(CLIENT, "server: https://x/", 1);
+    assert_eq!(errors(&yaml).len(), 4, "{:#?}", errors(&yaml));
+}
