@@ -96,6 +96,15 @@ impl Proxy {
         if let Some(params) = request.params.as_mut() {
             self.naming.hide_meta(params);
         }
+        if let Naming::Unchanged { toolkit } = &self.naming
+            && method != "ping"
+            && method != "initialize"
+            && let Some(only) = self.toolkit(toolkit).cloned()
+        {
+            // One toolkit, names unchanged: a transparent relay, lists and
+            // cursors included, in whatever framing the upstream chooses.
+            return self.forward(session, only, request).await;
+        }
         match method.as_str() {
             "ping" => Reply::result(request.id, crate::jsonrpc::empty_result()),
             "initialize" => Reply::error(
@@ -125,9 +134,9 @@ impl Proxy {
                     .await
             }
             "completion/complete" => self.complete(session, request).await,
-            _ => match (&self.naming, self.toolkits.as_slice()) {
+            _ => match self.toolkits.as_slice() {
                 // A single toolkit gets whatever the gateway does not know.
-                (_, [only]) => self.forward(session, only.clone(), request).await,
+                [only] => self.forward(session, only.clone(), request).await,
                 _ => Reply::error(
                     request.id,
                     ErrorObject::new(

@@ -126,46 +126,33 @@ impl Proxy {
             Ok((upstream, PostReply::Stream { stream, .. })) => (upstream, stream),
         };
         let mut relay = Relay {
+            idle: toolkit.client.timeout(),
             toolkit,
             id,
             method,
             upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
-            idle: Duration::ZERO,
         };
-        relay.idle = relay.toolkit.client.timeout();
-        // Answer with plain JSON when the response is the first thing that comes.
-        let first = match relay.next(&mut stream, &guard.cancel).await {
-            Step::Message(m @ Message::Response(_)) => {
-                return Reply::Message(self.expose(&relay.toolkit.name, &relay.method, m));
-            }
-            Step::Message(m) => m,
-            Step::Done(Some(m)) => return Reply::Message(m),
-            Step::Done(None) => return Reply::Stream(closed_stream()),
-        };
+        // NB: an upstream that answered with SSE gets SSE downstream too, even
+        // for a lone response: the client sees the framing the server chose.
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let naming = self.naming.clone();
-        let expose =
-            move |toolkit: &str, method: &str, m: Message| expose(&naming, toolkit, method, m);
         tokio::spawn(async move {
-            let _guard = guard;
-            let mut message = first;
             loop {
+                let message = match relay.next(&mut stream, &guard.cancel).await {
+                    Step::Message(m) => expose(&naming, &relay.toolkit.name, &relay.method, m),
+                    Step::Done(Some(m)) => m,
+                    Step::Done(None) => return,
+                };
                 let is_final = matches!(message, Message::Response(_));
-                let frame = sse::message_event(
-                    &expose(&relay.toolkit.name, &relay.method, message).encode(),
-                );
-                if tx.send(frame).await.is_err() || is_final {
+                if tx
+                    .send(sse::message_event(&message.encode()))
+                    .await
+                    .is_err()
+                    || is_final
+                {
                     // The client went away, or the exchange is complete.
                     return;
                 }
-                message = match relay.next(&mut stream, &_guard.cancel).await {
-                    Step::Message(m) => m,
-                    Step::Done(Some(m)) => {
-                        let _ = tx.send(sse::message_event(&m.encode())).await;
-                        return;
-                    }
-                    Step::Done(None) => return,
-                };
             }
         });
         Reply::Stream(rx)
