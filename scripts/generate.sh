@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Regenerate the committed, generated artifacts (tests fail when they drift).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo run --quiet --locked -p mcpgw-config --example gen-schema

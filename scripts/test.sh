@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run every check of the project on a fresh machine: install the pinned real
+# MCP peers (cached), then format, lint, and all tests (unit, in-process,
+# real peers over loopback, conformance differential).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "==> installing the pinned test peers (cached between runs)"
+tests/peers/install.sh
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
