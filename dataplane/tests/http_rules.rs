@@ -333,3 +333,23 @@ async fn hostile_inputs_never_take_the_gateway_down() {
     let list = mcp.request(11, "tools/list", json!({})).await;
     assert_eq!(list["result"]["tools"][0]["name"], "m__hello");
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_promptly() {
+    let (_up, gw) = setup().await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let stream = support::http::open(
+        Method::GET,
+        &gw.url(),
+        &[("accept", "text/event-stream"), ("mcp-session-id", mcp.session.as_deref().unwrap())],
+        "",
+    )
+    .await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    gw.gateway.shutdown().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    let mut body = stream.into_body();
+    let (messages, _) = support::http::read_until(&mut body, |_| false).await;
+    assert!(messages.is_empty());
+}

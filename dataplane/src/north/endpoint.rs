@@ -190,7 +190,7 @@ impl Endpoint {
 
     /// End every session (at shutdown).
     pub fn close_all(&self) {
-        for session in self.sessions.expire(Duration::ZERO) {
+        for session in self.sessions.drain() {
             self.proxy.close(&session);
         }
     }

@@ -181,6 +181,15 @@ impl SessionStore {
             .collect()
     }
 
+    /// Remove and return every session (at shutdown).
+    pub fn drain(&self) -> Vec<Arc<Session>> {
+        lock(&self.sessions)
+            .drain()
+            .map(|(_, s)| s)
+            .inspect(|s| s.closed.cancel())
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         lock(&self.sessions).len()
     }

@@ -1,0 +1,370 @@
+"""Scenario driver: the official Python SDK client (mcp==2.3.0) against
+server-everything, directly or through the mcpgw gateway.
+
+Usage:
+    $MCPGW_PEERS_HOME/venv/bin/python py_client.py URL [--prefix PREFIX]
+        [--mode legacy|auto|2026-07-28] [--step-timeout SECONDS] [--total-timeout SECONDS]
+
+PREFIX is prepended to every tool name that is called ("" when talking to
+server-everything directly, "everything__" through the gateway).
+
+Prints exactly ONE JSON object on stdout (everything else goes to stderr):
+
+    {
+      "url": str, "prefix": str, "mode": str,
+      "negotiated_version": str | null,
+      "server_info": {"name": ..., "version": ...} | null,
+      "tools": [str, ...]                       # names exactly as listed
+      "progress":              {"notifications": [{"progress", "total", "message"}...],
+                                "result_text": str, "is_error": bool},
+      "elicitation_form":      {"params": {...wire params...}, "received": int,
+                                "response": {"action", "content"},
+                                "result_text": str, "is_error": bool},
+      "elicitation_url":       {"params": {...}, "received": int, "response": {"action"},
+                                "result_text": str, "is_error": bool},
+      "elicitation_url_error": {"code": int, "message": str, "elicitations": [...],
+                                "data": {...}, "received": int},
+      "sampling":              {"params": {...}, "received": int, "response": {...},
+                                "result_text": str, "is_error": bool},
+      "errors": [step names that failed],
+      "elapsed_s": float
+    }
+
+A step that fails is recorded as {"error": "..."} (plus whatever it had
+observed so far) and the others still run.  A connection failure is recorded
+under "connect".  "params" are the server->client request params as received
+(wire/camelCase field names, only the fields that were actually sent).
+Every step is bounded (default 20 s) and so is the whole run (default 85 s).
+Exit status: 0 whenever the JSON object was printed; 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import anyio
+import mcp
+from mcp import types
+from mcp.shared.exceptions import MCPError
+
+FORM_NAME = "Ada"
+SAMPLING_REPLY = "hello from py_client"
+
+
+def dump(model: Any) -> Any:
+    """Pydantic model -> JSON-able dict with wire field names, only the fields
+    the peer actually sent."""
+    if hasattr(model, "model_dump"):
+        return model.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return model
+
+
+def describe(e: BaseException) -> str:
+    """One-line description, unwrapping single-member exception groups."""
+    while isinstance(e, BaseExceptionGroup) and len(e.exceptions) == 1:
+        e = e.exceptions[0]
+    if isinstance(e, MCPError):
+        return f"MCPError {e.code}: {e.message}"
+    return f"{type(e).__name__}: {e}"
+
+
+def result_text(result: types.CallToolResult) -> str:
+    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
+
+
+def fill_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """Build a valid form answer for an elicitation requestedSchema: name=Ada,
+    defaults where given, otherwise a plausible value per type/format/enum."""
+    content: dict[str, Any] = {}
+    for key, prop in (schema.get("properties") or {}).items():
+        if key == "name":
+            content[key] = FORM_NAME
+            continue
+        if "default" in prop:
+            content[key] = prop["default"]
+            continue
+        typ = prop.get("type")
+        if typ == "boolean":
+            content[key] = True
+        elif typ == "integer":
+            content[key] = int(prop.get("minimum", 1))
+        elif typ == "number":
+            content[key] = float(prop.get("minimum", 1))
+        elif typ == "array":
+            items = prop.get("items") or {}
+            choices = items.get("enum") or [o.get("const") for o in items.get("anyOf") or items.get("oneOf") or []]
+            content[key] = choices[:1]
+        elif typ == "string":
+            if prop.get("enum"):
+                content[key] = prop["enum"][0]
+            elif prop.get("oneOf") or prop.get("anyOf"):
+                content[key] = (prop.get("oneOf") or prop.get("anyOf"))[0].get("const")
+            else:
+                content[key] = {
+                    "email": "ada@example.com",
+                    "uri": "https://example.com/ada",
+                    "date": "1815-12-10",
+                    "date-time": "1815-12-10T00:00:00Z",
+                }.get(prop.get("format", ""), "Ada Lovelace")
+    return content
+
+
+class Recorder:
+    """Collects the server->client requests seen during the current step."""
+
+    def __init__(self) -> None:
+        self.elicitations: list[dict[str, Any]] = []
+        self.samplings: list[dict[str, Any]] = []
+        self.elicit_responses: list[dict[str, Any]] = []
+        self.sampling_responses: list[dict[str, Any]] = []
+
+    def reset(self) -> None:
+        self.__init__()
+
+    async def on_elicitation(self, _ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.elicitations.append(dump(params))
+        if isinstance(params, types.ElicitRequestURLParams):
+            result = types.ElicitResult(action="accept")
+        else:
+            schema = dump(params.requested_schema) if hasattr(params, "requested_schema") else {}
+            result = types.ElicitResult(action="accept", content=fill_form(schema))
+        self.elicit_responses.append(dump(result))
+        return result
+
+    async def on_sampling(self, _ctx: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        self.samplings.append(dump(params))
+        result = types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=SAMPLING_REPLY),
+            model="fake",
+            stop_reason="endTurn",
+        )
+        self.sampling_responses.append(dump(result))
+        return result
+
+
+def first(items: list[Any]) -> Any:
+    return items[0] if items else None
+
+
+async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    rec = Recorder()
+    step_timeout = args.step_timeout
+    prefix = args.prefix
+
+    async def step(name: str, body: Any) -> None:
+        """Run one step with a timeout; store its observations or an error."""
+        rec.reset()
+        observed: dict[str, Any] = {}
+        report[name] = observed
+        try:
+            with anyio.fail_after(step_timeout):
+                await body(observed)
+            if observed.get("is_error"):
+                observed["error"] = "tool result has isError=true: " + str(observed.get("result_text", ""))[:200]
+        except TimeoutError:
+            observed["error"] = f"timeout after {step_timeout}s"
+        except MCPError as e:
+            observed["error"] = describe(e)
+            observed.setdefault("code", e.code)
+        except Exception as e:  # noqa: BLE001 - a step must never abort the run
+            observed["error"] = describe(e)
+            traceback.print_exc(file=sys.stderr)
+        if "error" in observed:
+            report["errors"].append(name)
+
+    async def call(name: str, arguments: dict[str, Any], **kw: Any) -> types.CallToolResult:
+        return await client.call_tool(prefix + name, arguments, read_timeout_seconds=step_timeout, **kw)
+
+    client = mcp.Client(
+        args.url,
+        mode=args.mode,
+        elicitation_callback=rec.on_elicitation,
+        sampling_callback=rec.on_sampling,
+        client_info=types.Implementation(name="mcpgw-py-client", version="0.1.0"),
+        read_timeout_seconds=step_timeout,
+    )
+
+    connected = False
+    try:
+        # One cancel scope around the whole session: its deadline first bounds
+        # the connect/initialize, is lifted while the (individually bounded)
+        # steps run, and then bounds the close.  (The client must be entered
+        # and exited in the same task and scope, hence no separate scopes.)
+        with anyio.fail_after(step_timeout) as scope:
+            async with client:
+                connected = True
+                scope.deadline = math.inf
+                report["negotiated_version"] = client.protocol_version
+                info = client.server_info
+                report["server_info"] = dump(info) if info is not None else None
+
+                async def list_tools(obs: dict[str, Any]) -> None:
+                    names: list[str] = []
+                    cursor: str | None = None
+                    for _ in range(50):
+                        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+                        names.extend(t.name for t in page.tools)
+                        cursor = page.next_cursor
+                        if not cursor:
+                            break
+                    obs["names"] = names
+
+                await step("tools", list_tools)
+                if "error" not in report["tools"]:
+                    report["tools"] = report["tools"]["names"]
+
+                async def progress(obs: dict[str, Any]) -> None:
+                    notes: list[dict[str, Any]] = []
+                    obs["notifications"] = notes
+
+                    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+                        notes.append({"progress": p, "total": total, "message": message})
+
+                    res = await call("trigger-long-running-operation", {"duration": 1, "steps": 3}, progress_callback=on_progress)
+                    obs["result_text"] = result_text(res)
+                    obs["is_error"] = res.is_error
+
+                async def elicitation_form(obs: dict[str, Any]) -> None:
+                    try:
+                        res = await call("trigger-elicitation-request", {})
+                        obs["result_text"] = result_text(res)
+                        obs["is_error"] = res.is_error
+                    finally:
+                        obs["params"] = first(rec.elicitations)
+                        obs["received"] = len(rec.elicitations)
+                        obs["response"] = first(rec.elicit_responses)
+
+                async def elicitation_url(obs: dict[str, Any]) -> None:
+                    try:
+                        res = await call("trigger-url-elicitation", {"url": "https://example.com/connect", "errorPath": False})
+                        obs["result_text"] = result_text(res)
+                        obs["is_error"] = res.is_error
+                    finally:
+                        obs["params"] = first(rec.elicitations)
+                        obs["received"] = len(rec.elicitations)
+                        obs["response"] = first(rec.elicit_responses)
+
+                async def elicitation_url_error(obs: dict[str, Any]) -> None:
+                    try:
+                        res = await call("trigger-url-elicitation", {"url": "https://example.com/connect2", "errorPath": True})
+                    except MCPError as e:
+                        data = e.data if isinstance(e.data, dict) else dump(e.data)
+                        obs["code"] = e.code
+                        obs["message"] = e.message
+                        obs["data"] = data
+                        obs["elicitations"] = data.get("elicitations") if isinstance(data, dict) else None
+                        obs["exception"] = type(e).__name__
+                        return
+                    finally:
+                        obs["received"] = len(rec.elicitations)
+                    obs["result_text"] = result_text(res)
+                    obs["is_error"] = res.is_error
+                    raise RuntimeError("expected a JSON-RPC error (-32042), got a result")
+
+                async def sampling(obs: dict[str, Any]) -> None:
+                    try:
+                        res = await call("trigger-sampling-request", {"prompt": "say hi", "maxTokens": 20})
+                        obs["result_text"] = result_text(res)
+                        obs["is_error"] = res.is_error
+                    finally:
+                        obs["params"] = first(rec.samplings)
+                        obs["received"] = len(rec.samplings)
+                        obs["response"] = first(rec.sampling_responses)
+
+                await step("progress", progress)
+                await step("elicitation_form", elicitation_form)
+                await step("elicitation_url", elicitation_url)
+                await step("elicitation_url_error", elicitation_url_error)
+                await step("sampling", sampling)
+                scope.deadline = anyio.current_time() + 5
+    except Exception as e:  # noqa: BLE001
+        where = "close" if connected else "connect"
+        if isinstance(e, TimeoutError):
+            msg = f"timeout after {step_timeout if not connected else 5}s"
+        else:
+            msg = describe(e)
+        report[where] = {"error": msg}
+        report["errors"].append(where)
+        traceback.print_exc(file=sys.stderr)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", help="MCP endpoint, e.g. http://127.0.0.1:3001/mcp")
+    parser.add_argument("--prefix", default="", help='prepended to tool names (e.g. "everything__")')
+    parser.add_argument(
+        "--mode",
+        default="legacy",
+        choices=["legacy", "auto", "2026-07-28"],
+        help='mcp.Client mode: "legacy" (default, initialize handshake), "auto", or a modern version',
+    )
+    parser.add_argument("--step-timeout", type=float, default=20.0, help="seconds per step (default 20)")
+    parser.add_argument("--total-timeout", type=float, default=85.0, help="seconds for the whole run (default 85)")
+    args = parser.parse_args()  # exits 2 with usage on bad arguments
+
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # stray prints must not corrupt the one JSON object
+
+    started = time.monotonic()
+    report: dict[str, Any] = {
+        "url": args.url,
+        "prefix": args.prefix,
+        "mode": args.mode,
+        "negotiated_version": None,
+        "server_info": None,
+        "tools": None,
+        "errors": [],
+    }
+
+    async def bounded() -> None:
+        try:
+            await asyncio.wait_for(run(args, report), timeout=args.total_timeout)
+        except asyncio.TimeoutError:
+            report["errors"].append("total_timeout")
+            report["total_timeout"] = {"error": f"run exceeded {args.total_timeout}s"}
+
+    printed = threading.Lock()
+
+    def emit() -> None:
+        if printed.acquire(blocking=False):
+            report["elapsed_s"] = round(time.monotonic() - started, 3)
+            real_stdout.write(json.dumps(report) + "\n")
+            real_stdout.flush()
+
+    def watchdog() -> None:
+        # Last resort if cancellation itself hangs: print what we have and go.
+        report["errors"].append("watchdog")
+        report["watchdog"] = {"error": f"hard stop after {args.total_timeout + 5}s"}
+        emit()
+        os._exit(0)
+
+    timer = threading.Timer(args.total_timeout + 5, watchdog)
+    timer.daemon = True
+    timer.start()
+
+    try:
+        asyncio.run(bounded())
+    except BaseException as e:  # noqa: BLE001 - always print the report
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        report["errors"].append("internal")
+        report["internal"] = {"error": describe(e)}
+        traceback.print_exc(file=sys.stderr)
+    timer.cancel()
+    emit()
+    sys.stdout = real_stdout
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
