@@ -341,14 +341,21 @@ async fn shutdown_ends_open_streams_promptly() {
     let stream = support::http::open(
         Method::GET,
         &gw.url(),
-        &[("accept", "text/event-stream"), ("mcp-session-id", mcp.session.as_deref().unwrap())],
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", mcp.session.as_deref().unwrap()),
+        ],
         "",
     )
     .await;
     assert_eq!(stream.status(), StatusCode::OK);
     let started = std::time::Instant::now();
     gw.gateway.shutdown().await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     let mut body = stream.into_body();
     let (messages, _) = support::http::read_until(&mut body, |_| false).await;
     assert!(messages.is_empty());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mcpgw_config::{PrefixMode, ProxyPlan};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 pub use naming::Naming;
@@ -157,20 +157,11 @@ impl Proxy {
         target: Target,
         what: &str,
     ) -> Reply {
-        let exposed = request.param_str(key).unwrap_or_default().to_owned();
-        let split = match target {
-            Target::Name => self.naming.split_name(&exposed),
-            Target::Uri => self.naming.split_uri(&exposed),
-        };
-        let Some((toolkit, inner)) =
-            split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
-        else {
-            return Reply::error(request.id, unknown(what, &exposed));
-        };
-        if let Some(params) = request.params.as_mut().and_then(Value::as_object_mut) {
-            params.insert(key.to_owned(), Value::String(inner));
+        let params = request.params.as_mut().and_then(Value::as_object_mut);
+        match self.claim(params, key, target) {
+            Ok(toolkit) => self.forward(session, toolkit, request).await,
+            Err(exposed) => Reply::error(request.id, unknown(what, &exposed)),
         }
-        self.forward(session, toolkit, request).await
     }
 
     /// `completion/complete` names its prompt or resource in `params.ref`.
@@ -190,22 +181,35 @@ impl Proxy {
             Some("ref/prompt") => ("name", Target::Name),
             _ => ("uri", Target::Uri),
         };
-        let exposed = reference
-            .get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        match self.claim(Some(reference), key, target) {
+            Ok(toolkit) => self.forward(session, toolkit, request).await,
+            Err(exposed) => Reply::error(request.id, unknown("reference", &exposed)),
+        }
+    }
+
+    /// The toolkit an exposed name in `object[key]` belongs to, with the name
+    /// replaced by the toolkit's own; the exposed name when no toolkit owns it.
+    fn claim(
+        &self,
+        object: Option<&mut Map<String, Value>>,
+        key: &str,
+        target: Target,
+    ) -> Result<Arc<Toolkit>, String> {
+        let Some(object) = object else {
+            return Err(String::new());
+        };
+        let exposed = object.get(key).and_then(Value::as_str).unwrap_or_default();
         let split = match target {
-            Target::Name => self.naming.split_name(&exposed),
-            Target::Uri => self.naming.split_uri(&exposed),
+            Target::Name => self.naming.split_name(exposed),
+            Target::Uri => self.naming.split_uri(exposed),
         };
         let Some((toolkit, inner)) =
             split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
         else {
-            return Reply::error(request.id, unknown("reference", &exposed));
+            return Err(exposed.to_owned());
         };
-        reference.insert(key.to_owned(), Value::String(inner));
-        self.forward(session, toolkit, request).await
+        object.insert(key.to_owned(), Value::String(inner));
+        Ok(toolkit)
     }
 
     /// `logging/setLevel` goes to every toolkit that logs.
