@@ -14,4 +14,7 @@ pub mod runtime;
 pub mod south;
 pub mod sse;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use runtime::{Gateway, StartError};

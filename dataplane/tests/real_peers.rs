@@ -284,3 +284,75 @@ async fn killing_the_upstream_mid_call_ends_the_call_with_an_error() {
     assert_eq!(last["id"], 5);
     assert_eq!(last["error"]["code"], -32603, "{last}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_a_call_closes_the_stream_although_everything_keeps_its_own_open() {
+    let peer = Peer::start("everything");
+    let gw = TestGateway::start(&config(&[("everything", &peer.url())], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let call = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {
+        "name": "everything__trigger-long-running-operation",
+        "arguments": {"duration": 30, "steps": 30},
+        "_meta": {"progressToken": "cancel-me"}}});
+    let mut body = mcp.post_open(&call).await.into_body();
+    let (first, _) =
+        support::http::read_until(&mut body, |m| m["method"] == "notifications/progress").await;
+    assert!(!first.is_empty());
+    let started = Instant::now();
+    let ack = mcp
+        .post(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 8, "reason": "test"}}))
+        .await;
+    assert_eq!(ack.status, http::StatusCode::ACCEPTED);
+    let (rest, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        support::http::read_until(&mut body, |m| m.get("id").is_some()),
+    )
+    .await
+    .expect("the gateway closes its stream instead of waiting 30 s");
+    assert!(
+        rest.iter().all(|m| m.get("id").is_none()),
+        "no response after a cancel: {rest:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The session is still good.
+    let echo = mcp
+        .call_tool(9, "everything__echo", json!({"message": "still here"}))
+        .await;
+    assert_eq!(result_text(&echo["result"]), "Echo: still here");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn task_augmented_calls_work_through_the_prefixed_gateway() {
+    let peer = Peer::start("everything");
+    let gw = TestGateway::start(&config(&[("everything", &peer.url())], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let created = mcp
+        .request(
+            2,
+            "tools/call",
+            json!({"name": "everything__simulate-research-query",
+            "arguments": {"topic": "gateways"}, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let task_id = created["result"]["task"]["taskId"]
+        .as_str()
+        .expect("a task")
+        .to_owned();
+    assert!(task_id.starts_with("everything+"), "{task_id}");
+    let got = mcp
+        .request(3, "tasks/get", json!({"taskId": task_id}))
+        .await;
+    assert_eq!(got["result"]["taskId"], task_id.as_str(), "{got}");
+    let listed = mcp.request(4, "tasks/list", json!({})).await;
+    let ids: Vec<_> = listed["result"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["taskId"].clone())
+        .collect();
+    assert!(ids.contains(&json!(task_id)), "{listed}");
+    let done = mcp
+        .request(5, "tasks/result", json!({"taskId": task_id}))
+        .await;
+    assert!(result_text(&done["result"]).contains("gateways"), "{done}");
+}

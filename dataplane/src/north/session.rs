@@ -198,3 +198,60 @@ impl SessionStore {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn session() -> Arc<Session> {
+        let hello = Hello {
+            protocol_version: "2025-11-25".into(),
+            capabilities: json!({}),
+            client_info: json!({}),
+        };
+        Arc::new(Session::new("2025-11-25", hello))
+    }
+
+    #[test]
+    fn idle_sessions_expire_unless_busy_or_streaming() {
+        let store = SessionStore::default();
+        let (idle, busy, streaming) = (session(), session(), session());
+        for s in [&idle, &busy, &streaming] {
+            store.insert(s.clone());
+        }
+        let _in_flight = busy.begin(RequestId::Number(1), None);
+        let _stream = streaming.open_standalone().expect("the first stream opens");
+        std::thread::sleep(Duration::from_millis(2));
+        let expired = store.expire(Duration::from_millis(1));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].id, idle.id);
+        assert!(idle.closed.is_cancelled(), "its streams are told to stop");
+        assert!(
+            store.get(&idle.id).is_none(),
+            "an expired session is unknown (404)"
+        );
+        assert!(store.get(&busy.id).is_some() && store.get(&streaming.id).is_some());
+    }
+
+    #[test]
+    fn a_session_has_one_standalone_stream_at_a_time() {
+        let s = session();
+        let first = s.open_standalone().expect("opens");
+        assert!(s.open_standalone().is_none());
+        first.cancel();
+        assert!(
+            s.open_standalone().is_some(),
+            "reopens once the first one closed"
+        );
+    }
+
+    #[test]
+    fn session_ids_are_random_visible_ascii() {
+        let (a, b) = (session(), session());
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.id.len(), 32);
+        assert!(a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
+    }
+}
