@@ -122,13 +122,14 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
     let toolkits = proxy
         .toolkits
         .iter()
-        .map(|(toolkit, client_binding)| {
-            let client = checked.client.get(client_binding.as_str())?;
+        .map(|toolkit| {
+            let client = checked.client.get(toolkit.client.as_str())?;
             Some(ToolkitPlan {
-                name: toolkit.clone(),
-                client_binding: client_binding.clone(),
+                name: toolkit.name.clone(),
+                client_binding: toolkit.client.clone(),
                 server: client.server.clone(),
                 timeout: client.timeout,
+                allow: toolkit.allow.clone(),
             })
         })
         .collect::<Option<Vec<_>>>()?;

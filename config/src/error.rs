@@ -145,6 +145,12 @@ pub(crate) enum Invalid {
     },
     #[error("must be longer than zero")]
     ZeroDuration,
+    #[error("must be at most {0}")]
+    TooLong(&'static str),
+    #[error("must not contain a NUL character")]
+    NulCharacter,
+    #[error("at most {0} characters")]
+    PatternTooLong(usize),
     #[error("expected exactly one `{{toolkit: NAME}}` condition")]
     ToolkitCondition,
     #[error(

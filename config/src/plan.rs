@@ -64,6 +64,17 @@ pub struct McpServerPlan {
     pub max_request_bytes: usize,
     /// How long an idle session is kept before it expires (`options.session_idle_timeout`).
     pub session_idle_timeout: Duration,
+    /// File holding the 32-byte session key (`options.session_key`), the path as written
+    /// (never read by this crate): 32 raw bytes, 64 hex digits or the base64 of 32 bytes,
+    /// trailing whitespace ignored. The data plane reads it at start; replicas that share
+    /// the file serve each other's sessions. `None`: the data plane generates a random key at start, so a
+    /// session lives only on the process that created it.
+    pub session_key_file: Option<String>,
+    /// Longest a downstream `initialize` waits for the toolkits (`options.initialize_timeout`,
+    /// more than zero and at most five minutes): it is answered with what the toolkits
+    /// that answered in time offer; slower ones keep opening in the background and join
+    /// the session when ready.
+    pub initialize_timeout: Duration,
 }
 
 /// Settings of an `mcp proxy` binding.
@@ -97,4 +108,116 @@ pub struct ToolkitPlan {
     /// Per-request timeout towards the upstream (`options.timeout`); it restarts
     /// whenever the upstream sends anything on the request's stream.
     pub timeout: Duration,
+    /// What of this toolkit clients may see and use (`when[].tools|prompts|resources`).
+    pub allow: Allow,
 }
+
+/// What of a toolkit clients may see and use (`when[].tools|prompts|resources`).
+///
+/// Patterns apply to the upstream's own names, before any toolkit prefix is added.
+/// For each kind, `None` (the field left out) allows everything and an empty list
+/// allows nothing; otherwise a name is allowed when any pattern matches it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Allow {
+    /// Patterns of tool names (`when[].tools`).
+    pub tools: Option<Vec<NamePattern>>,
+    /// Patterns of prompt names (`when[].prompts`).
+    pub prompts: Option<Vec<NamePattern>>,
+    /// Patterns of resource URIs, also applied to resource templates' `uriTemplate`
+    /// (`when[].resources`).
+    pub resources: Option<Vec<NamePattern>>,
+}
+
+impl Allow {
+    /// Whether the tool `name` (un-prefixed) may be listed and called.
+    pub fn tool(&self, name: &str) -> bool {
+        allows(self.tools.as_deref(), name)
+    }
+
+    /// Whether the prompt `name` (un-prefixed) may be listed and got.
+    pub fn prompt(&self, name: &str) -> bool {
+        allows(self.prompts.as_deref(), name)
+    }
+
+    /// Whether the resource `uri` (un-prefixed) may be listed, read and subscribed to;
+    /// also used for a resource template's `uriTemplate` string.
+    pub fn resource(&self, uri: &str) -> bool {
+        allows(self.resources.as_deref(), uri)
+    }
+
+    /// Whether no list is given at all, so that nothing needs filtering. A list that
+    /// happens to match everything (such as `["*"]`) still counts as a restriction.
+    pub fn is_unrestricted(&self) -> bool {
+        self.tools.is_none() && self.prompts.is_none() && self.resources.is_none()
+    }
+}
+
+/// `None` allows everything; a list allows what any of its patterns matches.
+fn allows(patterns: Option<&[NamePattern]>, name: &str) -> bool {
+    patterns.is_none_or(|patterns| patterns.iter().any(|pattern| pattern.matches(name)))
+}
+
+/// A glob pattern: `*` any run, `?` one character, the rest literal.
+///
+/// `*` matches any run of characters, including none and including `/`; `?` matches
+/// exactly one character (a Unicode scalar value, not a byte); every other character,
+/// `[`, `]` and `\` included, matches only itself. The whole name must match.
+/// Matching takes at most O(pattern length × name length) steps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamePattern(String);
+
+impl NamePattern {
+    /// The pattern as written; every string is a valid pattern.
+    pub fn new(pattern: &str) -> Self {
+        Self(pattern.to_owned())
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the whole of `name` matches the pattern.
+    pub fn matches(&self, name: &str) -> bool {
+        // The classic two-pointer wildcard match: on a mismatch, go back to the
+        // last `*` and let it swallow one more character. Earlier stars never
+        // need revisiting (a later star can absorb whatever they would have), so
+        // each star restart advances through the name at most once: O(n·m).
+        let pattern = self.0.as_str();
+        let (mut p, mut n) = (0, 0);
+        // Just after the last `*` seen, and where in `name` its match ends.
+        let mut star: Option<(usize, usize)> = None;
+        loop {
+            match (char_at(pattern, p), char_at(name, n)) {
+                (Some('*'), _) => {
+                    p += 1;
+                    star = Some((p, n));
+                }
+                (Some(expected), Some(found)) if expected == '?' || expected == found => {
+                    p += expected.len_utf8();
+                    n += found.len_utf8();
+                }
+                (None, None) => return true,
+                _ => {
+                    let Some((after_star, swallowed)) = star else {
+                        return false;
+                    };
+                    let Some(next) = char_at(name, swallowed) else {
+                        return false;
+                    };
+                    let swallowed = swallowed + next.len_utf8();
+                    star = Some((after_star, swallowed));
+                    (p, n) = (after_star, swallowed);
+                }
+            }
+        }
+    }
+}
+
+/// The character starting at byte `at` of `text`, if any.
+fn char_at(text: &str, at: usize) -> Option<char> {
+    text.get(at..).and_then(|rest| rest.chars().next())
+}
+
+#[cfg(test)]
+mod tests;

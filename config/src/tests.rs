@@ -1,5 +1,7 @@
 use crate::error::{ConfigError, FieldError};
-use crate::model::Config;
+use crate::model::{
+    Binding, Config, IsoDuration, McpProxy, McpProxyRoute, McpServer, ToolkitCondition,
+};
 use crate::testing::{DEMO, demo_with, rust_config};
 use crate::{compile, compile_yaml, parse_yaml, to_yaml};
 
@@ -72,6 +74,64 @@ bindings:
     exit: sys:http_client
 ";
     assert_eq!(yaml.as_deref(), Ok(expected));
+}
+
+/// [`rust_config`] with allow-lists and every new server option set.
+fn curated_rust_config() -> Config {
+    let mut server = McpServer::new("proxy");
+    server.options.session_key = Some("/etc/mcpgw/session.key".to_owned());
+    server.options.initialize_timeout = Some(IsoDuration::from_secs(90));
+    let condition = ToolkitCondition::new("time")
+        .with_tools(["get-*", "convert_time"])
+        .with_prompts(Vec::<String>::new())
+        .with_resources(["time://zones/?*"]);
+    rust_config().with_binding("server", server).with_binding(
+        "proxy",
+        McpProxy::new([McpProxyRoute::new(condition, "client")]),
+    )
+}
+
+#[test]
+fn allow_lists_and_server_options_round_trip_through_to_yaml() {
+    let config = curated_rust_config();
+    let yaml = to_yaml(&config).map_err(|e| e.to_string());
+    assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile(&config)));
+    assert!(compile(&config).is_ok());
+    assert_eq!(
+        yaml.as_deref().map(parse_yaml),
+        Ok(Ok(config)),
+        "rendered:\n{yaml:?}"
+    );
+    let rendered = yaml.unwrap_or_default();
+    for expected in [
+        "    options:\n      session_key: /etc/mcpgw/session.key\n      initialize_timeout: PT1M30S\n",
+        "    - when:\n      - toolkit: time\n        tools:\n        - get-*\n        - convert_time\n        \
+         prompts: []\n        resources:\n        - time://zones/?*\n      exit: client\n",
+    ] {
+        assert!(
+            rendered.contains(expected),
+            "`{expected}` not in:\n{rendered}"
+        );
+    }
+}
+
+#[test]
+fn allow_lists_example_round_trips_through_to_yaml() {
+    let yaml = include_str!("../../examples/allow-lists.yaml");
+    let config = parse_yaml(yaml).map_err(|e| e.to_string());
+    let rendered = config
+        .as_ref()
+        .map(|config| to_yaml(config).map_err(|e| e.to_string()));
+    let reparsed = rendered.map(|r| r.map(|r| parse_yaml(&r).map_err(|e| e.to_string())));
+    assert_eq!(reparsed, Ok(Ok(config.clone())));
+    let time = config.map(|config| match config.bindings.get("north_mcp_proxy") {
+        Some(Binding::McpProxy(proxy)) => proxy.routes[1].when[0].clone(),
+        _ => ToolkitCondition::new("missing"),
+    });
+    assert_eq!(
+        time,
+        Ok(ToolkitCondition::new("time").with_prompts(Vec::<String>::new()))
+    );
 }
 
 #[test]

@@ -3,9 +3,10 @@ use std::time::Duration;
 use url::Url;
 
 use crate::model::Binding;
+use crate::model::{IsoDuration, McpProxy, McpProxyRoute, ToolkitCondition};
 use crate::plan::{
-    EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, Plan, PrefixMode, ProxyPlan,
-    ToolkitPlan,
+    Allow, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, NamePattern, Plan, PrefixMode,
+    ProxyPlan, ToolkitPlan,
 };
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
@@ -20,6 +21,7 @@ fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         client_binding: format!("south_mcp_client_{name}"),
         server: url(&format!("http://127.0.0.1:{port}/mcp")),
         timeout: Duration::from_secs(timeout),
+        allow: Allow::default(),
     }
 }
 
@@ -30,6 +32,8 @@ fn demo_endpoint() -> EndpointPlan {
             allowed_origins: vec!["https://app.example.com".to_owned()],
             max_request_bytes: 4 * 1024 * 1024,
             session_idle_timeout: Duration::from_secs(3_600),
+            session_key_file: None,
+            initialize_timeout: Duration::from_secs(5),
         },
         proxy_binding: "north_mcp_proxy".to_owned(),
         proxy: ProxyPlan {
@@ -75,6 +79,7 @@ fn defaults_apply_when_options_are_left_out() {
         "origins:",
         "max_request_bytes:",
         "session_idle_timeout:",
+        "initialize_timeout:",
         "prefix: always",
     ])
     .replacen(", timeout: PT60S", "", 1);
@@ -90,6 +95,11 @@ fn options_are_carried_into_the_plan() {
         .replacen("PT1H", "PT90S", 1)
         .replacen("PT60S", "PT0.5S", 1)
         .replacen(
+            "initialize_timeout: PT5S",
+            "initialize_timeout: PT5M\n      session_key: /etc/mcpgw/session.key",
+            1,
+        )
+        .replacen(
             "[ \"https://app.example.com\" ]",
             "[ \"HTTPS://App.Example.com:443\", \"https://app.example.com\", \"http://LOCALHOST:8080\" ]",
             1,
@@ -103,6 +113,8 @@ fn options_are_carried_into_the_plan() {
         ],
         max_request_bytes: 2048,
         session_idle_timeout: Duration::from_secs(90),
+        session_key_file: Some("/etc/mcpgw/session.key".to_owned()),
+        initialize_timeout: Duration::from_secs(300),
     };
     expected.proxy.toolkits[0].timeout = Duration::from_millis(500);
     assert_eq!(server, Ok(expected));
@@ -164,7 +176,71 @@ fn config_built_in_rust_compiles() {
             client_binding: "client".to_owned(),
             server: url("http://127.0.0.1:3002/mcp"),
             timeout: Duration::from_secs(60),
+            allow: Allow::default(),
         }])
+    );
+}
+
+fn patterns(list: &[&str]) -> Option<Vec<NamePattern>> {
+    Some(list.iter().map(|p| NamePattern::new(p)).collect())
+}
+
+#[test]
+fn allow_lists_example_carries_its_patterns() {
+    let yaml = include_str!("../../../examples/allow-lists.yaml");
+    let plan = compile_yaml(yaml);
+    let endpoint = plan.map(|plan| plan.listeners[0].routes[0].endpoint.clone());
+    let allows = endpoint.as_ref().map(|endpoint| {
+        let toolkits = endpoint.proxy.toolkits.iter();
+        toolkits.map(|t| t.allow.clone()).collect::<Vec<_>>()
+    });
+    assert_eq!(
+        allows,
+        Ok(vec![
+            Allow {
+                tools: patterns(&["echo", "get-*"]),
+                prompts: patterns(&["simple-*"]),
+                resources: patterns(&["demo://resource/static/*"]),
+            },
+            Allow {
+                prompts: patterns(&[]),
+                ..Allow::default()
+            },
+        ])
+    );
+    let initialize_timeout = endpoint.map(|endpoint| endpoint.server.initialize_timeout);
+    assert_eq!(initialize_timeout, Ok(Duration::from_secs(2)));
+}
+
+#[test]
+fn allow_lists_and_server_options_built_in_rust_compile() {
+    let condition = ToolkitCondition::new("time")
+        .with_tools(["get-*"])
+        .with_prompts(Vec::<String>::new())
+        .with_resources(["time://*"]);
+    let proxy = McpProxy::new([McpProxyRoute::new(condition, "client")]);
+    let mut config = rust_config().with_binding("proxy", proxy);
+    if let Some(Binding::McpServer(server)) = config.bindings.get_mut("server") {
+        server.options.session_key = Some("session.key".to_owned());
+        server.options.initialize_timeout = Some(IsoDuration::from_secs(1));
+    }
+    let endpoint = compile(&config).map(|plan| plan.listeners[0].routes[0].endpoint.clone());
+    let settings = endpoint.map(|endpoint| {
+        let server = endpoint.server;
+        let allow = endpoint.proxy.toolkits[0].allow.clone();
+        (server.session_key_file, server.initialize_timeout, allow)
+    });
+    assert_eq!(
+        settings,
+        Ok((
+            Some("session.key".to_owned()),
+            Duration::from_secs(1),
+            Allow {
+                tools: patterns(&["get-*"]),
+                prompts: patterns(&[]),
+                resources: patterns(&["time://*"]),
+            }
+        ))
     );
 }
 

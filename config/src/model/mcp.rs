@@ -2,7 +2,7 @@
 //! toolkit) and `mcp client` (south transport, one per toolkit).
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 
 use super::SYS_HTTP_CLIENT;
 use crate::duration::IsoDuration;
@@ -53,6 +53,21 @@ pub struct McpServerOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "PT1H"))]
     pub session_idle_timeout: Option<IsoDuration>,
+    /// Path of the file holding the data plane's 32-byte session key, e.g.
+    /// `/etc/mcpgw/session.key`: 32 raw bytes, 64 hex digits or the base64 of 32 bytes,
+    /// trailing whitespace ignored; read by the data plane at start. Data-plane replicas
+    /// that share the file serve each other's sessions. Default: a random key generated at
+    /// start, so a session lives only on the process that created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), example = "/etc/mcpgw/session.key")]
+    pub session_key: Option<String>,
+    /// Longest a client's `initialize` waits for the toolkits, as an ISO-8601 duration,
+    /// more than zero and at most `PT5M`. Default `PT5S`. The answer offers what the
+    /// toolkits that answered in time offer; slower ones keep opening in the background
+    /// and join the session when ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT5S"))]
+    pub initialize_timeout: Option<IsoDuration>,
 }
 
 /// `type: mcp, kind: proxy`: aggregates toolkits (upstream MCP servers) behind one
@@ -111,18 +126,23 @@ pub struct McpProxyRoute {
 }
 
 impl McpProxyRoute {
-    /// A route for the toolkit `name` that exits to the mcp client named `exit`.
+    /// A route for the toolkit `name`, everything allowed, that exits to the mcp client
+    /// named `exit`.
     pub fn toolkit(name: impl Into<String>, exit: impl Into<String>) -> Self {
+        Self::new(ToolkitCondition::new(name), exit)
+    }
+
+    /// A route with this condition that exits to the mcp client named `exit`, e.g.
+    /// `McpProxyRoute::new(ToolkitCondition::new("time").with_tools(["get-*"]), "client")`.
+    pub fn new(condition: ToolkitCondition, exit: impl Into<String>) -> Self {
         Self {
-            when: vec![ToolkitCondition {
-                toolkit: name.into(),
-            }],
+            when: vec![condition],
             exit: exit.into(),
         }
     }
 }
 
-/// The condition of an `mcp proxy` route.
+/// The condition of an `mcp proxy` route: the toolkit, and what of it clients may use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolkitCondition {
@@ -131,6 +151,81 @@ pub struct ToolkitCondition {
     /// Unique within the proxy.
     #[schemars(length(min = 1, max = 63), pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub toolkit: String,
+    /// The tools clients may see and call: patterns of the upstream's tool names (without
+    /// the toolkit prefix). `*` matches any run of characters, `?` one character, anything
+    /// else itself. Left out: every tool; `[]`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pattern_list"
+    )]
+    #[schemars(with = "Vec<String>", inner(length(min = 1, max = 512)))]
+    pub tools: Option<Vec<String>>,
+    /// The prompts clients may see and get: patterns of the upstream's prompt names, as for
+    /// `tools`. Left out: every prompt; `[]`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pattern_list"
+    )]
+    #[schemars(with = "Vec<String>", inner(length(min = 1, max = 512)))]
+    pub prompts: Option<Vec<String>>,
+    /// The resources clients may see, read and subscribe to: patterns, as for `tools`, of
+    /// the upstream's resource URIs (without the toolkit prefix), e.g.
+    /// `demo://resource/static/*`; they apply to resource templates' `uriTemplate` too.
+    /// Left out: every resource; `[]`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pattern_list"
+    )]
+    #[schemars(with = "Vec<String>", inner(length(min = 1, max = 512)))]
+    pub resources: Option<Vec<String>>,
+}
+
+impl ToolkitCondition {
+    /// The condition for the toolkit `name`, everything allowed.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            toolkit: name.into(),
+            tools: None,
+            prompts: None,
+            resources: None,
+        }
+    }
+
+    /// This condition allowing only the tools these patterns match (none if empty).
+    pub fn with_tools(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tools = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// This condition allowing only the prompts these patterns match (none if empty).
+    pub fn with_prompts(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.prompts = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// This condition allowing only the resources (URIs and URI templates) these patterns
+    /// match (none if empty).
+    pub fn with_resources(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.resources = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// A present allow-list must be a list: `null` (e.g. `tools:` with nothing after it) is
+/// an error rather than a silent "allow everything" or "allow nothing".
+fn pattern_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    match Option::<Vec<String>>::deserialize(deserializer)? {
+        Some(patterns) => Ok(Some(patterns)),
+        None => Err(de::Error::custom(
+            "invalid type: null, expected a list of patterns (leave the field out to allow \
+             everything, write `[]` to allow nothing)",
+        )),
+    }
 }
 
 /// `type: mcp, kind: client`: the Streamable HTTP transport towards one upstream MCP

@@ -255,3 +255,56 @@ fn yaml_merge_keys_are_applied() {
     );
     assert_errors(&yaml, &[]);
 }
+
+#[test]
+fn allow_lists_must_be_lists_of_strings() {
+    let condition = "bindings.north_mcp_proxy.routes[0].when[0]";
+    let with = |fields: &str| {
+        demo_with(
+            "{ toolkit: everything }",
+            &format!("{{ toolkit: everything, {fields} }}"),
+        )
+    };
+    // `tools:` with nothing after it is null: an error, not "allow everything".
+    let null = format!(
+        "{condition}.tools: invalid type: null, expected a list of patterns \
+         (leave the field out to allow everything, write `[]` to allow nothing)"
+    );
+    assert_errors(&with("tools: null"), &[&null]);
+    assert_errors(&with("tools: "), &[&null]);
+    assert_errors(
+        &with("prompts: echo"),
+        &[&format!(
+            "{condition}.prompts: invalid type: string \"echo\", expected a sequence"
+        )],
+    );
+    assert_errors(
+        &with("resources: [ [ x ] ]"),
+        &[&format!(
+            "{condition}.resources[0]: invalid type: sequence, expected a string"
+        )],
+    );
+    assert_rejects(
+        &with("tool: [ echo ]"),
+        &format!("{condition}.tool"),
+        "unknown field `tool`, expected one of `toolkit`, `tools`, `prompts`, `resources`",
+    );
+}
+
+#[test]
+fn session_key_and_initialize_timeout_are_checked_for_type() {
+    let options = "bindings.north_mcp_server.options";
+    assert_errors(
+        &demo_with("initialize_timeout: PT5S", "initialize_timeout: 5"),
+        &[&format!(
+            "{options}.initialize_timeout: invalid type: integer `5`, \
+             expected an ISO-8601 duration such as `PT30S`"
+        )],
+    );
+    assert_errors(
+        &demo_with("max_request_bytes: 4194304", "session_key: [ a ]"),
+        &[&format!(
+            "{options}.session_key: invalid type: sequence, expected a string"
+        )],
+    );
+}

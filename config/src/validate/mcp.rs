@@ -8,7 +8,7 @@ use url::Url;
 use super::{clean, net};
 use crate::error::{FieldError, Invalid};
 use crate::model::{IsoDuration, McpClient, McpProxy, McpServer, Prefix};
-use crate::plan::{McpServerPlan, PrefixMode};
+use crate::plan::{Allow, McpServerPlan, NamePattern, PrefixMode};
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
 pub(crate) const DEFAULT_MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -16,6 +16,12 @@ pub(crate) const DEFAULT_MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_REQUEST_BYTES: std::ops::RangeInclusive<u64> = 1024..=64 * 1024 * 1024;
 /// Default of `mcp server` `options.session_idle_timeout`: one hour.
 pub(crate) const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// Default of `mcp server` `options.initialize_timeout`: five seconds.
+pub(crate) const DEFAULT_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Upper bound of `options.initialize_timeout`: five minutes (`PT5M`).
+const MAX_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest allow-list pattern (`when[].tools[]` …), in characters.
+const MAX_PATTERN_CHARS: usize = 512;
 /// Default of `mcp client` `options.timeout`: one minute.
 pub(crate) const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -73,11 +79,32 @@ pub(crate) fn mcp_server(
             format!("{options_path}.session_idle_timeout"),
             errors,
         );
+        let session_key_file = options.session_key.clone();
+        if let Some(file) = &session_key_file {
+            let field = format!("{options_path}.session_key");
+            if file.is_empty() {
+                errors.push(FieldError::new(field, Invalid::Empty));
+            } else if file.contains('\0') {
+                errors.push(FieldError::new(field, Invalid::NulCharacter));
+            }
+        }
+        let field = format!("{options_path}.initialize_timeout");
+        let initialize_timeout = positive(
+            options.initialize_timeout,
+            DEFAULT_INITIALIZE_TIMEOUT,
+            field.clone(),
+            errors,
+        );
+        if initialize_timeout > MAX_INITIALIZE_TIMEOUT {
+            errors.push(FieldError::new(field, Invalid::TooLong("PT5M")));
+        }
         McpServerPlan {
             allowed_origins,
             // In range, so it fits in any usize of 32 bits or more.
             max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(usize::MAX),
             session_idle_timeout,
+            session_key_file,
+            initialize_timeout,
         }
     })
 }
@@ -86,8 +113,19 @@ pub(crate) fn mcp_server(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CheckedProxy {
     pub prefix: PrefixMode,
-    /// `(toolkit name, mcp client binding)`, in route order.
-    pub toolkits: Vec<(String, String)>,
+    /// One per route, in route order.
+    pub toolkits: Vec<CheckedToolkit>,
+}
+
+/// A route of an `mcp proxy`, its client still to be resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckedToolkit {
+    /// The toolkit name.
+    pub name: String,
+    /// The `mcp client` binding the route exits to.
+    pub client: String,
+    /// What of the toolkit clients may use.
+    pub allow: Allow,
 }
 
 /// An `mcp proxy`: one toolkit per route, unique names, one client per toolkit.
@@ -130,8 +168,24 @@ pub(crate) fn mcp_proxy(
                 errors.push(FieldError::new(format!("{route_path}.when"), error));
                 continue;
             };
+            let condition_path = format!("{route_path}.when[0]");
+            let allow = Allow {
+                tools: patterns(&condition_path, "tools", condition.tools.as_deref(), errors),
+                prompts: patterns(
+                    &condition_path,
+                    "prompts",
+                    condition.prompts.as_deref(),
+                    errors,
+                ),
+                resources: patterns(
+                    &condition_path,
+                    "resources",
+                    condition.resources.as_deref(),
+                    errors,
+                ),
+            };
             let name = condition.toolkit.as_str();
-            let field = format!("{route_path}.when[0].toolkit");
+            let field = format!("{condition_path}.toolkit");
             if !is_dns_label(name) {
                 errors.push(FieldError::new(field, Invalid::ToolkitName));
             } else if let Some(first) = route_of_toolkit.get(name) {
@@ -142,11 +196,44 @@ pub(crate) fn mcp_proxy(
                 errors.push(FieldError::new(field, error));
             } else {
                 route_of_toolkit.insert(name, this_route);
-                toolkits.push((name.to_owned(), route.exit.clone()));
+                toolkits.push(CheckedToolkit {
+                    name: name.to_owned(),
+                    client: route.exit.clone(),
+                    allow,
+                });
             }
         }
         CheckedProxy { prefix, toolkits }
     })
+}
+
+/// An allow-list (`when[0].<field>`): each pattern non-empty and at most
+/// [`MAX_PATTERN_CHARS`] characters. `None` (no list) allows everything.
+fn patterns(
+    condition_path: &str,
+    field: &str,
+    list: Option<&[String]>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<NamePattern>> {
+    let list = list?;
+    for (index, pattern) in list.iter().enumerate() {
+        let error = if pattern.is_empty() {
+            Invalid::Empty
+        } else if pattern.chars().count() > MAX_PATTERN_CHARS {
+            Invalid::PatternTooLong(MAX_PATTERN_CHARS)
+        } else {
+            continue;
+        };
+        errors.push(FieldError::new(
+            format!("{condition_path}.{field}[{index}]"),
+            error,
+        ));
+    }
+    Some(
+        list.iter()
+            .map(|pattern| NamePattern::new(pattern))
+            .collect(),
+    )
 }
 
 /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, at most 63 characters. Such a name can

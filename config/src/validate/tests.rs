@@ -355,3 +355,100 @@ fn all_errors_are_reported_at_once() {
         .replacen(CLIENT, "server: https://x/", 1);
     assert_eq!(errors(&yaml).len(), 4, "{:#?}", errors(&yaml));
 }
+
+const EVERYTHING: &str = "{ toolkit: everything }";
+const CONDITION: &str = "bindings.north_mcp_proxy.routes[0].when[0]";
+
+fn with_condition(fields: &str) -> String {
+    demo_with(EVERYTHING, &format!("{{ toolkit: everything, {fields} }}"))
+}
+
+#[test]
+fn allow_list_patterns_must_be_non_empty() {
+    assert_errors(
+        &with_condition("tools: [ echo, \"\" ], prompts: [ \"\" ], resources: [ \"\", \"*\" ]"),
+        &[
+            &format!("{CONDITION}.tools[1]: must not be empty"),
+            &format!("{CONDITION}.prompts[0]: must not be empty"),
+            &format!("{CONDITION}.resources[0]: must not be empty"),
+        ],
+    );
+}
+
+#[test]
+fn allow_list_patterns_are_at_most_512_characters() {
+    let longest = "*".repeat(512);
+    let too_long = "x".repeat(513);
+    // Counted in characters, not bytes.
+    let longest_unicode = "é".repeat(512);
+    let yaml = with_condition(&format!(
+        "tools: [ \"{longest}\", \"{too_long}\" ], resources: [ \"{longest_unicode}\" ]"
+    ));
+    assert_errors(
+        &yaml,
+        &[&format!("{CONDITION}.tools[1]: at most 512 characters")],
+    );
+}
+
+#[test]
+fn allow_lists_may_be_empty_and_use_any_characters() {
+    let yaml = with_condition(
+        "tools: [], prompts: [ \"?\", \"[a-z]\", \"\\\\\" ], resources: [ \"demo://*/{id}\" ]",
+    );
+    assert_errors(&yaml, &[]);
+}
+
+#[test]
+fn allow_list_errors_come_with_the_other_errors_of_the_proxy() {
+    let yaml = demo_with("{ toolkit: time }", "{ toolkit: Time, tools: [ \"\" ] }");
+    let field = "bindings.north_mcp_proxy.routes[1].when[0]";
+    assert_errors(
+        &yaml,
+        &[
+            &format!("{field}.tools[0]: must not be empty"),
+            &format!(
+                "{field}.toolkit: not a DNS-1123 label: lower-case letters, digits and `-`, \
+                 starting and ending with a letter or digit, at most 63 characters"
+            ),
+        ],
+    );
+}
+
+#[test]
+fn session_key_must_be_a_non_empty_path_without_nul() {
+    let field = "bindings.north_mcp_server.options.session_key";
+    let with_key =
+        |key: &str| demo_with("max_request_bytes: 4194304", &format!("session_key: {key}"));
+    assert_errors(&with_key("\"\""), &[&format!("{field}: must not be empty")]);
+    assert_errors(
+        &with_key("\"a\\0b\""),
+        &[&format!("{field}: must not contain a NUL character")],
+    );
+    for good in ["/etc/mcpgw/session.key", "session.key", "\" \""] {
+        assert_errors(&with_key(good), &[]);
+    }
+}
+
+#[test]
+fn initialize_timeout_must_be_positive_and_at_most_five_minutes() {
+    let field = "bindings.north_mcp_server.options.initialize_timeout";
+    let with_timeout = |timeout: &str| {
+        demo_with(
+            "initialize_timeout: PT5S",
+            &format!("initialize_timeout: {timeout}"),
+        )
+    };
+    assert_errors(
+        &with_timeout("PT0S"),
+        &[&format!("{field}: must be longer than zero")],
+    );
+    for bad in ["PT5M0.000000001S", "PT301S", "P1D"] {
+        assert_errors(
+            &with_timeout(bad),
+            &[&format!("{field}: must be at most PT5M")],
+        );
+    }
+    for good in ["PT0.001S", "PT5M", "PT300S"] {
+        assert_errors(&with_timeout(good), &[]);
+    }
+}
