@@ -32,6 +32,8 @@ pub enum StartError {
     },
     #[error("toolkit server URL is not a valid URI: {0}")]
     Uri(#[from] http::uri::InvalidUri),
+    #[error(transparent)]
+    SessionKey(#[from] crate::north::KeyError),
 }
 
 /// A running gateway.
@@ -60,7 +62,7 @@ impl Gateway {
             let mut routes = Vec::new();
             for route in &listener.routes {
                 let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, &http)?;
-                let endpoint = Arc::new(Endpoint::new(proxy, route.endpoint.server.clone()));
+                let endpoint = Arc::new(Endpoint::new(proxy, route.endpoint.server.clone())?);
                 tasks.spawn(expire_sessions(endpoint.clone(), shutdown.clone()));
                 routes.push((route.path.clone(), endpoint));
             }

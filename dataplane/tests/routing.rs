@@ -265,3 +265,87 @@ async fn initialize_declares_the_union_of_what_toolkits_offer() {
     assert_eq!(init["result"]["capabilities"]["tools"]["listChanged"], true);
     assert_eq!(init["result"]["serverInfo"]["name"], "mcpgw");
 }
+
+#[tokio::test]
+async fn allow_lists_hide_names_from_lists_and_calls() {
+    let a = Mock::start(toolkit("a")).await;
+    let b = Mock::start(toolkit("b")).await;
+    let yaml = config(&[("a", &a.url), ("b", &b.url)], false, "").replace(
+        "{ toolkit: a }",
+        "{ toolkit: a, tools: [ \"t*o\" ], resources: [ \"demo://public/*\" ] }",
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let first = mcp.request(2, "tools/list", json!({})).await;
+    let names: Vec<_> = first["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("b__one")],
+        "a's `one` does not match `t*o`"
+    );
+    let second = mcp
+        .request(
+            3,
+            "tools/list",
+            json!({"cursor": first["result"]["nextCursor"]}),
+        )
+        .await;
+    let names: Vec<_> = second["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("a__two"), json!("b__two")]);
+    // A hidden tool is unknown, by any name.
+    let hidden = mcp.call_tool(4, "a__one", json!({})).await;
+    assert_eq!(hidden["error"]["code"], -32602, "{hidden}");
+    let allowed = mcp.call_tool(5, "a__two", json!({})).await;
+    assert!(allowed.get("result").is_some(), "{allowed}");
+    assert_eq!(a.methods().iter().filter(|m| *m == "tools/call").count(), 1);
+    let hidden_read = mcp
+        .request(6, "resources/read", json!({"uri": "a+demo://doc"}))
+        .await;
+    assert_eq!(hidden_read["error"]["code"], -32602);
+    let open_read = mcp
+        .request(7, "resources/read", json!({"uri": "b+demo://doc"}))
+        .await;
+    assert!(open_read.get("result").is_some());
+}
+
+#[tokio::test]
+async fn an_allow_list_turns_the_transparent_single_toolkit_relay_into_a_filter() {
+    let a = Mock::start(toolkit("a")).await;
+    let yaml = config(&[("a", &a.url)], true, "")
+        .replace("{ toolkit: a }", "{ toolkit: a, tools: [ \"two\" ] }");
+    let gw = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let mut names = vec![];
+    let mut cursor = serde_json::Value::Null;
+    for id in 2..5 {
+        let page = mcp
+            .request(id, "tools/list", json!({"cursor": cursor}))
+            .await;
+        names.extend(
+            page["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].clone()),
+        );
+        cursor = page["result"]["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(names, vec![json!("two")]);
+    assert_eq!(
+        mcp.call_tool(6, "one", json!({})).await["error"]["code"],
+        -32602
+    );
+}

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
+use super::seal::{KeyError, Sealer};
 use super::session::{Session, SessionStore};
 use crate::jsonrpc::{Message, Request, Response};
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
@@ -24,18 +25,26 @@ use crate::south::Hello;
 pub struct Endpoint {
     proxy: Proxy,
     sessions: SessionStore,
+    sealer: Sealer,
     settings: McpServerPlan,
 }
 
 type Result<T, E = Rejection> = std::result::Result<T, E>;
 
 impl Endpoint {
-    pub fn new(proxy: Proxy, settings: McpServerPlan) -> Self {
-        Self {
+    /// An endpoint sealing session ids with the configured key file, or with
+    /// a key generated now when none is configured.
+    pub fn new(proxy: Proxy, settings: McpServerPlan) -> Result<Self, KeyError> {
+        let sealer = match &settings.session_key_file {
+            Some(path) => Sealer::from_file(path)?,
+            None => Sealer::generate()?,
+        };
+        Ok(Self {
             proxy,
             sessions: SessionStore::default(),
+            sealer,
             settings,
-        }
+        })
     }
 
     pub fn sessions(&self) -> &SessionStore {
@@ -122,12 +131,17 @@ impl Endpoint {
                 .unwrap_or_else(|| serde_json::json!({"name": "unknown", "version": "0"})),
         };
         let session = Arc::new(Session::new(version, hello));
-        match self.proxy.initialize(&session).await {
+        match self
+            .proxy
+            .initialize(&session, self.settings.initialize_timeout)
+            .await
+        {
             Ok(result) => {
+                session.set_id(self.sealer.seal(&session.sealed_state()));
                 self.sessions.insert(session.clone());
-                tracing::info!(session = %session.id, version, "session started");
+                tracing::info!(session = %session.log_id(), version, "session started");
                 let mut resp = json_response(&Message::Response(Response::ok(request.id, result)));
-                if let Ok(id) = HeaderValue::from_str(&session.id) {
+                if let Ok(id) = HeaderValue::from_str(session.id()) {
                     resp.headers_mut().insert(HEADER_SESSION_ID, id);
                 }
                 resp
@@ -149,21 +163,25 @@ impl Endpoint {
     fn delete(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
         let session = self.session(headers)?;
         self.end(&session);
-        tracing::info!(session = %session.id, "session ended by the client");
+        tracing::info!(session = %session.log_id(), "session ended by the client");
         Ok(http::Response::new(Body::empty()))
     }
 
     /// Forget a session and end its upstream sessions in the background.
     fn end(&self, session: &Arc<Session>) {
-        self.sessions.remove(&session.id);
+        self.sessions.remove(session.id());
         self.proxy.close(session);
     }
 
     /// End the sessions idle for longer than the configured timeout.
     pub fn expire_idle(&self) {
         for session in self.sessions.expire(self.settings.session_idle_timeout) {
-            tracing::info!(session = %session.id, "session expired");
-            self.proxy.close(&session);
+            tracing::debug!(session = %session.log_id(), "idle session dropped");
+            // NB: a session opened from its sealed id may be in use on the
+            // replica that created it; only that one ends the upstream sessions.
+            if session.issued_here {
+                self.proxy.close(&session);
+            }
         }
     }
 
@@ -175,7 +193,10 @@ impl Endpoint {
     /// 400 when the protocol version header names an unsupported version.
     fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>> {
         let id = get(headers, HEADER_SESSION_ID).ok_or(Rejection::MissingSession)?;
-        let session = self.sessions.get(id).ok_or(Rejection::UnknownSession)?;
+        let session = match self.sessions.get(id) {
+            Some(session) => session,
+            None => self.reopen(id).ok_or(Rejection::UnknownSession)?,
+        };
         if let Some(version) = headers.get(HEADER_PROTOCOL_VERSION) {
             let version = version.to_str().unwrap_or_default();
             if !mcp::is_supported(version) {
@@ -186,6 +207,18 @@ impl Endpoint {
             }
         }
         Ok(session)
+    }
+
+    /// A session this process does not hold: open its sealed id (a foreign,
+    /// tampered or ended id is unknown).
+    fn reopen(&self, id: &str) -> Option<Arc<Session>> {
+        if self.sessions.has_ended(id) {
+            return None;
+        }
+        let session = Arc::new(Session::from_sealed(id, self.sealer.open(id)?)?);
+        tracing::debug!(session = %session.log_id(), "session opened from its sealed id");
+        self.sessions.insert(session.clone());
+        Some(session)
     }
 
     /// End every session (at shutdown).

@@ -4,16 +4,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
+
 use rand::RngCore;
 use tokio_util::sync::CancellationToken;
 
+use super::seal::{SealedState, SealedUpstream};
 use crate::jsonrpc::RequestId;
+use crate::mcp;
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
 
 /// One downstream session.
 #[derive(Debug)]
 pub struct Session {
-    pub id: String,
+    /// The sealed session id, set once the upstreams are open.
+    id: OnceLock<String>,
+    /// Whether this process created the session (rather than opening its sealed id).
+    pub issued_here: bool,
     /// The version negotiated with the downstream client.
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
@@ -56,12 +65,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Session {
+    /// A new session, before `initialize` completes (it has no id yet).
     pub fn new(protocol_version: &'static str, hello: Hello) -> Self {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        let id = bytes.iter().map(|b| format!("{b:02x}")).collect();
         Self {
-            id,
+            id: OnceLock::new(),
+            issued_here: true,
             protocol_version,
             hello,
             closed: CancellationToken::new(),
@@ -70,6 +78,83 @@ impl Session {
             standalone: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Rebuild a session from its sealed id (it was created by another
+    /// replica, or by this one before its local state was dropped).
+    pub fn from_sealed(id: &str, state: SealedState) -> Option<Self> {
+        let protocol_version = mcp::SUPPORTED_VERSIONS
+            .iter()
+            .find(|v| **v == state.protocol_version)?;
+        let hello = Hello {
+            protocol_version: protocol_version.to_string(),
+            capabilities: state.capabilities,
+            client_info: state.client_info,
+        };
+        let upstreams = state
+            .upstreams
+            .into_iter()
+            .map(|(toolkit, u)| {
+                let session = UpstreamSession {
+                    id: u.session_id,
+                    protocol_version: u.protocol_version,
+                    init: serde_json::json!({ "capabilities": u.capabilities }),
+                };
+                (
+                    Arc::from(toolkit),
+                    Arc::new(UpstreamSlot::open_with(session)),
+                )
+            })
+            .collect();
+        let session = Self {
+            id: OnceLock::from(id.to_owned()),
+            issued_here: false,
+            upstreams: Mutex::new(upstreams),
+            ..Self::new(protocol_version, hello)
+        };
+        Some(session)
+    }
+
+    /// What the sealed id carries: enough for any replica to serve the session.
+    pub fn sealed_state(&self) -> SealedState {
+        let upstreams = lock(&self.upstreams)
+            .iter()
+            .filter_map(|(toolkit, slot)| {
+                let u = slot.current()?;
+                Some((
+                    toolkit.to_string(),
+                    SealedUpstream {
+                        session_id: u.id.clone(),
+                        protocol_version: u.protocol_version.clone(),
+                        capabilities: u.capabilities().clone(),
+                    },
+                ))
+            })
+            .collect::<BTreeMap<_, _>>();
+        SealedState {
+            protocol_version: self.protocol_version.to_owned(),
+            capabilities: self.hello.capabilities.clone(),
+            client_info: self.hello.client_info.clone(),
+            upstreams,
+            nonce: rand::rng().next_u64(),
+        }
+    }
+
+    /// The session id (empty until `initialize` completed).
+    pub fn id(&self) -> &str {
+        self.id.get().map_or("", String::as_str)
+    }
+
+    /// A short, stable tag for logs: the start of the id, which is random
+    /// nonce bytes (the full id is a bearer credential for the session).
+    pub fn log_id(&self) -> &str {
+        let id = self.id();
+        &id[..id.len().min(16)]
+    }
+
+    /// Give the session its id, once.
+    pub fn set_id(&self, id: String) {
+        let _ = self.id.set(id);
     }
 
     /// The upstream slot of a toolkit, created on first use.
@@ -140,15 +225,20 @@ impl Session {
     }
 }
 
-/// All live sessions of one endpoint.
+/// The sessions one endpoint holds in memory. With sealed ids this is a
+/// cache: a session missing here is rebuilt from its id.
 #[derive(Debug, Default)]
 pub struct SessionStore {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Ids of sessions ended here (by hash), so their sealed ids stay dead
+    /// on this replica; kept for one idle timeout.
+    ended: Mutex<HashMap<u64, Instant>>,
+    hasher: RandomState,
 }
 
 impl SessionStore {
     pub fn insert(&self, session: Arc<Session>) {
-        lock(&self.sessions).insert(session.id.clone(), session);
+        lock(&self.sessions).insert(session.id().to_owned(), session);
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
@@ -157,7 +247,14 @@ impl SessionStore {
         Some(session)
     }
 
+    /// Whether the session with this id was ended on this replica.
+    pub fn has_ended(&self, id: &str) -> bool {
+        lock(&self.ended).contains_key(&self.hasher.hash_one(id))
+    }
+
+    /// End a session: forget it and remember that its id is dead.
     pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.ended).insert(self.hasher.hash_one(id), Instant::now());
         let session = lock(&self.sessions).remove(id)?;
         session.closed.cancel();
         Some(session)
@@ -166,6 +263,7 @@ impl SessionStore {
     /// Remove and return the sessions idle for longer than `max_idle`.
     pub fn expire(&self, max_idle: Duration) -> Vec<Arc<Session>> {
         let now = Instant::now();
+        lock(&self.ended).retain(|_, at| now.saturating_duration_since(*at) <= max_idle);
         let mut sessions = lock(&self.sessions);
         let expired: Vec<String> = sessions
             .iter()
@@ -211,7 +309,9 @@ mod tests {
             capabilities: json!({}),
             client_info: json!({}),
         };
-        Arc::new(Session::new("2025-11-25", hello))
+        let session = Session::new("2025-11-25", hello);
+        session.set_id(format!("id-{}", rand::rng().next_u64()));
+        Arc::new(session)
     }
 
     #[test]
@@ -226,13 +326,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let expired = store.expire(Duration::from_millis(1));
         assert_eq!(expired.len(), 1);
-        assert_eq!(expired[0].id, idle.id);
+        assert_eq!(expired[0].id(), idle.id());
         assert!(idle.closed.is_cancelled(), "its streams are told to stop");
         assert!(
-            store.get(&idle.id).is_none(),
+            store.get(idle.id()).is_none(),
             "an expired session is unknown (404)"
         );
-        assert!(store.get(&busy.id).is_some() && store.get(&streaming.id).is_some());
+        assert!(store.get(busy.id()).is_some() && store.get(streaming.id()).is_some());
     }
 
     #[test]
@@ -248,10 +348,29 @@ mod tests {
     }
 
     #[test]
-    fn session_ids_are_random_visible_ascii() {
-        let (a, b) = (session(), session());
-        assert_ne!(a.id, b.id);
-        assert_eq!(a.id.len(), 32);
-        assert!(a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
+    fn an_ended_id_stays_ended() {
+        let store = SessionStore::default();
+        let s = session();
+        store.insert(s.clone());
+        assert!(!store.has_ended(s.id()));
+        assert!(store.remove(s.id()).is_some());
+        assert!(store.has_ended(s.id()));
+        assert!(store.get(s.id()).is_none());
+    }
+
+    #[test]
+    fn a_session_survives_sealing_without_its_local_state() {
+        let s = session();
+        let state = s.sealed_state();
+        let rebuilt = Session::from_sealed("sealed-id", state.clone()).expect("opens");
+        assert_eq!(rebuilt.id(), "sealed-id");
+        assert_eq!(rebuilt.protocol_version, s.protocol_version);
+        assert_eq!(rebuilt.hello, s.hello);
+        assert!(!rebuilt.issued_here);
+        let unsupported = SealedState {
+            protocol_version: "1999-01-01".into(),
+            ..state
+        };
+        assert!(Session::from_sealed("x", unsupported).is_none());
     }
 }

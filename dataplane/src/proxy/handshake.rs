@@ -2,6 +2,7 @@
 //! client's own capabilities, then answer with what the toolkits offer together.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
@@ -9,28 +10,41 @@ use super::relay::upstream_error;
 use super::{Naming, Proxy};
 use crate::jsonrpc::ErrorObject;
 use crate::north::Session;
-use crate::south::UpstreamSession;
+use crate::south::{ClientError, UpstreamSession};
 
 impl Proxy {
-    /// The `InitializeResult` for a new session. Fails only when no toolkit answers.
-    pub async fn initialize(&self, session: &Arc<Session>) -> Result<Value, ErrorObject> {
-        let opens = self.toolkits.iter().map(|toolkit| async move {
+    /// The `InitializeResult` for a new session, after at most `bound`: toolkits
+    /// slower than that keep opening in the background and join when ready.
+    /// Fails only when no toolkit answers.
+    pub async fn initialize(
+        &self,
+        session: &Arc<Session>,
+        bound: Duration,
+    ) -> Result<Value, ErrorObject> {
+        let opens = self.toolkits.iter().map(|toolkit| {
             let slot = session.upstream(&toolkit.name);
-            (toolkit, slot.get(&toolkit.client, &session.hello).await)
+            let (opener, hello) = (toolkit.clone(), session.hello.clone());
+            // NB: a task, so that the bound below does not cancel the handshake.
+            let open = tokio::spawn(async move { slot.get(&opener.client, &hello).await });
+            async move { (toolkit, tokio::time::timeout(bound, open).await) }
         });
         let mut opened = Vec::new();
         let mut first_error = None;
         let mut any_failed = false;
         for (toolkit, result) in futures_util::future::join_all(opens).await {
-            match result {
-                Ok(upstream) => opened.push((toolkit.name.clone(), upstream)),
-                Err(e) => {
-                    // The toolkit stays closed; its session opens on first use.
-                    tracing::warn!(toolkit = %toolkit.name, error = %e, "upstream initialize failed");
-                    any_failed = true;
-                    first_error.get_or_insert_with(|| upstream_error(&toolkit.name, &e));
+            let error = match result {
+                Ok(Ok(Ok(upstream))) => {
+                    opened.push((toolkit.name.clone(), upstream));
+                    continue;
                 }
-            }
+                // The toolkit stays closed; its session opens on first use.
+                Ok(Ok(Err(e))) => upstream_error(&toolkit.name, &e),
+                Ok(Err(e)) => upstream_error(&toolkit.name, &ClientError::Protocol(e.to_string())),
+                Err(_) => upstream_error(&toolkit.name, &ClientError::Timeout(bound)),
+            };
+            tracing::warn!(toolkit = %toolkit.name, error = %error.message, "toolkit not ready at initialize");
+            any_failed = true;
+            first_error.get_or_insert(error);
         }
         if opened.is_empty()
             && let Some(e) = first_error

@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mcpgw_config::Allow;
 use serde_json::{Map, Value};
 
 use super::relay::{exchange, upstream_error};
 use super::{Proxy, Reply};
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::north::Session;
+use crate::south::ClientError;
 
 /// A paginated list method.
 #[derive(Debug)]
@@ -22,28 +24,54 @@ pub(super) struct ListKind {
     items: &'static str,
     /// The capability path a toolkit must declare to be asked.
     capability: &'static [&'static str],
+    /// The item field allow-lists apply to, and how.
+    filter: Option<(&'static str, AllowCheck)>,
 }
+
+/// One of [`Allow::tool`], [`Allow::prompt`], [`Allow::resource`].
+type AllowCheck = fn(&Allow, &str) -> bool;
 
 pub(super) const TOOLS: ListKind = ListKind {
     items: "tools",
     capability: &["tools"],
+    filter: Some(("name", Allow::tool)),
 };
 pub(super) const PROMPTS: ListKind = ListKind {
     items: "prompts",
     capability: &["prompts"],
+    filter: Some(("name", Allow::prompt)),
 };
 pub(super) const RESOURCES: ListKind = ListKind {
     items: "resources",
     capability: &["resources"],
+    filter: Some(("uri", Allow::resource)),
 };
 pub(super) const TEMPLATES: ListKind = ListKind {
     items: "resourceTemplates",
     capability: &["resources"],
+    filter: Some(("uriTemplate", Allow::resource)),
 };
 pub(super) const TASKS: ListKind = ListKind {
     items: "tasks",
     capability: &["tasks", "list"],
+    filter: None,
 };
+
+impl ListKind {
+    /// Drop the items the toolkit's allow-list hides.
+    fn retain_allowed(&self, allow: &Allow, result: &mut Value) {
+        let Some((key, allowed)) = self.filter else {
+            return;
+        };
+        if let Some(Value::Array(items)) = result.get_mut(self.items) {
+            items.retain(|item| {
+                item.get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| allowed(allow, name))
+            });
+        }
+    }
+}
 
 /// Per-toolkit cursors, keyed by toolkit name.
 type Cursors = BTreeMap<String, String>;
@@ -77,28 +105,30 @@ impl Proxy {
                 }
             },
         };
-        let asks =
-            self.toolkits.iter().filter_map(|toolkit| {
-                let cursor = match &cursors {
-                    None => None,
-                    Some(c) => Some(c.get(&*toolkit.name)?.clone()),
+        let asks = self.toolkits.iter().filter_map(|toolkit| {
+            let cursor = match &cursors {
+                None => None,
+                Some(c) => Some(c.get(&*toolkit.name)?.clone()),
+            };
+            let mut upstream_request = request.clone();
+            let params = upstream_request
+                .params
+                .get_or_insert_with(|| Value::Object(Map::new()));
+            if let Some(params) = params.as_object_mut() {
+                match cursor {
+                    Some(c) => params.insert("cursor".into(), Value::String(c)),
+                    None => params.remove("cursor"),
                 };
-                let mut upstream_request = request.clone();
-                let params = upstream_request
-                    .params
-                    .get_or_insert_with(|| Value::Object(Map::new()));
-                if let Some(params) = params.as_object_mut() {
-                    match cursor {
-                        Some(c) => params.insert("cursor".into(), Value::String(c)),
-                        None => params.remove("cursor"),
-                    };
-                }
-                let method = request.method.as_str();
-                Some(async move {
+            }
+            let method = request.method.as_str();
+            Some(async move {
+                // NB: one bound for the whole ask, opening the session included.
+                let limit = toolkit.client.timeout();
+                let ask = async {
                     let slot = session.upstream(&toolkit.name);
                     let upstream = match slot.get(&toolkit.client, &session.hello).await {
                         Ok(u) => u,
-                        Err(e) => return (toolkit, Some(Err(upstream_error(&toolkit.name, &e)))),
+                        Err(e) => return Some(Err(upstream_error(&toolkit.name, &e))),
                     };
                     let declared = kind
                         .capability
@@ -106,7 +136,7 @@ impl Proxy {
                         .try_fold(upstream.capabilities(), |v, k| v.get(k))
                         .is_some();
                     if !declared {
-                        return (toolkit, None);
+                        return None;
                     }
                     let outcome =
                         match exchange(&toolkit.client, &slot, &session.hello, upstream_request)
@@ -116,13 +146,22 @@ impl Proxy {
                             Err(e) => Err(upstream_error(&toolkit.name, &e)),
                         };
                     let outcome = outcome.map(|mut result| {
+                        kind.retain_allowed(&toolkit.allow, &mut result);
                         self.naming
                             .expose_result(&toolkit.name, method, &mut result);
                         result
                     });
-                    (toolkit, Some(outcome))
-                })
-            });
+                    Some(outcome)
+                };
+                let outcome = tokio::time::timeout(limit, ask).await.unwrap_or_else(|_| {
+                    Some(Err(upstream_error(
+                        &toolkit.name,
+                        &ClientError::Timeout(limit),
+                    )))
+                });
+                (toolkit, outcome)
+            })
+        });
         let answers = futures_util::future::join_all(asks).await;
 
         let mut items = Vec::new();

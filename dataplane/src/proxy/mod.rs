@@ -9,7 +9,7 @@ mod relay;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcpgw_config::{PrefixMode, ProxyPlan};
+use mcpgw_config::{Allow, PrefixMode, ProxyPlan};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -25,6 +25,8 @@ use crate::south::{HttpClient, ToolkitClient};
 pub struct Toolkit {
     pub name: Arc<str>,
     pub client: ToolkitClient,
+    /// What of the toolkit clients may see and use.
+    pub allow: Allow,
 }
 
 /// How the proxy answers a client request.
@@ -69,6 +71,7 @@ impl Proxy {
                 Ok(Arc::new(Toolkit {
                     name: t.name.as_str().into(),
                     client: ToolkitClient::new(t.server.as_str().parse()?, t.timeout, http.clone()),
+                    allow: t.allow.clone(),
                 }))
             })
             .collect::<Result<Vec<_>, http::uri::InvalidUri>>()?;
@@ -100,9 +103,10 @@ impl Proxy {
             && method != "ping"
             && method != "initialize"
             && let Some(only) = self.toolkit(toolkit).cloned()
+            && only.allow.is_unrestricted()
         {
-            // One toolkit, names unchanged: a transparent relay, lists and
-            // cursors included, in whatever framing the upstream chooses.
+            // One unfiltered toolkit, names unchanged: a transparent relay,
+            // lists and cursors included, in the framing the upstream chooses.
             return self.forward(session, only, request).await;
         }
         match method.as_str() {
@@ -117,20 +121,17 @@ impl Proxy {
             "resources/templates/list" => self.list(session, request, &list::TEMPLATES).await,
             "tasks/list" => self.list(session, request, &list::TASKS).await,
             "logging/setLevel" => self.set_level(session, request).await,
-            "tools/call" => {
-                self.route_by(session, request, "name", Target::Name, "tool")
-                    .await
-            }
+            "tools/call" => self.route_by(session, request, "name", Target::Tool).await,
             "prompts/get" => {
-                self.route_by(session, request, "name", Target::Name, "prompt")
+                self.route_by(session, request, "name", Target::Prompt)
                     .await
             }
             "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-                self.route_by(session, request, "uri", Target::Uri, "resource")
+                self.route_by(session, request, "uri", Target::Resource)
                     .await
             }
             "tasks/get" | "tasks/result" | "tasks/cancel" => {
-                self.route_by(session, request, "taskId", Target::Uri, "task")
+                self.route_by(session, request, "taskId", Target::Task)
                     .await
             }
             "completion/complete" => self.complete(session, request).await,
@@ -155,12 +156,11 @@ impl Proxy {
         mut request: Request,
         key: &str,
         target: Target,
-        what: &str,
     ) -> Reply {
         let params = request.params.as_mut().and_then(Value::as_object_mut);
         match self.claim(params, key, target) {
             Ok(toolkit) => self.forward(session, toolkit, request).await,
-            Err(exposed) => Reply::error(request.id, unknown(what, &exposed)),
+            Err(exposed) => Reply::error(request.id, unknown(target.noun(), &exposed)),
         }
     }
 
@@ -178,8 +178,8 @@ impl Proxy {
             );
         };
         let (key, target) = match reference.get("type").and_then(Value::as_str) {
-            Some("ref/prompt") => ("name", Target::Name),
-            _ => ("uri", Target::Uri),
+            Some("ref/prompt") => ("name", Target::Prompt),
+            _ => ("uri", Target::Resource),
         };
         match self.claim(Some(reference), key, target) {
             Ok(toolkit) => self.forward(session, toolkit, request).await,
@@ -188,7 +188,8 @@ impl Proxy {
     }
 
     /// The toolkit an exposed name in `object[key]` belongs to, with the name
-    /// replaced by the toolkit's own; the exposed name when no toolkit owns it.
+    /// replaced by the toolkit's own; the exposed name when no toolkit owns it
+    /// or the toolkit's allow-list hides it (a hidden name does not exist).
     fn claim(
         &self,
         object: Option<&mut Map<String, Value>>,
@@ -200,11 +201,12 @@ impl Proxy {
         };
         let exposed = object.get(key).and_then(Value::as_str).unwrap_or_default();
         let split = match target {
-            Target::Name => self.naming.split_name(exposed),
-            Target::Uri => self.naming.split_uri(exposed),
+            Target::Tool | Target::Prompt => self.naming.split_name(exposed),
+            Target::Resource | Target::Task => self.naming.split_uri(exposed),
         };
-        let Some((toolkit, inner)) =
-            split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
+        let Some((toolkit, inner)) = split
+            .and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
+            .filter(|(toolkit, inner)| target.allowed(&toolkit.allow, inner))
         else {
             return Err(exposed.to_owned());
         };
@@ -281,10 +283,33 @@ impl Proxy {
     }
 }
 
+/// What a routed name refers to.
 #[derive(Clone, Copy)]
 enum Target {
-    Name,
-    Uri,
+    Tool,
+    Prompt,
+    Resource,
+    Task,
+}
+
+impl Target {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+            Self::Resource => "resource",
+            Self::Task => "task",
+        }
+    }
+
+    fn allowed(self, allow: &Allow, name: &str) -> bool {
+        match self {
+            Self::Tool => allow.tool(name),
+            Self::Prompt => allow.prompt(name),
+            Self::Resource => allow.resource(name),
+            Self::Task => true,
+        }
+    }
 }
 
 /// Unknown tools, prompts and resources are protocol errors (-32602), the way the spec's examples answer them.

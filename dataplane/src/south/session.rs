@@ -51,6 +51,13 @@ pub struct UpstreamSlot {
 }
 
 impl UpstreamSlot {
+    /// A slot holding an upstream session that was opened elsewhere.
+    pub fn open_with(session: UpstreamSession) -> Self {
+        Self {
+            cell: RwLock::new(Arc::new(OnceCell::new_with(Some(Arc::new(session))))),
+        }
+    }
+
     /// The current session if one is open.
     pub fn current(&self) -> Option<Arc<UpstreamSession>> {
         self.cell().get().cloned()
