@@ -137,7 +137,7 @@ mcpgw peers installed in $PEERS_HOME
   conformance         $CONFORMANCE_JS
   venv-proxy          $PROXY_VENV   (bin/mcp-proxy, bin/mcp-server-time)
   venv (mcp 2.3.0)    $CLIENT_VENV   (bin/python)
-Start peers with: $SRC_DIR/run-peer.sh everything|time   (see $SRC_DIR/README.md)
+Start peers with: $SRC_DIR/run-peer.sh everything|time|paging   (see $SRC_DIR/README.md)
 EOF
 }
 

@@ -30,6 +30,9 @@ NAME:
               endpoint http://127.0.0.1:<port>/mcp (Node 22 from the cache)
   time        mcp-proxy 0.13.0 -> mcp-server-time 2026.10.10 --local-timezone UTC,
               endpoint http://127.0.0.1:<port>/mcp (venv-proxy)
+  paging      paging_server.py on the Python SDK mcp 2.3.0: paginated tools,
+              prompts and resources, set-tool-count -> tools/list_changed,
+              endpoint http://127.0.0.1:<port>/mcp (venv)
 
 Prints 'MCPGW_PEER_READY port=<actual port>' on stderr when ready.
 Peers are installed by $SELF_DIR/install.sh into $PEERS_HOME
@@ -75,6 +78,13 @@ case "$NAME" in
     exec "$VENV/bin/python" "$SELF_DIR/mcp_proxy_ready.py" \
       --host 127.0.0.1 --port "$PORT" \
       -- "$VENV/bin/mcp-server-time" --local-timezone UTC
+    ;;
+  paging)
+    VENV="$PEERS_HOME/venv"
+    require "$VENV/bin/python"
+    # paging_server.py binds 127.0.0.1:$PORT itself and prints the readiness
+    # line once uvicorn serves the socket.
+    exec "$VENV/bin/python" "$SELF_DIR/paging_server.py" --port "$PORT"
     ;;
   -h|--help)
     usage; exit 0 ;;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of the peer harness (and a reference implementation
 # of the readiness protocol in shell):
-#   * starts `everything` and `time` with PORT=0 via run-peer.sh, each in its
-#     own session (setsid), and learns the port from the readiness line;
-#   * curl initialize against both;
-#   * Inspector CLI tools/list + tools/call against both;
+#   * starts `everything`, `time` and `paging` with PORT=0 via run-peer.sh,
+#     each in its own session (setsid), and learns the port from the
+#     readiness line;
+#   * curl initialize against all three;
+#   * Inspector CLI tools/list + tools/call against all three;
 #   * py_client.py against everything (expects no step errors);
+#   * paging: walks every list by nextCursor, a bad cursor gets -32602, and
+#     set-tool-count sends tools/list_changed on the GET stream;
 #   * with --conformance: conformance.sh against everything;
-#   * stops both process groups and checks that nothing is left running.
+#   * stops every process group and checks that nothing is left running.
 # Exit 0 when every check passed.
 set -euo pipefail
 
@@ -135,10 +138,77 @@ inspector() {
   fi
 }
 
+# The paging peer over raw HTTP (Python stdlib only): list walks, a bad
+# cursor, and tools/list_changed on the standalone GET stream.
+paging_checks() {
+  "$PEERS_HOME/venv/bin/python" - "$1" <<'PY'
+import json, sys, threading, urllib.request
+
+url = sys.argv[1]
+base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+def post(body, sid=None):
+    headers = dict(base)
+    if sid:
+        headers.update({"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"})
+    req = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        data = resp.read().decode()
+        sid = resp.headers.get("mcp-session-id")
+    msgs = [json.loads(l[6:]) for l in data.splitlines() if l.startswith("data: ")] or ([json.loads(data)] if data.strip() else [])
+    return (msgs[-1] if msgs else None), sid
+
+init, sid = post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "smoke", "version": "0"}}})
+caps = init["result"]["capabilities"]
+assert all(caps[k]["listChanged"] for k in ("tools", "prompts", "resources")), caps
+post({"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+
+def walk(method, field):
+    names, pages, cursor = [], 0, None
+    while True:
+        msg, _ = post({"jsonrpc": "2.0", "id": 2, "method": method, "params": {"cursor": cursor} if cursor else {}}, sid)
+        pages += 1
+        names += [x.get("name") for x in msg["result"][field]]
+        cursor = msg["result"].get("nextCursor")
+        if not cursor:
+            return names, pages
+
+walks = {m: walk(m, f) for m, f in (("tools/list", "tools"), ("prompts/list", "prompts"), ("resources/list", "resources"))}
+assert walks["tools/list"] == ([f"tool-{n:02d}" for n in range(1, 24)] + ["set-tool-count"], 5), walks["tools/list"]
+assert walks["prompts/list"] == ([f"prompt-{n:02d}" for n in range(1, 13)], 3), walks["prompts/list"]
+assert walks["resources/list"][0] == [f"resource-{n:02d}" for n in range(1, 28)] and walks["resources/list"][1] == 3
+bad, _ = post({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"cursor": "garbled"}}, sid)
+assert bad["error"]["code"] == -32602, bad
+
+# Standalone GET stream: read it in a thread until list_changed arrives.
+got, opened = threading.Event(), threading.Event()
+def listen():
+    req = urllib.request.Request(url, headers={"Accept": "text/event-stream", "mcp-session-id": sid,
+                                               "mcp-protocol-version": "2025-11-25"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        opened.set()
+        for line in resp:
+            if b"notifications/tools/list_changed" in line:
+                got.set()
+                return
+threading.Thread(target=listen, daemon=True).start()
+assert opened.wait(10), "GET stream did not open"
+res, _ = post({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "set-tool-count", "arguments": {"count": 7}}}, sid)
+assert res["result"]["content"][0]["text"] == "now 7 tools", res
+assert got.wait(10), "no notifications/tools/list_changed on the GET stream"
+after = walk("tools/list", "tools")
+assert after == ([f"tool-{n:02d}" for n in range(1, 8)] + ["set-tool-count"], 2), after
+print("tools 24 in 5 pages, prompts 12 in 3, resources 27 in 3, bad cursor -32602, "
+      "set-tool-count 7 -> list_changed on GET, then 8 tools in 2 pages")
+PY
+}
+
 [ -x "$PEERS_HOME/venv/bin/python" ] || { echo "smoke.sh: peers not installed; run $SELF_DIR/install.sh" >&2; exit 1; }
 
 start_peer everything || true
 start_peer time || true
+start_peer paging || true
 
 if [ -n "${PEER_PORT[everything]:-}" ]; then
   curl_initialize everything
@@ -172,6 +242,16 @@ if [ -n "${PEER_PORT[time]:-}" ]; then
   inspector time get_current_time '{"timezone":"UTC"}' '\\"timezone\\": \\"UTC\\"'
 fi
 
-for name in everything time; do stop_peer "$name"; done
+if [ -n "${PEER_PORT[paging]:-}" ]; then
+  curl_initialize paging
+  inspector paging tool-02 '{"x":1}' 'tool-02 called with {\\"x\\":1}'
+  if msg="$(paging_checks "http://127.0.0.1:${PEER_PORT[paging]}/mcp" 2>"$WORK/paging_checks.err")"; then
+    ok "paging: $msg"
+  else
+    bad "paging: ${msg:-} $(tail -n 3 "$WORK/paging_checks.err")"
+  fi
+fi
+
+for name in everything time paging; do stop_peer "$name"; done
 
 if [ "$FAILURES" -eq 0 ]; then echo "smoke: all checks passed"; else echo "smoke: $FAILURES check(s) failed"; exit 1; fi
