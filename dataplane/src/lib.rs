@@ -8,6 +8,7 @@
 
 pub mod jsonrpc;
 pub mod mcp;
+pub mod metrics;
 pub mod north;
 pub mod proxy;
 pub mod runtime;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::north::{Body, Endpoint, Rejection};
 use crate::proxy::Proxy;
 use crate::south::http_client;
@@ -49,19 +50,21 @@ pub struct Gateway {
 struct Router {
     config_name: String,
     routes: Vec<(String, Arc<Endpoint>)>,
+    metrics: Arc<Metrics>,
 }
 
 impl Gateway {
     /// Bind every listener of `plan` and start serving.
     pub async fn start(plan: &Plan) -> Result<Self, StartError> {
         let http = http_client();
+        let metrics = Arc::new(Metrics::default());
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut addrs = Vec::new();
         for listener in &plan.listeners {
             let mut routes = Vec::new();
             for route in &listener.routes {
-                let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, &http)?;
+                let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, &http, metrics.clone())?;
                 let endpoint = Arc::new(Endpoint::new(proxy, route.endpoint.server.clone())?);
                 tasks.spawn(expire_sessions(endpoint.clone(), shutdown.clone()));
                 routes.push((route.path.clone(), endpoint));
@@ -77,6 +80,7 @@ impl Gateway {
             let router = Arc::new(Router {
                 config_name: plan.name.clone(),
                 routes,
+                metrics: metrics.clone(),
             });
             tasks.spawn(serve(socket, router, shutdown.clone()));
         }
@@ -166,6 +170,15 @@ impl Router {
                     HeaderValue::from_static("application/json"),
                 );
                 *resp.status_mut() = StatusCode::OK;
+                resp
+            }
+            (&Method::GET, "/metrics") => {
+                let sessions = self.routes.iter().map(|(_, e)| e.sessions().len()).sum();
+                let mut resp = http::Response::new(Body::full(self.metrics.render(sessions)));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
                 resp
             }
             _ => Rejection::NoRoute.into_response(),

@@ -420,3 +420,69 @@ async fn two_gateway_processes_sharing_a_key_serve_one_session() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_toolkits_list_change_reaches_the_clients_stream_and_the_next_list() {
+    let (everything, paging) = (Peer::start("everything"), Peer::start("paging"));
+    let gw = TestGateway::start(&config(
+        &[("everything", &everything.url()), ("paging", &paging.url())],
+        false,
+        "",
+    ))
+    .await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let stream = support::http::open(
+        http::Method::GET,
+        &gw.url(),
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", mcp.session.as_deref().unwrap()),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(stream.status(), http::StatusCode::OK);
+    let mut stream = stream.into_body();
+    let changed = mcp
+        .call_tool(2, "paging__set-tool-count", json!({"count": 3}))
+        .await;
+    assert!(all_text(&changed).contains("now 3 tools"), "{changed}");
+    let (got, seen) = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut stream, |m| {
+            m["method"] == "notifications/tools/list_changed"
+        }),
+    )
+    .await
+    .expect("list_changed within 10 s");
+    assert!(seen, "{got:?}");
+    let list = mcp.request(3, "tools/list", json!({})).await;
+    let mut paging_tools = vec![];
+    let mut page = list;
+    for id in 4..20 {
+        paging_tools.extend(
+            page["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["name"].as_str())
+                .filter(|n| n.starts_with("paging__"))
+                .map(str::to_owned),
+        );
+        let Some(cursor) = page["result"]["nextCursor"].as_str().map(str::to_owned) else {
+            break;
+        };
+        page = mcp
+            .request(id, "tools/list", json!({"cursor": cursor}))
+            .await;
+    }
+    assert_eq!(
+        paging_tools,
+        [
+            "paging__tool-01",
+            "paging__tool-02",
+            "paging__tool-03",
+            "paging__set-tool-count"
+        ]
+    );
+}

@@ -257,4 +257,17 @@ async fn a_dead_toolkit_is_left_out_of_lists_and_its_calls_fail_clearly() {
         text(&mcp.call_tool(4, "live__hello", json!({})).await),
         "ok in s1"
     );
+    // ... and counted where an operator looks.
+    let metrics = send(Method::GET, &gw.url().replace("/mcp", "/metrics"), &[], "").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&metrics.body);
+    for line in [
+        "mcpgw_toolkit_failures_total{toolkit=\"dead\",operation=\"initialize\"} 1",
+        "mcpgw_toolkit_failures_total{toolkit=\"dead\",operation=\"list\"} 1",
+        "mcpgw_toolkit_failures_total{toolkit=\"dead\",operation=\"request\"} 1",
+        "mcpgw_sessions 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    assert!(!text.contains("toolkit=\"live\""), "{text}");
 }

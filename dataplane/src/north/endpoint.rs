@@ -57,7 +57,7 @@ impl Endpoint {
         } else {
             match *req.method() {
                 Method::POST => self.post(req).await,
-                Method::GET => self.get(req.headers()),
+                Method::GET => self.get(req.headers()).await,
                 Method::DELETE => self.delete(req.headers()),
                 _ => Err(Rejection::Method),
             }
@@ -150,13 +150,13 @@ impl Endpoint {
         }
     }
 
-    fn get(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
+    async fn get(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
         if !accepts(headers).event_stream {
             return Err(Rejection::Accept("text/event-stream"));
         }
         let session = self.session(headers)?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
-        let frames = self.proxy.standalone(&session, stop.clone());
+        let frames = self.proxy.standalone(&session, stop.clone()).await;
         Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard()))))
     }
 

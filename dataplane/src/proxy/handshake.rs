@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::relay::upstream_error;
 use super::{Naming, Proxy};
 use crate::jsonrpc::ErrorObject;
+use crate::metrics::Operation;
 use crate::north::Session;
 use crate::south::{ClientError, UpstreamSession};
 
@@ -43,6 +44,8 @@ impl Proxy {
                 Err(_) => upstream_error(&toolkit.name, &ClientError::Timeout(bound)),
             };
             tracing::warn!(toolkit = %toolkit.name, error = %error.message, "toolkit not ready at initialize");
+            self.metrics
+                .toolkit_failed(&toolkit.name, Operation::Initialize);
             any_failed = true;
             first_error.get_or_insert(error);
         }

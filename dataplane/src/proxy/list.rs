@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::relay::{exchange, upstream_error};
 use super::{Proxy, Reply};
 use crate::jsonrpc::{ErrorObject, Request, code};
+use crate::metrics::Operation;
 use crate::north::Session;
 use crate::south::ClientError;
 
@@ -174,6 +175,7 @@ impl Proxy {
                 Some(Err(e)) => {
                     tracing::warn!(toolkit = %toolkit.name, method = %request.method, error = %e.message,
                         "toolkit left out of the list");
+                    self.metrics.toolkit_failed(&toolkit.name, Operation::List);
                     first_error.get_or_insert(e);
                 }
                 Some(Ok(mut result)) => {

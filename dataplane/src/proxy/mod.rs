@@ -17,6 +17,7 @@ pub use naming::Naming;
 pub use relay::client_bound_id;
 
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::metrics::Metrics;
 use crate::north::Session;
 use crate::south::{HttpClient, ToolkitClient};
 
@@ -56,6 +57,7 @@ pub struct Proxy {
     toolkits: Vec<Arc<Toolkit>>,
     /// The config name, shown as the gateway's `serverInfo.title`.
     title: String,
+    metrics: Arc<Metrics>,
 }
 
 impl Proxy {
@@ -63,6 +65,7 @@ impl Proxy {
         title: &str,
         plan: &ProxyPlan,
         http: &HttpClient,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, http::uri::InvalidUri> {
         let toolkits = plan
             .toolkits
@@ -85,6 +88,7 @@ impl Proxy {
             naming,
             toolkits,
             title: title.to_owned(),
+            metrics,
         })
     }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Proxy, Reply, Toolkit};
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::metrics::{Metrics, Operation};
 use crate::north::Session;
 use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
 use crate::sse;
@@ -114,6 +115,8 @@ impl Proxy {
         let (upstream, mut stream) = match posted {
             Err(e) => {
                 tracing::warn!(toolkit = %toolkit.name, %method, error = %e, "upstream request failed");
+                self.metrics
+                    .toolkit_failed(&toolkit.name, Operation::Request);
                 return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
             }
             Ok((_, PostReply::Json { message, .. })) => {
@@ -131,6 +134,7 @@ impl Proxy {
             id,
             method,
             upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
+            metrics: self.metrics.clone(),
         };
         // NB: an upstream that answered with SSE gets SSE downstream too, even
         // for a lone response: the client sees the framing the server chose.
@@ -201,35 +205,32 @@ impl Proxy {
 
     /// The merged standalone streams of every toolkit the session has open,
     /// until the client or the session goes away.
-    pub fn standalone(
+    pub async fn standalone(
         &self,
         session: &Arc<Session>,
         stop: CancellationToken,
     ) -> mpsc::Receiver<Bytes> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        for toolkit in &self.toolkits {
-            let Some(upstream) = session.open_upstream(&toolkit.name) else {
-                continue;
+        // Open every upstream stream before answering the client, so that no
+        // notification falls in the gap between the two.
+        let opens = self.toolkits.iter().filter_map(|toolkit| {
+            let upstream = session.open_upstream(&toolkit.name)?;
+            Some(async move {
+                let opened = toolkit.client.get_stream(upstream.headers(), None).await;
+                (toolkit.clone(), opened)
+            })
+        });
+        for (toolkit, opened) in futures_util::future::join_all(opens).await {
+            let body = match opened {
+                Ok(Some(body)) => body,
+                Ok(None) => continue, // 405: this upstream has no standalone stream
+                Err(e) => {
+                    tracing::debug!(toolkit = %toolkit.name, error = %e, "no upstream GET stream");
+                    continue;
+                }
             };
-            let (toolkit, tx, stop, naming) = (
-                toolkit.clone(),
-                tx.clone(),
-                stop.clone(),
-                self.naming.clone(),
-            );
+            let (tx, stop, naming) = (tx.clone(), stop.clone(), self.naming.clone());
             tokio::spawn(async move {
-                let opened = tokio::select! {
-                    r = toolkit.client.get_stream(upstream.headers(), None) => r,
-                    () = stop.cancelled() => return,
-                };
-                let body = match opened {
-                    Ok(Some(body)) => body,
-                    Ok(None) => return, // 405: this upstream has no standalone stream
-                    Err(e) => {
-                        tracing::debug!(toolkit = %toolkit.name, error = %e, "no upstream GET stream");
-                        return;
-                    }
-                };
                 let mut stream = MessageStream::standalone(body);
                 loop {
                     let next = tokio::select! {
@@ -313,6 +314,7 @@ struct Relay {
     upstream_headers: (Option<String>, String),
     /// How long to wait for the next upstream message.
     idle: Duration,
+    metrics: Arc<Metrics>,
 }
 
 enum Step {
@@ -323,6 +325,16 @@ enum Step {
 }
 
 impl Relay {
+    /// The exchange failed: count it and answer the client with `error`.
+    fn failed(&self, error: &ClientError) -> Step {
+        self.metrics
+            .toolkit_failed(&self.toolkit.name, Operation::Request);
+        Step::Done(Some(error_response(
+            self.id.clone(),
+            upstream_error(&self.toolkit.name, error),
+        )))
+    }
+
     async fn next(&mut self, stream: &mut MessageStream, cancel: &CancellationToken) -> Step {
         let next = tokio::select! {
             n = tokio::time::timeout(self.idle, stream.next()) => n,
@@ -332,22 +344,12 @@ impl Relay {
             Err(_) => {
                 self.cancel_upstream("the gateway's request timeout expired")
                     .await;
-                let e = ClientError::Timeout(self.idle);
-                Step::Done(Some(error_response(
-                    self.id.clone(),
-                    upstream_error(&self.toolkit.name, &e),
-                )))
+                self.failed(&ClientError::Timeout(self.idle))
             }
-            Ok(None) => Step::Done(Some(error_response(
-                self.id.clone(),
-                upstream_error(&self.toolkit.name, &ended_early()),
-            ))),
+            Ok(None) => self.failed(&ended_early()),
             Ok(Some(Err(e))) => {
                 tracing::warn!(toolkit = %self.toolkit.name, error = %e, "upstream stream failed");
-                Step::Done(Some(error_response(
-                    self.id.clone(),
-                    upstream_error(&self.toolkit.name, &e),
-                )))
+                self.failed(&e)
             }
             Ok(Some(Ok(message))) => {
                 self.idle = if matches!(message, Message::Request(_)) {

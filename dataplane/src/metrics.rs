@@ -1,0 +1,101 @@
+//! Counters an operator scrapes at `GET /metrics` (Prometheus text format).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+/// What failed towards a toolkit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operation {
+    /// Opening the upstream session at the client's `initialize`.
+    Initialize,
+    /// A list fan-out left the toolkit out.
+    List,
+    /// A request routed to the toolkit failed.
+    Request,
+}
+
+impl Operation {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Initialize => "initialize",
+            Self::List => "list",
+            Self::Request => "request",
+        }
+    }
+}
+
+/// The gateway's metrics, shared by every endpoint.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    // NB: a std mutex held only to bump or copy a map entry.
+    toolkit_failures: Mutex<BTreeMap<(String, Operation), u64>>,
+}
+
+impl Metrics {
+    pub fn toolkit_failed(&self, toolkit: &str, operation: Operation) {
+        let mut failures = self
+            .toolkit_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *failures.entry((toolkit.to_owned(), operation)).or_default() += 1;
+    }
+
+    pub fn toolkit_failures(&self, toolkit: &str, operation: Operation) -> u64 {
+        let failures = self
+            .toolkit_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        failures
+            .get(&(toolkit.to_owned(), operation))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The exposition text; `sessions` is the number of sessions held now.
+    pub fn render(&self, sessions: usize) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP mcpgw_toolkit_failures_total Exchanges with a toolkit that failed, by operation.\n");
+        out.push_str("# TYPE mcpgw_toolkit_failures_total counter\n");
+        let failures = self
+            .toolkit_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for ((toolkit, operation), count) in failures {
+            let toolkit = toolkit.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(
+                out,
+                "mcpgw_toolkit_failures_total{{toolkit=\"{toolkit}\",operation=\"{}\"}} {count}",
+                operation.label()
+            );
+        }
+        out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");
+        out.push_str("# TYPE mcpgw_sessions gauge\n");
+        let _ = writeln!(out, "mcpgw_sessions {sessions}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_counted_per_toolkit_and_operation() {
+        let metrics = Metrics::default();
+        metrics.toolkit_failed("time", Operation::List);
+        metrics.toolkit_failed("time", Operation::List);
+        metrics.toolkit_failed("everything", Operation::Request);
+        let text = metrics.render(3);
+        assert!(
+            text.contains("mcpgw_toolkit_failures_total{toolkit=\"time\",operation=\"list\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "mcpgw_toolkit_failures_total{toolkit=\"everything\",operation=\"request\"} 1\n"
+        ));
+        assert!(text.contains("mcpgw_sessions 3\n"));
+        assert_eq!(metrics.toolkit_failures("time", Operation::List), 2);
+    }
+}
