@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::http::{Mcp, read_until};
+use support::http::{Mcp, read_until, tool_names};
 use support::{Peer, TestGateway, config, inspector, peers_home, run, workspace};
 
 const CLI_LIMIT: Duration = Duration::from_secs(90);
@@ -60,12 +60,7 @@ async fn three_real_upstreams_aggregate_for_the_inspector_and_the_python_sdk() {
     let mut list = inspector(&gw.url());
     list.args(["--method", "tools/list", "--format", "json"]);
     let listed: Value = serde_json::from_str(&run(list, CLI_LIMIT).await).unwrap();
-    let tools: Vec<&str> = listed["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let tools = tool_names(&listed);
     for expected in [
         "everything__echo",
         "time__get_current_time",
@@ -74,7 +69,7 @@ async fn three_real_upstreams_aggregate_for_the_inspector_and_the_python_sdk() {
         "paging__set-tool-count",
     ] {
         assert!(
-            tools.contains(&expected),
+            tools.iter().any(|t| t == expected),
             "{expected} missing from {tools:?}"
         );
     }
@@ -261,13 +256,8 @@ async fn a_stopped_upstream_is_left_out_and_serves_again_in_the_same_session_onc
         started.elapsed() < Duration::from_secs(4),
         "within the toolkit timeout"
     );
-    let tools: Vec<&str> = list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
-    assert!(tools.contains(&"everything__echo"), "{tools:?}");
+    let tools = tool_names(&list);
+    assert!(tools.iter().any(|t| t == "everything__echo"), "{tools:?}");
     assert!(!tools.iter().any(|t| t.starts_with("time__")), "{tools:?}");
     let down = mcp
         .call_tool(3, "time__get_current_time", now.clone())
@@ -377,14 +367,9 @@ async fn two_gateway_processes_sharing_a_key_serve_one_session() {
     };
 
     let list = on_second.request(2, "tools/list", json!({})).await;
-    let tools: Vec<&str> = list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let tools = tool_names(&list);
     assert!(
-        tools.contains(&"a__trigger-elicitation-request"),
+        tools.iter().any(|t| t == "a__trigger-elicitation-request"),
         "the client's capabilities travelled: {tools:?}"
     );
     let echo = on_second
@@ -431,16 +416,7 @@ async fn a_toolkits_list_change_reaches_the_clients_stream_and_the_next_list() {
     ))
     .await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
-    let stream = support::http::open(
-        http::Method::GET,
-        &gw.url(),
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", mcp.session.as_deref().unwrap()),
-        ],
-        "",
-    )
-    .await;
+    let stream = mcp.open_get("text/event-stream").await;
     assert_eq!(stream.status(), http::StatusCode::OK);
     let mut stream = stream.into_body();
     let changed = mcp

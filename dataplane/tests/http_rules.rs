@@ -124,17 +124,8 @@ async fn accept_without_both_types_gets_406() {
         assert_eq!(resp.status, StatusCode::NOT_ACCEPTABLE, "{accept}");
     }
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
-    let get = send(
-        Method::GET,
-        &gw.url(),
-        &[
-            ("accept", "application/json"),
-            ("mcp-session-id", mcp.session.as_deref().unwrap()),
-        ],
-        "",
-    )
-    .await;
-    assert_eq!(get.status, StatusCode::NOT_ACCEPTABLE);
+    let get = mcp.open_get("application/json").await;
+    assert_eq!(get.status(), StatusCode::NOT_ACCEPTABLE);
 }
 
 #[tokio::test]
@@ -338,16 +329,7 @@ async fn hostile_inputs_never_take_the_gateway_down() {
 async fn shutdown_ends_open_streams_promptly() {
     let (_up, gw) = setup().await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
-    let stream = support::http::open(
-        Method::GET,
-        &gw.url(),
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", mcp.session.as_deref().unwrap()),
-        ],
-        "",
-    )
-    .await;
+    let stream = mcp.open_get("text/event-stream").await;
     assert_eq!(stream.status(), StatusCode::OK);
     let started = std::time::Instant::now();
     gw.gateway.shutdown().await;

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::http::Mcp;
+use support::http::{Mcp, tool_names};
 use support::mock::{self, Answer, Mock, Seen};
 use support::{TestGateway, config};
 
@@ -142,13 +142,7 @@ async fn completion_references_are_mapped_to_the_owning_toolkit() {
 async fn lists_merge_in_route_order_and_paginate_per_toolkit() {
     let (a, b, _gw, mcp) = setup().await;
     let first = mcp.request(2, "tools/list", json!({})).await;
-    let names: Vec<_> = first["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("a__one"), json!("b__one")]);
+    assert_eq!(tool_names(&first), ["a__one", "b__one"]);
     let cursor = first["result"]["nextCursor"]
         .as_str()
         .expect("more pages")
@@ -156,13 +150,7 @@ async fn lists_merge_in_route_order_and_paginate_per_toolkit() {
     let second = mcp
         .request(3, "tools/list", json!({"cursor": cursor}))
         .await;
-    let names: Vec<_> = second["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("a__two"), json!("b__two")]);
+    assert_eq!(tool_names(&second), ["a__two", "b__two"]);
     assert!(
         second["result"].get("nextCursor").is_none(),
         "the walk ends"
@@ -277,15 +265,9 @@ async fn allow_lists_hide_names_from_lists_and_calls() {
     let gw = TestGateway::start(&yaml).await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
     let first = mcp.request(2, "tools/list", json!({})).await;
-    let names: Vec<_> = first["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].clone())
-        .collect();
     assert_eq!(
-        names,
-        vec![json!("b__one")],
+        tool_names(&first),
+        ["b__one"],
         "a's `one` does not match `t*o`"
     );
     let second = mcp
@@ -295,13 +277,7 @@ async fn allow_lists_hide_names_from_lists_and_calls() {
             json!({"cursor": first["result"]["nextCursor"]}),
         )
         .await;
-    let names: Vec<_> = second["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("a__two"), json!("b__two")]);
+    assert_eq!(tool_names(&second), ["a__two", "b__two"]);
     // A hidden tool is unknown, by any name.
     let hidden = mcp.call_tool(4, "a__one", json!({})).await;
     assert_eq!(hidden["error"]["code"], -32602, "{hidden}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use serde_json::json;
-use support::http::{Mcp, read_until, send};
+use support::http::{Mcp, read_until, send, tool_names};
 use support::mock::{self, Answer, Mock};
 use support::{TestGateway, config};
 
@@ -197,16 +197,7 @@ async fn a_get_405_upstream_still_gives_the_client_an_event_stream() {
     let up = Mock::start(mock::server(ok_call)).await;
     let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
-    let resp = support::http::open(
-        Method::GET,
-        &gw.url(),
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", mcp.session.as_deref().unwrap()),
-        ],
-        "",
-    )
-    .await;
+    let resp = mcp.open_get("text/event-stream").await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     mock::eventually(&up, "the upstream GET", |seen| {
@@ -214,17 +205,8 @@ async fn a_get_405_upstream_still_gives_the_client_an_event_stream() {
     })
     .await;
     // One standalone stream per session.
-    let second = send(
-        Method::GET,
-        &gw.url(),
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", mcp.session.as_deref().unwrap()),
-        ],
-        "",
-    )
-    .await;
-    assert_eq!(second.status, StatusCode::CONFLICT);
+    let second = mcp.open_get("text/event-stream").await;
+    assert_eq!(second.status(), StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -238,13 +220,7 @@ async fn a_dead_toolkit_is_left_out_of_lists_and_its_calls_fail_clearly() {
     let gw = TestGateway::start(&config(&[("live", &up.url), ("dead", &dead)], false, "")).await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
     let list = mcp.request(2, "tools/list", json!({})).await;
-    let names: Vec<_> = list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("live__hello")]);
+    assert_eq!(tool_names(&list), ["live__hello"]);
     let call = mcp.call_tool(3, "dead__hello", json!({})).await;
     assert_eq!(call["error"]["code"], -32603, "{call}");
     let message = call["error"]["message"].as_str().unwrap();

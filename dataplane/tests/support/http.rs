@@ -233,3 +233,28 @@ pub async fn read_until(body: &mut Incoming, stop: impl Fn(&Value) -> bool) -> (
     }
     (out, false)
 }
+
+/// The tool names in a `tools/list` response (`result.tools[].name`).
+pub fn tool_names(response: &Value) -> Vec<String> {
+    response["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a tools/list result: {response}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Mcp {
+    /// `GET` the session's standalone stream with this `Accept`, body unread.
+    pub async fn open_get(&self, accept: &str) -> http::Response<Incoming> {
+        let session = self.session.as_deref().unwrap_or_default();
+        open(
+            Method::GET,
+            &self.url,
+            &[("accept", accept), ("mcp-session-id", session)],
+            Bytes::new(),
+        )
+        .await
+    }
+}
