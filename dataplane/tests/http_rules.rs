@@ -342,3 +342,30 @@ async fn shutdown_ends_open_streams_promptly() {
     let (messages, _) = support::http::read_until(&mut body, |_| false).await;
     assert!(messages.is_empty());
 }
+
+#[tokio::test]
+async fn oversized_client_capabilities_are_refused_at_initialize() {
+    let up = Mock::start(mock::server(|s| {
+        Answer::Json(mock::result(s, json!({})), None)
+    }))
+    .await;
+    let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
+    let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {"experimental": {"pad": "x".repeat(5000)}},
+        "clientInfo": {"name": "t", "version": "0"}}});
+    let resp = send(
+        Method::POST,
+        &gw.url(),
+        &[("content-type", "application/json"), ("accept", BOTH)],
+        huge.to_string(),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.json()["error"]["code"], -32602);
+    assert!(resp.header("mcp-session-id").is_none());
+    assert!(
+        !up.methods().contains(&"initialize".to_owned()),
+        "nothing reached the upstream"
+    );
+}

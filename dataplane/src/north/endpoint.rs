@@ -16,7 +16,7 @@ use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
 use super::seal::{KeyError, Sealer};
 use super::session::{Session, SessionStore};
-use crate::jsonrpc::{Message, Request, Response};
+use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::proxy::{Proxy, Reply};
 use crate::south::Hello;
@@ -30,6 +30,10 @@ pub struct Endpoint {
 }
 
 type Result<T, E = Rejection> = std::result::Result<T, E>;
+
+/// Most bytes of client capabilities and info a session id carries (sealed,
+/// base64: the id grows by about 4/3 of this, and proxies cap headers at 8 KiB).
+const MAX_CARRIED_HELLO: usize = 4096;
 
 impl Endpoint {
     /// An endpoint sealing session ids with the configured key file, or with
@@ -130,6 +134,17 @@ impl Endpoint {
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({"name": "unknown", "version": "0"})),
         };
+        // NB: the session id carries these, and must stay a reasonable header.
+        let carried = hello.capabilities.to_string().len() + hello.client_info.to_string().len();
+        if carried > MAX_CARRIED_HELLO {
+            let error = ErrorObject::new(
+                code::INVALID_PARAMS,
+                format!(
+                    "capabilities and clientInfo take {carried} bytes; at most {MAX_CARRIED_HELLO} are accepted"
+                ),
+            );
+            return json_response(&Message::Response(Response::error(Some(request.id), error)));
+        }
         let session = Arc::new(Session::new(version, hello));
         match self
             .proxy

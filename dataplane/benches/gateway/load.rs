@@ -1,0 +1,205 @@
+//! The load: simulated MCP clients, each on its own keep-alive connection
+//! (its own pooled hyper-util client), and the latency and throughput runs.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::Barrier;
+
+const PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// Where a simulated client sends its requests.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: &'static str,
+    pub url: Uri,
+    /// The tool's name as this path exposes it.
+    pub tool: &'static str,
+}
+
+/// One simulated MCP client: one connection, one session.
+pub struct McpClient {
+    http: Client<HttpConnector, Full<Bytes>>,
+    target: Target,
+    session: Option<HeaderValue>,
+    next_id: u64,
+}
+
+impl McpClient {
+    pub fn new(target: Target) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Self {
+            http: Client::builder(TokioExecutor::new()).build(connector),
+            target,
+            session: None,
+            next_id: 1,
+        }
+    }
+
+    /// A client that has done `initialize` and `notifications/initialized`.
+    pub async fn connect(target: Target) -> anyhow::Result<Self> {
+        let mut client = Self::new(target);
+        client.open_session().await?;
+        Ok(client)
+    }
+
+    /// `initialize`, then `notifications/initialized` in the new session.
+    pub async fn open_session(&mut self) -> anyhow::Result<()> {
+        self.session = None;
+        let id = self.id();
+        let init = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{{"protocolVersion":"{PROTOCOL_VERSION}","capabilities":{{"elicitation":{{}}}},"clientInfo":{{"name":"mcpgw-bench","version":"0.1.0"}}}}}}"#
+        );
+        let (status, session, body) = self.post(init).await?;
+        ensure!(
+            status == StatusCode::OK,
+            "{}: initialize answered {status}: {}",
+            self.target.name,
+            String::from_utf8_lossy(&body)
+        );
+        self.session =
+            Some(session.with_context(|| format!("{}: no mcp-session-id", self.target.name))?);
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let (status, _, _) = self.post(initialized.to_owned()).await?;
+        ensure!(
+            status == StatusCode::ACCEPTED,
+            "{}: notifications/initialized answered {status}",
+            self.target.name
+        );
+        Ok(())
+    }
+
+    /// One `tools/call`, its answer read to the end and checked.
+    pub async fn call(&mut self) -> anyhow::Result<()> {
+        let id = self.id();
+        let tool = self.target.tool;
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"text":"hi"}}}}}}"#
+        );
+        let (status, _, body) = self.post(body).await?;
+        if status != StatusCode::OK || !body.windows(6).any(|w| w == br#""ok"}]"#) {
+            bail!(
+                "{}: tools/call answered {status}: {}",
+                self.target.name,
+                String::from_utf8_lossy(&body)
+            );
+        }
+        Ok(())
+    }
+
+    /// POST a JSON-RPC message; the status, the session id header, the body.
+    async fn post(
+        &mut self,
+        body: String,
+    ) -> anyhow::Result<(StatusCode, Option<HeaderValue>, Bytes)> {
+        let mut req = Request::new(Full::new(Bytes::from(body)));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = self.target.url.clone();
+        let headers = req.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        if let Some(session) = &self.session {
+            headers.insert("mcp-session-id", session.clone());
+            headers.insert(
+                "mcp-protocol-version",
+                HeaderValue::from_static(PROTOCOL_VERSION),
+            );
+        }
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .with_context(|| format!("{}: request failed", self.target.name))?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((parts.status, parts.headers.get("mcp-session-id").cloned(), body))
+    }
+
+    /// A plain GET (e.g. `/metrics`), its body as text.
+    pub async fn get(&self, url: Uri) -> anyhow::Result<String> {
+        let mut req = Request::new(Full::new(Bytes::new()));
+        *req.uri_mut() = url;
+        let resp = self.http.request(req).await?;
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// `n` sequential calls, each timed (µs).
+pub async fn timed_calls(client: &mut McpClient, n: usize, out: &mut Vec<f64>) -> anyhow::Result<()> {
+    for _ in 0..n {
+        let start = Instant::now();
+        client.call().await?;
+        out.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(())
+}
+
+/// `n` calls, untimed (warm-up).
+pub async fn calls(client: &mut McpClient, n: usize) -> anyhow::Result<()> {
+    for _ in 0..n {
+        client.call().await?;
+    }
+    Ok(())
+}
+
+/// Every client calls in a loop for `duration`, all starting together;
+/// returns the clients, the calls completed and the time they took.
+pub async fn saturate(
+    clients: Vec<McpClient>,
+    duration: Duration,
+) -> anyhow::Result<(Vec<McpClient>, u64, Duration)> {
+    let start_line = std::sync::Arc::new(Barrier::new(clients.len() + 1));
+    let mut tasks = Vec::with_capacity(clients.len());
+    for mut client in clients {
+        let start_line = start_line.clone();
+        tasks.push(tokio::spawn(async move {
+            start_line.wait().await;
+            let deadline = Instant::now() + duration;
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                client.call().await?;
+                done += 1;
+            }
+            anyhow::Ok((client, done, Instant::now()))
+        }));
+    }
+    start_line.wait().await;
+    let start = Instant::now();
+    let mut clients = Vec::with_capacity(tasks.len());
+    let (mut total, mut end) = (0, start);
+    for task in tasks {
+        let (client, done, finished) = task.await??;
+        clients.push(client);
+        total += done;
+        end = end.max(finished);
+    }
+    Ok((clients, total, end - start))
+}
+
+/// The value at quantile `q` (nearest rank) of sorted samples.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
