@@ -30,6 +30,17 @@ fn all_text(response: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// `key` of every item of a list result.
+fn names_of(items: &Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {items}"))
+        .iter()
+        .filter_map(|item| item[key].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn names(list: &Value, field: &str) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("{field}: {list}"))
@@ -77,6 +88,54 @@ async fn three_real_upstreams_aggregate_for_the_inspector_and_the_python_sdk() {
         tools.iter().filter(|t| t.starts_with("paging__")).count(),
         24,
         "every page of `paging`"
+    );
+    let inspect = |method: &'static str| {
+        let mut cmd = inspector(&gw.url());
+        cmd.args(["--method", method, "--format", "json"]);
+        cmd
+    };
+    let prompts: Value =
+        serde_json::from_str(&run(inspect("prompts/list"), CLI_LIMIT).await).unwrap();
+    let prompts = names_of(&prompts["result"]["prompts"], "name");
+    assert_eq!(
+        prompts
+            .iter()
+            .filter(|p| p.starts_with("paging__prompt-"))
+            .count(),
+        12,
+        "{prompts:?}"
+    );
+    assert!(
+        prompts.iter().any(|p| p.starts_with("everything__")),
+        "{prompts:?}"
+    );
+    let resources: Value =
+        serde_json::from_str(&run(inspect("resources/list"), CLI_LIMIT).await).unwrap();
+    let resources = names_of(&resources["result"]["resources"], "uri");
+    assert_eq!(
+        resources
+            .iter()
+            .filter(|r| r.starts_with("paging+paging://"))
+            .count(),
+        27,
+        "{resources:?}"
+    );
+    assert!(
+        resources
+            .iter()
+            .any(|r| r.starts_with("everything+demo://")),
+        "{resources:?}"
+    );
+    let mut read = inspect("resources/read");
+    read.args(["--uri", "paging+paging://resource/07"]);
+    let read: Value = serde_json::from_str(&run(read, CLI_LIMIT).await).unwrap();
+    assert_eq!(
+        read["result"]["contents"][0]["text"], "resource 07",
+        "{read}"
+    );
+    assert_eq!(
+        read["result"]["contents"][0]["uri"],
+        "paging+paging://resource/07"
     );
 
     // The Python SDK walks every list page by page, calls one tool of each
