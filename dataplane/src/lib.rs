@@ -11,6 +11,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod north;
 pub mod proxy;
+pub mod reload;
 pub mod runtime;
 pub mod south;
 pub mod sse;
@@ -18,4 +19,5 @@ pub mod sse;
 #[cfg(test)]
 mod fuzz_tests;
 
+pub use reload::ReloadError;
 pub use runtime::{Gateway, StartError};

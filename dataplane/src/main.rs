@@ -43,13 +43,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let yaml = std::fs::read_to_string(&args.config)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.config.display()))?;
-    let plan = mcpgw_config::compile_yaml(&yaml)
+    let gateway = Gateway::start_from_file(args.config.clone())
+        .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
-    let gateway = Gateway::start(&plan).await?;
     for addr in gateway.local_addrs() {
-        tracing::info!(%addr, config = %plan.name, "mcpgw ready");
+        tracing::info!(%addr, config = %args.config.display(), "mcpgw ready");
     }
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What failed towards a toolkit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,6 +31,8 @@ impl Operation {
 pub struct Metrics {
     // NB: a std mutex held only to bump or copy a map entry.
     toolkit_failures: Mutex<BTreeMap<(String, Operation), u64>>,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +42,16 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         *failures.entry((toolkit.to_owned(), operation)).or_default() += 1;
+    }
+
+    /// A changed config file was applied (`true`) or rejected.
+    pub fn config_reloaded(&self, applied: bool) {
+        let counter = if applied {
+            &self.reloads_ok
+        } else {
+            &self.reloads_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn toolkit_failures(&self, toolkit: &str, operation: Operation) -> u64 {
@@ -70,6 +83,20 @@ impl Metrics {
                 operation.label()
             );
         }
+        out.push_str(
+            "# HELP mcpgw_config_reloads_total Changed config files applied or rejected.\n",
+        );
+        out.push_str("# TYPE mcpgw_config_reloads_total counter\n");
+        let _ = writeln!(
+            out,
+            "mcpgw_config_reloads_total{{result=\"applied\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "mcpgw_config_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_failed.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");
         out.push_str("# TYPE mcpgw_sessions gauge\n");
         let _ = writeln!(out, "mcpgw_sessions {sessions}");

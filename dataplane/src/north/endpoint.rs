@@ -21,11 +21,13 @@ use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::proxy::{Proxy, Reply};
 use crate::south::Hello;
 
+/// An endpoint as one applied plan has it. A reload builds a new one for
+/// the same path that shares the sessions (and key) of the one it replaces.
 #[derive(Debug)]
 pub struct Endpoint {
     proxy: Proxy,
-    sessions: SessionStore,
-    sealer: Sealer,
+    sessions: Arc<SessionStore>,
+    sealer: Arc<Sealer>,
     settings: McpServerPlan,
 }
 
@@ -37,18 +39,45 @@ const MAX_CARRIED_HELLO: usize = 4096;
 
 impl Endpoint {
     /// An endpoint sealing session ids with the configured key file, or with
-    /// a key generated now when none is configured.
-    pub fn new(proxy: Proxy, settings: McpServerPlan) -> Result<Self, KeyError> {
-        let sealer = match &settings.session_key_file {
-            Some(path) => Sealer::from_file(path)?,
-            None => Sealer::generate()?,
+    /// a key generated now when none is configured. With `previous` (the
+    /// endpoint this one replaces on reload) the sessions carry over, and so
+    /// does the key unless the key file changed.
+    pub fn new(
+        proxy: Proxy,
+        settings: McpServerPlan,
+        previous: Option<&Endpoint>,
+    ) -> Result<Self, KeyError> {
+        let sealer = match previous {
+            Some(p) if p.settings.session_key_file == settings.session_key_file => p.sealer.clone(),
+            _ => Arc::new(match &settings.session_key_file {
+                Some(path) => Sealer::from_file(path)?,
+                None => Sealer::generate()?,
+            }),
         };
         Ok(Self {
             proxy,
-            sessions: SessionStore::default(),
+            sessions: previous.map_or_else(Arc::default, |p| p.sessions.clone()),
             sealer,
             settings,
         })
+    }
+
+    /// After a reload published this endpoint in place of `before`: bring
+    /// the sessions in line with the new toolkits.
+    pub fn reconcile(&self, before: &Endpoint) {
+        let changes = self.proxy.changes_since(&before.proxy);
+        if changes.is_empty() {
+            return;
+        }
+        let sessions = self.sessions.all();
+        tracing::info!(
+            sessions = sessions.len(),
+            lists_changed = changes.lists_changed,
+            "toolkits changed"
+        );
+        for session in &sessions {
+            changes.apply_to(session);
+        }
     }
 
     pub fn sessions(&self) -> &SessionStore {

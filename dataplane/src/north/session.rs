@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use rand::RngCore;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::seal::{SealedState, SealedUpstream};
@@ -33,6 +35,8 @@ pub struct Session {
     upstreams: Mutex<HashMap<Arc<str>, Arc<UpstreamSlot>>>,
     inflight: Mutex<HashMap<RequestId, InFlight>>,
     standalone: Mutex<Option<CancellationToken>>,
+    /// The open standalone stream, for notifications the gateway itself sends.
+    notifier: Mutex<Option<mpsc::Sender<Bytes>>>,
     last_seen: Mutex<Instant>,
 }
 
@@ -76,6 +80,7 @@ impl Session {
             upstreams: Mutex::default(),
             inflight: Mutex::default(),
             standalone: Mutex::default(),
+            notifier: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
         }
     }
@@ -168,6 +173,25 @@ impl Session {
     /// The toolkit's upstream session, if one is open (never opens one).
     pub fn open_upstream(&self, toolkit: &str) -> Option<Arc<UpstreamSession>> {
         lock(&self.upstreams).get(toolkit)?.current()
+    }
+
+    /// Forget a toolkit's upstream session (it changed or went away); the
+    /// session that was open, to end it.
+    pub fn drop_upstream(&self, toolkit: &str) -> Option<Arc<UpstreamSession>> {
+        lock(&self.upstreams).remove(toolkit)?.take()
+    }
+
+    /// Where notifications the gateway itself sends go: the standalone stream.
+    pub fn set_notifier(&self, stream: mpsc::Sender<Bytes>) {
+        *lock(&self.notifier) = Some(stream);
+    }
+
+    /// Send an SSE frame on the standalone stream, if one is open and keeps
+    /// up (a notification the client cannot take now is dropped, not queued).
+    pub fn notify(&self, frame: Bytes) -> bool {
+        lock(&self.notifier)
+            .as_ref()
+            .is_some_and(|tx| tx.try_send(frame).is_ok())
     }
 
     /// Take every open upstream session out, to end them.
@@ -277,6 +301,11 @@ impl SessionStore {
             .filter_map(|id| sessions.remove(id))
             .inspect(|s| s.closed.cancel())
             .collect()
+    }
+
+    /// Every session held now.
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        lock(&self.sessions).values().cloned().collect()
     }
 
     /// Remove and return every session (at shutdown).

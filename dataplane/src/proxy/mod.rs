@@ -9,7 +9,7 @@ mod relay;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mcpgw_config::{Allow, PrefixMode, ProxyPlan};
+use mcpgw_config::{Allow, PrefixMode, ProxyPlan, ToolkitPlan};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -28,6 +28,18 @@ pub struct Toolkit {
     pub client: ToolkitClient,
     /// What of the toolkit clients may see and use.
     pub allow: Allow,
+    /// What the config said, to tell whether a reload changed the toolkit.
+    plan: ToolkitPlan,
+}
+
+/// What a reload changed in a proxy's toolkits.
+#[derive(Debug, Default)]
+pub struct ToolkitChanges {
+    /// Toolkits (as they were) that went away or now point elsewhere: their
+    /// upstream sessions end.
+    pub reopen: Vec<Arc<Toolkit>>,
+    /// Whether what clients can list may have changed.
+    pub lists_changed: bool,
 }
 
 /// How the proxy answers a client request.
@@ -75,6 +87,7 @@ impl Proxy {
                     name: t.name.as_str().into(),
                     client: ToolkitClient::new(t.server.as_str().parse()?, t.timeout, http.clone()),
                     allow: t.allow.clone(),
+                    plan: t.clone(),
                 }))
             })
             .collect::<Result<Vec<_>, http::uri::InvalidUri>>()?;
@@ -325,14 +338,69 @@ impl Proxy {
     /// End a session's upstream sessions (DELETE), in the background.
     pub fn close(&self, session: &Session) {
         for (name, upstream) in session.take_upstreams() {
-            let Some(toolkit) = self.toolkit(&name).cloned() else {
-                continue;
-            };
-            tokio::spawn(async move {
-                if let Err(e) = toolkit.client.delete(upstream.headers()).await {
-                    tracing::debug!(toolkit = %toolkit.name, error = %e, "upstream DELETE failed");
-                }
-            });
+            if let Some(toolkit) = self.toolkit(&name) {
+                end_upstream(toolkit.clone(), upstream);
+            }
         }
     }
+
+    /// What changed from `old` (the proxy this one replaces) for clients
+    /// and their upstream sessions.
+    pub fn changes_since(&self, old: &Proxy) -> ToolkitChanges {
+        let reopen: Vec<_> = old
+            .toolkits
+            .iter()
+            .filter(|before| {
+                self.toolkit(&before.name)
+                    .is_none_or(|after| after.plan != before.plan)
+            })
+            .cloned()
+            .collect();
+        let added = self.toolkits.iter().any(|t| old.toolkit(&t.name).is_none());
+        let renamed = !matches!(
+            (&self.naming, &old.naming),
+            (Naming::Prefixed, Naming::Prefixed)
+                | (Naming::Unchanged { .. }, Naming::Unchanged { .. })
+        );
+        ToolkitChanges {
+            lists_changed: added || renamed || !reopen.is_empty(),
+            reopen,
+        }
+    }
+}
+
+impl ToolkitChanges {
+    pub fn is_empty(&self) -> bool {
+        self.reopen.is_empty() && !self.lists_changed
+    }
+
+    /// After a reload: end the session's upstream sessions with toolkits that
+    /// went away or changed (they re-open on next use), and tell the client
+    /// to list again.
+    pub fn apply_to(&self, session: &Session) {
+        for toolkit in &self.reopen {
+            if let Some(upstream) = session.drop_upstream(&toolkit.name) {
+                end_upstream(toolkit.clone(), upstream);
+            }
+        }
+        if self.lists_changed {
+            for method in [
+                "notifications/tools/list_changed",
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed",
+            ] {
+                let note = Message::Notification(Notification::new(method, None));
+                session.notify(crate::sse::message_event(&note.encode()));
+            }
+        }
+    }
+}
+
+/// DELETE an upstream session in the background (best effort).
+fn end_upstream(toolkit: Arc<Toolkit>, upstream: Arc<crate::south::UpstreamSession>) {
+    tokio::spawn(async move {
+        if let Err(e) = toolkit.client.delete(upstream.headers()).await {
+            tracing::debug!(toolkit = %toolkit.name, error = %e, "upstream DELETE failed");
+        }
+    });
 }

@@ -211,6 +211,7 @@ impl Proxy {
         stop: CancellationToken,
     ) -> mpsc::Receiver<Bytes> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        session.set_notifier(tx.clone());
         // Open every upstream stream before answering the client, so that no
         // notification falls in the gap between the two.
         let opens = self.toolkits.iter().filter_map(|toolkit| {

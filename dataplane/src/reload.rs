@@ -1,0 +1,188 @@
+//! Hot reload: watch the config file, and apply every new version that
+//! compiles as one swap; keep serving the last good one when it does not.
+//!
+//! The watch is on the file's directory, not the file: a kubelet updates a
+//! ConfigMap mount by writing a new timestamped directory and renaming the
+//! `..data` symlink over the old one, which a watch on the file would miss.
+//! Changes are recognised by content (SHA-256), so duplicate events, touches
+//! and rewrites of the same bytes cost nothing. A slow poll backs the watch up.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mcpgw_config::{ConfigError, Plan};
+use notify::{RecursiveMode, Watcher};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::north::KeyError;
+use crate::runtime::Inner;
+
+/// How often the file is read even without a change event (a safety net for
+/// file systems that do not report changes).
+const POLL: Duration = Duration::from_secs(5);
+
+/// Why a config was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("reading {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{0}")]
+    Invalid(#[from] ConfigError),
+    #[error(
+        "the listeners (tcp server bindings, hosts, ports) differ from the running ones; changing them needs a restart"
+    )]
+    Listeners,
+    #[error("toolkit server URL is not a valid URI: {0}")]
+    Uri(#[from] http::uri::InvalidUri),
+    #[error(transparent)]
+    SessionKey(#[from] KeyError),
+}
+
+/// What `/readyz` reports: the config being served, and the last failure.
+#[derive(Debug, Clone)]
+pub struct ConfigStatus {
+    name: String,
+    /// SHA-256 of the applied file's bytes: what the operator compares with
+    /// the ConfigMap it rendered to know the pod serves it.
+    sha256: Option<String>,
+    applied_at: u64,
+    last_error: Option<Failure>,
+}
+
+#[derive(Debug, Clone)]
+struct Failure {
+    sha256: String,
+    error: String,
+    at: u64,
+}
+
+impl ConfigStatus {
+    pub(crate) fn started(plan: &Plan, sha256: Option<String>) -> Self {
+        Self {
+            name: plan.name.clone(),
+            sha256,
+            applied_at: unix_now(),
+            last_error: None,
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "status": "ok",
+            "config": {"name": self.name, "sha256": self.sha256, "appliedAt": self.applied_at},
+            "lastError": self.last_error.as_ref().map(|f| json!({
+                "sha256": f.sha256, "error": f.error, "at": f.at,
+            })),
+        })
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// SHA-256 of the bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ReloadError> {
+    std::fs::read(path).map_err(|e| ReloadError::Read {
+        path: path.display().to_string(),
+        reason: e.kind().to_string(),
+    })
+}
+
+fn compile(bytes: &[u8]) -> Result<Plan, ReloadError> {
+    let text = String::from_utf8_lossy(bytes);
+    Ok(mcpgw_config::compile_yaml(&text)?)
+}
+
+/// Read and compile the config file: the plan and the file's SHA-256.
+pub fn load(path: &Path) -> Result<(Plan, String), ReloadError> {
+    let bytes = read(path)?;
+    Ok((compile(&bytes)?, sha256_hex(&bytes)))
+}
+
+/// Watch `path` until shutdown, applying each new version.
+pub(crate) async fn watch(path: PathBuf, inner: Arc<Inner>) {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    // NB: notify calls back on its own thread; the channel hands events to this task.
+    let watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w));
+    let _watcher = match watcher {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the config directory; polling every {POLL:?}");
+            None
+        }
+    };
+    let mut poll = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            event = events.recv() => if event.is_none() { return },
+            _ = poll.tick() => {}
+            () = inner.shutdown_token().cancelled() => return,
+        }
+        check(&path, &inner);
+    }
+}
+
+/// Read the file; apply it if its bytes are new.
+fn check(path: &Path, inner: &Inner) {
+    let bytes = match read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            // Mid-swap or gone: keep serving; the next event or poll retries.
+            tracing::debug!(error = %e, "config file not readable");
+            return;
+        }
+    };
+    let sha256 = sha256_hex(&bytes);
+    {
+        let status = inner.status_lock();
+        let known = status.sha256.as_deref() == Some(&sha256)
+            || status
+                .last_error
+                .as_ref()
+                .is_some_and(|f| f.sha256 == sha256);
+        if known {
+            return;
+        }
+    }
+    let started = std::time::Instant::now();
+    let outcome = compile(&bytes).and_then(|plan| inner.apply(&plan).map(|()| plan));
+    let mut status = inner.status_lock();
+    match outcome {
+        Ok(plan) => {
+            tracing::info!(config = %plan.name, %sha256, took = ?started.elapsed(), "config applied");
+            *status = ConfigStatus::started(&plan, Some(sha256));
+            inner.metrics.config_reloaded(true);
+        }
+        Err(e) => {
+            // NB: errors name config fields, never secret values (the config holds none).
+            tracing::error!(%sha256, error = %e, "config rejected; still serving the last good one");
+            status.last_error = Some(Failure {
+                sha256,
+                error: e.to_string(),
+                at: unix_now(),
+            });
+            inner.metrics.config_reloaded(false);
+        }
+    }
+}
