@@ -1,6 +1,7 @@
 //! The MCP proxy: routes each client message to the toolkit that owns it,
 //! names things per toolkit, and merges what several toolkits answer.
 
+mod changes;
 mod handshake;
 mod list;
 mod naming;
@@ -13,6 +14,7 @@ use mcpgw_config::{Allow, PrefixMode, ProxyPlan, ToolkitPlan};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+pub use changes::ToolkitChanges;
 pub use naming::Naming;
 pub use relay::client_bound_id;
 
@@ -30,16 +32,6 @@ pub struct Toolkit {
     pub allow: Allow,
     /// What the config said, to tell whether a reload changed the toolkit.
     plan: ToolkitPlan,
-}
-
-/// What a reload changed in a proxy's toolkits.
-#[derive(Debug, Default)]
-pub struct ToolkitChanges {
-    /// Toolkits (as they were) that went away or now point elsewhere: their
-    /// upstream sessions end.
-    pub reopen: Vec<Arc<Toolkit>>,
-    /// Whether what clients can list may have changed.
-    pub lists_changed: bool,
 }
 
 /// How the proxy answers a client request.
@@ -343,61 +335,10 @@ impl Proxy {
             }
         }
     }
-
-    /// What changed from `old` (the proxy this one replaces) for clients
-    /// and their upstream sessions.
-    pub fn changes_since(&self, old: &Proxy) -> ToolkitChanges {
-        let reopen: Vec<_> = old
-            .toolkits
-            .iter()
-            .filter(|before| {
-                self.toolkit(&before.name)
-                    .is_none_or(|after| after.plan != before.plan)
-            })
-            .cloned()
-            .collect();
-        let added = self.toolkits.iter().any(|t| old.toolkit(&t.name).is_none());
-        let renamed = !matches!(
-            (&self.naming, &old.naming),
-            (Naming::Prefixed, Naming::Prefixed)
-                | (Naming::Unchanged { .. }, Naming::Unchanged { .. })
-        );
-        ToolkitChanges {
-            lists_changed: added || renamed || !reopen.is_empty(),
-            reopen,
-        }
-    }
-}
-
-impl ToolkitChanges {
-    pub fn is_empty(&self) -> bool {
-        self.reopen.is_empty() && !self.lists_changed
-    }
-
-    /// After a reload: end the session's upstream sessions with toolkits that
-    /// went away or changed (they re-open on next use), and tell the client
-    /// to list again.
-    pub fn apply_to(&self, session: &Session) {
-        for toolkit in &self.reopen {
-            if let Some(upstream) = session.drop_upstream(&toolkit.name) {
-                end_upstream(toolkit.clone(), upstream);
-            }
-        }
-        if self.lists_changed {
-            for method in [
-                "notifications/tools/list_changed",
-                "notifications/prompts/list_changed",
-                "notifications/resources/list_changed",
-            ] {
-                let note = Message::Notification(Notification::new(method, None));
-                session.notify(crate::sse::message_event(&note.encode()));
-            }
-        }
-    }
 }
 
 /// DELETE an upstream session in the background (best effort).
-fn end_upstream(toolkit: Arc<Toolkit>, upstream: Arc<crate::south::UpstreamSession>) {
+pub(super) fn end_upstream(toolkit: Arc<Toolkit>, upstream: Arc<crate::south::UpstreamSession>) {
     tokio::spawn(async move {
         if let Err(e) = toolkit.client.delete(upstream.headers()).await {
             tracing::debug!(toolkit = %toolkit.name, error = %e, "upstream DELETE failed");

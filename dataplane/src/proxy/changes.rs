@@ -1,0 +1,72 @@
+//! What a reload changes for the sessions of one endpoint: upstream
+//! sessions of toolkits that went away or changed end, and clients hear that
+//! their lists may differ.
+
+use std::sync::Arc;
+
+use super::{Naming, Proxy, Toolkit, end_upstream};
+use crate::jsonrpc::{Message, Notification};
+use crate::north::Session;
+
+/// What a reload changed in a proxy's toolkits.
+#[derive(Debug, Default)]
+pub struct ToolkitChanges {
+    /// Toolkits (as they were) that went away or now point elsewhere: their
+    /// upstream sessions end.
+    pub reopen: Vec<Arc<Toolkit>>,
+    /// Whether what clients can list may have changed.
+    pub lists_changed: bool,
+}
+
+impl Proxy {
+    /// What changed from `old` (the proxy this one replaces) for clients
+    /// and their upstream sessions.
+    pub fn changes_since(&self, old: &Proxy) -> ToolkitChanges {
+        let reopen: Vec<_> = old
+            .toolkits
+            .iter()
+            .filter(|before| {
+                self.toolkit(&before.name)
+                    .is_none_or(|after| after.plan != before.plan)
+            })
+            .cloned()
+            .collect();
+        let added = self.toolkits.iter().any(|t| old.toolkit(&t.name).is_none());
+        let renamed = !matches!(
+            (&self.naming, &old.naming),
+            (Naming::Prefixed, Naming::Prefixed)
+                | (Naming::Unchanged { .. }, Naming::Unchanged { .. })
+        );
+        ToolkitChanges {
+            lists_changed: added || renamed || !reopen.is_empty(),
+            reopen,
+        }
+    }
+}
+
+impl ToolkitChanges {
+    pub fn is_empty(&self) -> bool {
+        self.reopen.is_empty() && !self.lists_changed
+    }
+
+    /// After a reload: end the session's upstream sessions with toolkits that
+    /// went away or changed (they re-open on next use), and tell the client
+    /// to list again.
+    pub fn apply_to(&self, session: &Session) {
+        for toolkit in &self.reopen {
+            if let Some(upstream) = session.drop_upstream(&toolkit.name) {
+                end_upstream(toolkit.clone(), upstream);
+            }
+        }
+        if self.lists_changed {
+            for method in [
+                "notifications/tools/list_changed",
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed",
+            ] {
+                let note = Message::Notification(Notification::new(method, None));
+                session.notify(crate::sse::message_event(&note.encode()));
+            }
+        }
+    }
+}
