@@ -14,6 +14,12 @@ cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "==> Helm chart: lint, template, validate rendered objects, RBAC contract"
+tests/helm/check.sh
+
+echo "==> kind e2e suite (runs only where a Docker engine exists)"
+tests/e2e/run.sh
+
 echo "==> tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
