@@ -1,5 +1,12 @@
-//! mcpgw operator: turns McpGateway and McpToolkit resources into a rendered binding config,
-//! the data-plane objects that serve it, and statuses that tell whether it is served.
+//! mcpgw operator: turns `McpGateway` and `McpToolkit` resources into a
+//! rendered binding config (a ConfigMap the data plane hot-reloads), a
+//! data-plane Deployment, Service and ServiceAccount, and statuses that tell
+//! whether the data plane actually serves what was rendered.
 
+pub mod admin;
+pub mod controller;
+pub mod leader;
 pub mod render;
+pub mod resources;
 pub mod selector;
+pub mod served;

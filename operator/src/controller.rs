@@ -1,0 +1,468 @@
+//! The reconcilers (the controller-rs shape): one for McpGateway, which
+//! renders, applies and reports, and one for McpToolkit, which only reports
+//! what the gateway reconcile cannot: a gateway that does not exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use mcpgw_crds::{McpGateway, McpToolkit, condition_type, reason};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{AdminState, Outcome};
+use crate::render::{self, Inputs, Rendered, Verdict};
+use crate::resources::{self, FIELD_MANAGER};
+use crate::served::ConfigProbe;
+
+/// Everything a reconcile needs.
+pub struct Context {
+    pub client: Client,
+    /// Data-plane image for gateways that do not name one.
+    pub dataplane_image: String,
+    pub probe: Arc<dyn ConfigProbe>,
+    pub recorder: Recorder,
+    pub admin: Arc<AdminState>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("dataplane_image", &self.dataplane_image)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a reconcile failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("the object has no namespace")]
+    NoNamespace,
+}
+
+impl Error {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "api",
+            Self::NoNamespace => "no-namespace",
+        }
+    }
+}
+
+/// How soon to look again while the data plane has not caught up.
+const PENDING_RECHECK: Duration = Duration::from_secs(5);
+/// How soon to look again when all is well (catches Services that appear, etc.).
+const STEADY_RECHECK: Duration = Duration::from_secs(120);
+/// How soon to retry after an error.
+const ERROR_RETRY: Duration = Duration::from_secs(10);
+
+pub async fn reconcile_gateway(
+    gateway: Arc<McpGateway>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let ns = gateway.namespace().ok_or(Error::NoNamespace)?;
+    let name = gateway.name_any();
+    let client = &ctx.client;
+    let toolkits = Api::<McpToolkit>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await?
+        .items;
+    let services: BTreeMap<String, BTreeSet<i32>> = Api::<Service>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|s| {
+            let ports = s
+                .spec
+                .iter()
+                .flat_map(|spec| spec.ports.iter().flatten())
+                .map(|p| p.port)
+                .collect();
+            (s.name_any(), ports)
+        })
+        .collect();
+    let session_key_found = match &gateway.spec.session_key_secret_ref {
+        None => true,
+        Some(r) => Api::<Secret>::namespaced(client.clone(), &ns)
+            .get_opt(&r.name)
+            .await?
+            .is_some_and(|s| s.data.is_some_and(|d| d.contains_key(&r.key))),
+    };
+    let rendered = render::render(&Inputs {
+        gateway: &gateway,
+        toolkits: &toolkits,
+        services: &services,
+        session_key_found,
+    });
+
+    if let Some(config) = &rendered.config {
+        apply(client, &ns, &resources::config_map(&gateway, &config.yaml)).await?;
+        apply(client, &ns, &resources::service_account(&gateway)).await?;
+        apply(client, &ns, &resources::service(&gateway)).await?;
+        apply(
+            client,
+            &ns,
+            &resources::deployment(&gateway, &ctx.dataplane_image),
+        )
+        .await?;
+    }
+    let (ready, serving) = readiness(&gateway, &rendered, &ctx).await?;
+
+    let generation = gateway.metadata.generation;
+    let existing = gateway
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let conditions = vec![
+        condition(
+            existing,
+            condition_type::ACCEPTED,
+            &rendered.accepted,
+            generation,
+        ),
+        condition(
+            existing,
+            condition_type::PROGRAMMED,
+            &rendered.programmed,
+            generation,
+        ),
+        condition(existing, condition_type::READY, &ready, generation),
+    ];
+    let changed_program = existing
+        .iter()
+        .find(|c| c.type_ == condition_type::PROGRAMMED)
+        .is_none_or(|c| {
+            c.message != rendered.programmed.message
+                || c.status != status_word(rendered.programmed.status)
+        });
+    let status = json!({
+        "apiVersion": "mcpgw.dev/v1alpha1",
+        "kind": "McpGateway",
+        "status": {
+            "observedGeneration": generation,
+            "conditions": conditions,
+            "toolkits": rendered.served,
+            "endpoint": resources::endpoint(&gateway),
+            "readyReplicas": serving,
+        }
+    });
+    Api::<McpGateway>::namespaced(client.clone(), &ns)
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&status),
+        )
+        .await?;
+
+    for toolkit in toolkits
+        .iter()
+        .filter(|t| rendered.toolkits.contains_key(&t.name_any()))
+    {
+        let verdict = &rendered.toolkits[&toolkit.name_any()];
+        toolkit_status(
+            client,
+            toolkit,
+            &verdict.accepted,
+            Some(&verdict.resolved_refs),
+        )
+        .await?;
+    }
+
+    if changed_program {
+        let (type_, reason_) = if rendered.programmed.status {
+            (EventType::Normal, "Programmed")
+        } else {
+            (EventType::Warning, rendered.programmed.reason)
+        };
+        publish(&ctx, &gateway, type_, reason_, &rendered.programmed.message).await;
+    }
+    ctx.admin.reconciled("McpGateway", Outcome::Ok);
+    Ok(Action::requeue(if ready.status {
+        STEADY_RECHECK
+    } else {
+        PENDING_RECHECK
+    }))
+}
+
+/// A toolkit whose gateway does not exist gets told so; everything else
+/// about it is the gateway reconcile's to say.
+pub async fn reconcile_toolkit(
+    toolkit: Arc<McpToolkit>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
+    let gateways = Api::<McpGateway>::namespaced(ctx.client.clone(), &ns);
+    if gateways.get_opt(&toolkit.spec.gateway).await?.is_none() {
+        let verdict = Verdict {
+            status: false,
+            reason: reason::GATEWAY_NOT_FOUND,
+            message: format!(
+                "no McpGateway {:?} in namespace {ns:?}",
+                toolkit.spec.gateway
+            ),
+        };
+        toolkit_status(&ctx.client, &toolkit, &verdict, None).await?;
+    }
+    ctx.admin.reconciled("McpToolkit", Outcome::Ok);
+    Ok(Action::await_change())
+}
+
+pub fn error_policy<K>(_object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(%error, "reconcile failed; retrying");
+    ctx.admin.reconciled(
+        std::any::type_name::<K>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("object"),
+        Outcome::Error(error.reason()),
+    );
+    Action::requeue(ERROR_RETRY)
+}
+
+/// Server-side apply under the operator's field manager.
+async fn apply<K>(client: &Client, ns: &str, object: &K) -> Result<(), Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    Api::<K>::namespaced(client.clone(), ns)
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(object),
+        )
+        .await?;
+    Ok(())
+}
+
+/// `Ready`: every desired replica is ready and reports serving the rendered config.
+async fn readiness(
+    gateway: &McpGateway,
+    rendered: &Rendered,
+    ctx: &Context,
+) -> Result<(Verdict, i32), Error> {
+    let desired = gateway.spec.replicas;
+    let pending = |message: String| Verdict {
+        status: false,
+        reason: reason::PENDING,
+        message,
+    };
+    let Some(config) = &rendered.config else {
+        return Ok((pending("nothing is rendered to serve yet".into()), 0));
+    };
+    if desired == 0 {
+        let message = "spec.replicas is 0: nothing serves the endpoint".to_owned();
+        return Ok((
+            Verdict {
+                status: false,
+                reason: reason::SCALED_TO_ZERO,
+                message,
+            },
+            0,
+        ));
+    }
+    let ns = gateway.namespace().unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+        .list(&ListParams::default().labels(&resources::pod_selector(gateway)))
+        .await?
+        .items;
+    let ready_ips: Vec<String> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .collect();
+    let port = gateway.spec.listener.port;
+    let answers =
+        futures_util::future::join_all(ready_ips.iter().map(|ip| ctx.probe.served(ip, port))).await;
+    let serving = answers
+        .iter()
+        .filter(|a| a.as_deref() == Some(config.sha256.as_str()))
+        .count();
+    let serving = i32::try_from(serving).unwrap_or(i32::MAX);
+    let short = &config.sha256[..config.sha256.len().min(12)];
+    if serving >= desired
+        && ready_ips.len() == answers.len()
+        && serving == i32::try_from(ready_ips.len()).unwrap_or(0)
+    {
+        let message = format!("{serving} of {desired} replicas serve config {short}");
+        return Ok((
+            Verdict {
+                status: true,
+                reason: reason::READY,
+                message,
+            },
+            serving,
+        ));
+    }
+    Ok((
+        pending(format!(
+            "{serving} of {desired} replicas serve config {short} ({} ready)",
+            ready_ips.len()
+        )),
+        serving,
+    ))
+}
+
+/// The status of one McpToolkit, server-side applied.
+async fn toolkit_status(
+    client: &Client,
+    toolkit: &McpToolkit,
+    accepted: &Verdict,
+    refs: Option<&Verdict>,
+) -> Result<(), Error> {
+    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
+    let generation = toolkit.metadata.generation;
+    let existing = toolkit
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let mut conditions = vec![condition(
+        existing,
+        condition_type::ACCEPTED,
+        accepted,
+        generation,
+    )];
+    if let Some(refs) = refs {
+        conditions.push(condition(
+            existing,
+            condition_type::RESOLVED_REFS,
+            refs,
+            generation,
+        ));
+    }
+    let status = json!({
+        "apiVersion": "mcpgw.dev/v1alpha1",
+        "kind": "McpToolkit",
+        "status": {"observedGeneration": generation, "conditions": conditions},
+    });
+    Api::<McpToolkit>::namespaced(client.clone(), &ns)
+        .patch_status(
+            &toolkit.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&status),
+        )
+        .await?;
+    Ok(())
+}
+
+fn status_word(status: bool) -> String {
+    if status { "True" } else { "False" }.to_owned()
+}
+
+/// A condition, keeping `lastTransitionTime` when the status did not change.
+fn condition(
+    existing: &[Condition],
+    type_: &str,
+    verdict: &Verdict,
+    generation: Option<i64>,
+) -> Condition {
+    let status = status_word(verdict.status);
+    let since = existing
+        .iter()
+        .find(|c| c.type_ == type_ && c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| Time(k8s_openapi::jiff::Timestamp::now()));
+    Condition {
+        type_: type_.to_owned(),
+        status,
+        reason: verdict.reason.to_owned(),
+        message: verdict.message.clone(),
+        last_transition_time: since,
+        observed_generation: generation,
+    }
+}
+
+async fn publish(ctx: &Context, gateway: &McpGateway, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &gateway.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not published");
+    }
+}
+
+/// Run both controllers until `shutdown`, over `namespace` (or all namespaces).
+pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: CancellationToken) {
+    let api = |client: Client| match &namespace {
+        Some(ns) => (
+            Api::<McpGateway>::namespaced(client.clone(), ns),
+            Api::<McpToolkit>::namespaced(client, ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client)),
+    };
+    let (gateways, toolkits) = api(ctx.client.clone());
+    let owned = |client: Client| -> (
+        Api<ConfigMap>,
+        Api<Deployment>,
+        Api<Service>,
+        Api<ServiceAccount>,
+    ) {
+        match &namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client, ns),
+            ),
+            None => (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client),
+            ),
+        }
+    };
+    let (config_maps, deployments, services, accounts) = owned(ctx.client.clone());
+    let stop = shutdown.clone();
+    let gateway_controller = Controller::new(gateways, watcher::Config::default())
+        .owns(config_maps, watcher::Config::default())
+        .owns(deployments, watcher::Config::default())
+        .owns(services, watcher::Config::default())
+        .owns(accounts, watcher::Config::default())
+        .watches(
+            toolkits.clone(),
+            watcher::Config::default(),
+            |toolkit: McpToolkit| {
+                let ns = toolkit.namespace();
+                ns.map(|ns| ObjectRef::<McpGateway>::new(&toolkit.spec.gateway).within(&ns))
+            },
+        )
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile_gateway, error_policy, ctx.clone())
+        .for_each(|_| async {});
+    let stop = shutdown.clone();
+    let toolkit_controller = Controller::new(toolkits, watcher::Config::default())
+        .graceful_shutdown_on(async move { stop.cancelled().await })
+        .run(reconcile_toolkit, error_policy, ctx)
+        .for_each(|_| async {});
+    tokio::join!(gateway_controller, toolkit_controller);
+}

@@ -1,0 +1,312 @@
+//! The objects the operator applies for one McpGateway: ConfigMap
+//! `<gateway>-config`, ServiceAccount, Service and Deployment `<gateway>`.
+//! All owned by the gateway (garbage-collected with it) and applied with
+//! server-side apply under one field manager.
+//!
+//! NB: the pod template carries no checksum of the config: a config change
+//! must reach the pods through the mounted ConfigMap and hot reload, never
+//! through a rollout.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::{Resource, ResourceExt};
+use mcpgw_crds::McpGateway;
+
+use crate::render::{CONFIG_DIR, CONFIG_KEY, SESSION_DIR};
+
+/// The one field manager of everything the operator applies.
+pub const FIELD_MANAGER: &str = "mcpgw-operator";
+/// The label that ties data-plane objects to their gateway.
+pub const GATEWAY_LABEL: &str = "mcpgw.dev/gateway";
+const CONTAINER_PORT_NAME: &str = "mcp";
+
+/// Name of the gateway's ConfigMap.
+pub fn config_map_name(gateway: &McpGateway) -> String {
+    format!("{}-config", gateway.name_any())
+}
+
+/// Labels of every object of the gateway; the first two select its pods.
+pub fn labels(gateway: &McpGateway) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (GATEWAY_LABEL.to_owned(), gateway.name_any()),
+        (
+            "app.kubernetes.io/name".to_owned(),
+            "mcpgw-dataplane".to_owned(),
+        ),
+        ("app.kubernetes.io/instance".to_owned(), gateway.name_any()),
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            FIELD_MANAGER.to_owned(),
+        ),
+    ])
+}
+
+/// The label selector of the gateway's pods, as a query string value.
+pub fn pod_selector(gateway: &McpGateway) -> String {
+    format!(
+        "{GATEWAY_LABEL}={},app.kubernetes.io/name=mcpgw-dataplane",
+        gateway.name_any()
+    )
+}
+
+fn selector_labels(gateway: &McpGateway) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (GATEWAY_LABEL.to_owned(), gateway.name_any()),
+        (
+            "app.kubernetes.io/name".to_owned(),
+            "mcpgw-dataplane".to_owned(),
+        ),
+    ])
+}
+
+fn metadata(gateway: &McpGateway, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: gateway.namespace(),
+        labels: Some(labels(gateway)),
+        owner_references: gateway.controller_owner_ref(&()).map(|r| vec![r]),
+        ..ObjectMeta::default()
+    }
+}
+
+pub fn config_map(gateway: &McpGateway, yaml: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: metadata(gateway, config_map_name(gateway)),
+        data: Some(BTreeMap::from([(CONFIG_KEY.to_owned(), yaml.to_owned())])),
+        ..ConfigMap::default()
+    }
+}
+
+pub fn service_account(gateway: &McpGateway) -> ServiceAccount {
+    ServiceAccount {
+        metadata: metadata(gateway, gateway.name_any()),
+        // The data plane never talks to the API server.
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    }
+}
+
+pub fn service(gateway: &McpGateway) -> Service {
+    Service {
+        metadata: metadata(gateway, gateway.name_any()),
+        spec: Some(ServiceSpec {
+            // NB: the enum serialises to the API's own spelling (`ClusterIP`, …).
+            type_: serde_json::to_value(gateway.spec.service_type)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            selector: Some(selector_labels(gateway)),
+            ports: Some(vec![ServicePort {
+                name: Some(CONTAINER_PORT_NAME.to_owned()),
+                port: gateway.spec.listener.port,
+                target_port: Some(IntOrString::String(CONTAINER_PORT_NAME.to_owned())),
+                protocol: Some("TCP".to_owned()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+pub fn deployment(gateway: &McpGateway, default_image: &str) -> Deployment {
+    let spec = &gateway.spec;
+    let probe = |path: &str, period: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String(CONTAINER_PORT_NAME.to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        ..Probe::default()
+    };
+    let mut mounts = vec![VolumeMount {
+        name: "config".to_owned(),
+        mount_path: CONFIG_DIR.to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }];
+    let mut volumes = vec![Volume {
+        name: "config".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map_name(gateway),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    if let Some(secret) = &spec.session_key_secret_ref {
+        mounts.push(VolumeMount {
+            name: "session-key".to_owned(),
+            mount_path: SESSION_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+        volumes.push(Volume {
+            name: "session-key".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.name.clone()),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    let container = Container {
+        name: "dataplane".to_owned(),
+        image: Some(
+            spec.image
+                .clone()
+                .unwrap_or_else(|| default_image.to_owned()),
+        ),
+        args: Some(vec![
+            "--config".to_owned(),
+            format!("{CONFIG_DIR}/{CONFIG_KEY}"),
+            "--log-json".to_owned(),
+        ]),
+        ports: Some(vec![ContainerPort {
+            name: Some(CONTAINER_PORT_NAME.to_owned()),
+            container_port: spec.listener.port,
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        readiness_probe: Some(probe("/readyz", 5)),
+        liveness_probe: Some(probe("/healthz", 10)),
+        resources: spec.resources.clone(),
+        volume_mounts: Some(mounts),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_owned()]),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    Deployment {
+        metadata: metadata(gateway, gateway.name_any()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(spec.replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(gateway)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(gateway)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(gateway.name_any()),
+                    automount_service_account_token: Some(false),
+                    containers: vec![container],
+                    volumes: Some(volumes),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".to_owned(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// Where clients inside the cluster reach the gateway.
+pub fn endpoint(gateway: &McpGateway) -> String {
+    format!(
+        "http://{}.{}.svc:{}{}",
+        gateway.name_any(),
+        gateway.namespace().unwrap_or_default(),
+        gateway.spec.listener.port,
+        gateway.spec.listener.path
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use mcpgw_crds::{McpGatewaySpec, SecretKeyReference};
+
+    use super::*;
+
+    fn gateway() -> McpGateway {
+        let mut g = McpGateway::new("demo", McpGatewaySpec::default());
+        g.metadata.namespace = Some("shop".into());
+        g.metadata.uid = Some("uid-1".into());
+        g.spec.session_key_secret_ref = Some(SecretKeyReference::new("demo-key"));
+        g
+    }
+
+    #[test]
+    fn the_deployment_mounts_config_and_key_and_never_restarts_on_config_changes() {
+        let d = deployment(&gateway(), "ghcr.io/mcpgw/mcpgw-dataplane:0.1.0");
+        let template = d.spec.as_ref().map(|s| &s.template);
+        let annotations = template
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref());
+        assert!(
+            annotations.is_none(),
+            "no config checksum in the pod template"
+        );
+        let pod = template.and_then(|t| t.spec.as_ref()).expect("pod spec");
+        let c = &pod.containers[0];
+        assert_eq!(
+            c.args.as_deref(),
+            Some(
+                &[
+                    "--config".to_owned(),
+                    "/etc/mcpgw/config/config.yaml".to_owned(),
+                    "--log-json".to_owned()
+                ][..]
+            )
+        );
+        let mounts: Vec<_> = c
+            .volume_mounts
+            .iter()
+            .flatten()
+            .map(|m| m.mount_path.as_str())
+            .collect();
+        assert_eq!(mounts, ["/etc/mcpgw/config", "/etc/mcpgw/session"]);
+        assert_eq!(
+            c.readiness_probe
+                .as_ref()
+                .and_then(|p| p.http_get.as_ref())
+                .and_then(|h| h.path.as_deref()),
+            Some("/readyz")
+        );
+        assert_eq!(pod.service_account_name.as_deref(), Some("demo"));
+    }
+
+    #[test]
+    fn every_object_is_owned_by_the_gateway() {
+        let g = gateway();
+        for meta in [
+            config_map(&g, "x").metadata,
+            service_account(&g).metadata,
+            service(&g).metadata,
+            deployment(&g, "img").metadata,
+        ] {
+            let owner = &meta.owner_references.expect("owned")[0];
+            assert_eq!(
+                (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+                ("McpGateway", "demo", Some(true))
+            );
+            assert_eq!(meta.namespace.as_deref(), Some("shop"));
+        }
+        assert_eq!(endpoint(&g), "http://demo.shop.svc:7114/mcp");
+    }
+}

@@ -1,0 +1,227 @@
+//! A mock Kubernetes API server for reconcile tests (tower-test, as in
+//! controller-rs): an in-memory store of objects by URL path that answers
+//! GET (item or list), server-side-apply PATCH (objects and /status) and
+//! POST (events), and records every request for the test to assert on.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use kube::client::Body;
+use mcpgw_operator::admin::AdminState;
+use mcpgw_operator::controller::Context;
+use mcpgw_operator::served::ConfigProbe;
+use serde_json::{Value, json};
+
+/// One request the mock API server received.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    objects: Arc<Mutex<BTreeMap<String, Value>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+/// Plural resource names the store answers lists for.
+const COLLECTIONS: &[&str] = &[
+    "mcptoolkits",
+    "mcpgateways",
+    "services",
+    "pods",
+    "secrets",
+    "configmaps",
+    "deployments",
+    "serviceaccounts",
+];
+
+impl FakeApi {
+    /// Put an object at its API path (e.g. `/api/v1/namespaces/shop/services/time`).
+    pub fn put(&self, path: &str, object: Value) {
+        self.objects.lock().unwrap().insert(path.to_owned(), object);
+    }
+
+    pub fn get(&self, path: &str) -> Option<Value> {
+        self.objects.lock().unwrap().get(path).cloned()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The bodies of the PATCHes to `path`, in order.
+    pub fn patches(&self, path: &str) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == Method::PATCH && c.path == path)
+            .map(|c| c.body)
+            .collect()
+    }
+
+    pub fn forget_calls(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    /// A kube client talking to this store.
+    pub fn client(&self) -> kube::Client {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let api = self.clone();
+        tokio::spawn(async move {
+            while let Some((request, respond)) = handle.next_request().await {
+                let response = api.answer(request).await;
+                respond.send_response(response);
+            }
+        });
+        kube::Client::new(service, "default")
+    }
+
+    async fn answer(&self, request: Request<Body>) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().unwrap_or_default().to_owned();
+        self.calls.lock().unwrap().push(Call {
+            method: parts.method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            body: body.clone(),
+        });
+        match parts.method {
+            Method::GET => match self.get(&path) {
+                Some(object) => reply(StatusCode::OK, &object),
+                None if COLLECTIONS.contains(&path.rsplit('/').next().unwrap_or_default()) => {
+                    reply(StatusCode::OK, &self.list(&path, &query))
+                }
+                None => not_found(&path),
+            },
+            Method::PATCH => {
+                let (target, subresource) = match path.strip_suffix("/status") {
+                    Some(object) => (object.to_owned(), true),
+                    None => (path.clone(), false),
+                };
+                let mut objects = self.objects.lock().unwrap();
+                let stored = if subresource {
+                    let Some(existing) = objects.get_mut(&target) else {
+                        return not_found(&target);
+                    };
+                    existing["status"] = body["status"].clone();
+                    existing.clone()
+                } else {
+                    objects.insert(target, body.clone());
+                    body
+                };
+                reply(StatusCode::OK, &stored)
+            }
+            Method::POST => reply(StatusCode::CREATED, &body),
+            _ => reply(StatusCode::METHOD_NOT_ALLOWED, &json!({})),
+        }
+    }
+
+    fn list(&self, path: &str, query: &str) -> Value {
+        let wanted: Vec<(String, String)> = query
+            .split('&')
+            .filter_map(|kv| kv.strip_prefix("labelSelector="))
+            .flat_map(|s| {
+                percent_decode(s)
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            })
+            .collect();
+        let prefix = format!("{path}/");
+        let items: Vec<Value> = self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+            .map(|(_, v)| v.clone())
+            .filter(|v| {
+                wanted
+                    .iter()
+                    .all(|(k, want)| v["metadata"]["labels"][k] == json!(want))
+            })
+            .collect();
+        json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items})
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn reply(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+fn not_found(path: &str) -> Response<Body> {
+    reply(
+        StatusCode::NOT_FOUND,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+                "code": 404, "message": format!("{path} not found")}),
+    )
+}
+
+/// A probe that answers from a table of pod IP → served SHA-256.
+#[derive(Default)]
+pub struct FakeProbe(pub Mutex<BTreeMap<String, String>>);
+
+impl ConfigProbe for FakeProbe {
+    fn served<'a>(&'a self, ip: &'a str, _port: i32) -> BoxFuture<'a, Option<String>> {
+        let answer = self.0.lock().unwrap().get(ip).cloned();
+        Box::pin(async move { answer })
+    }
+}
+
+pub fn context(api: &FakeApi, probe: Arc<FakeProbe>) -> Arc<Context> {
+    let client = api.client();
+    Arc::new(Context {
+        client: client.clone(),
+        dataplane_image: "ghcr.io/mcpgw/mcpgw-dataplane:test".into(),
+        probe,
+        recorder: kube::runtime::events::Recorder::new(
+            client,
+            kube::runtime::events::Reporter {
+                controller: "mcpgw-operator".into(),
+                instance: Some("test".into()),
+            },
+        ),
+        admin: Arc::new(AdminState::default()),
+    })
+}
