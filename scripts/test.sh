@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "==> installing the pinned test peers (cached between runs)"
 tests/peers/install.sh
 
+echo "==> building the CRD API server for the operator tests (cached between runs)"
+tests/apiserver/build.sh
+
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 

@@ -100,6 +100,12 @@ impl FakeApi {
             body: body.clone(),
         });
         match parts.method {
+            // A watch: no events (the store does not change behind the test's back).
+            Method::GET if query.contains("watch=true") => Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .body(Body::from(Vec::new()))
+                .unwrap(),
             Method::GET => match self.get(&path) {
                 Some(object) => reply(StatusCode::OK, &object),
                 None if COLLECTIONS.contains(&path.rsplit('/').next().unwrap_or_default()) => {
@@ -210,7 +216,11 @@ impl ConfigProbe for FakeProbe {
 }
 
 pub fn context(api: &FakeApi, probe: Arc<FakeProbe>) -> Arc<Context> {
-    let client = api.client();
+    context_with(api.client(), probe)
+}
+
+/// A context over any client (e.g. one that routes some requests elsewhere).
+pub fn context_with(client: kube::Client, probe: Arc<FakeProbe>) -> Arc<Context> {
     Arc::new(Context {
         client: client.clone(),
         dataplane_image: "ghcr.io/mcpgw/mcpgw-dataplane:test".into(),
