@@ -33,6 +33,38 @@ pub struct Context {
     pub probe: Arc<dyn ConfigProbe>,
     pub recorder: Recorder,
     pub admin: Arc<AdminState>,
+    /// Consecutive failures per object, for the retry backoff.
+    pub failures: Failures,
+}
+
+/// Consecutive reconcile failures per object (`kind/namespace/name`).
+#[derive(Debug, Default)]
+pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Failures {
+    /// One more failure of `key`: how long to wait before the next try
+    /// (5 s, doubling, at most 5 min).
+    pub fn failed(&self, key: String) -> Duration {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(key).or_default();
+        *n = n.saturating_add(1);
+        ERROR_RETRY
+            .saturating_mul(1 << (*n - 1).min(6))
+            .min(MAX_RETRY)
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+fn key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    )
 }
 
 impl std::fmt::Debug for Context {
@@ -65,8 +97,10 @@ impl Error {
 const PENDING_RECHECK: Duration = Duration::from_secs(5);
 /// How soon to look again when all is well (catches Services that appear, etc.).
 const STEADY_RECHECK: Duration = Duration::from_secs(120);
-/// How soon to retry after an error.
-const ERROR_RETRY: Duration = Duration::from_secs(10);
+/// How soon to retry after a first error; it doubles with each further one.
+const ERROR_RETRY: Duration = Duration::from_secs(5);
+/// The longest wait between retries.
+const MAX_RETRY: Duration = Duration::from_secs(300);
 
 pub async fn reconcile_gateway(
     gateway: Arc<McpGateway>,
@@ -218,6 +252,7 @@ pub async fn reconcile_toolkit(
         toolkit_status(&ctx.client, &toolkit, &verdict, None).await?;
     }
     ctx.admin.reconciled("McpToolkit", Outcome::Ok);
+    ctx.failures.succeeded(&key(&*toolkit));
     Ok(Action::await_change())
 }
 
@@ -465,4 +500,25 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: Cancell
         .run(reconcile_toolkit, error_policy, ctx)
         .for_each(|_| async {});
     tokio::join!(gateway_controller, toolkit_controller);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_per_object_and_reset_on_success() {
+        let failures = Failures::default();
+        let waits: Vec<u64> = (0..9)
+            .map(|_| failures.failed("McpGateway/shop/demo".into()).as_secs())
+            .collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(
+            failures.failed("McpGateway/shop/other".into()).as_secs(),
+            5,
+            "per object"
+        );
+        failures.succeeded("McpGateway/shop/demo");
+        assert_eq!(failures.failed("McpGateway/shop/demo".into()).as_secs(), 5);
+    }
 }

@@ -114,6 +114,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         probe: Arc::new(HttpProbe::default()),
         recorder: Recorder::new(client, reporter),
         admin: admin.clone(),
+        failures: Default::default(),
     });
     let namespaces: Vec<String> = args
         .watch_namespaces
