@@ -6,6 +6,7 @@
 use std::fmt;
 
 use bytes::Bytes;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 /// JSON-RPC error codes the gateway itself produces.
@@ -234,8 +235,9 @@ impl Message {
     }
 
     pub fn encode(&self) -> Bytes {
-        // NB: serialising a `Value` cannot fail (all keys are strings).
-        Bytes::from(serde_json::to_vec(&self.to_value()).unwrap_or_default())
+        // NB: serialises by reference (no `Value` copy of params or result);
+        // serialising these types cannot fail.
+        Bytes::from(serde_json::to_vec(self).unwrap_or_default())
     }
 
     pub fn method(&self) -> Option<&str> {
@@ -244,6 +246,59 @@ impl Message {
             Self::Notification(n) => Some(&n.method),
             Self::Response(_) => None,
         }
+    }
+}
+
+/// The wire form, written straight from the borrowed parts: relaying a
+/// message must not copy its params or result.
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("jsonrpc", "2.0")?;
+        match self {
+            Self::Request(r) => {
+                map.serialize_entry("id", &r.id)?;
+                map.serialize_entry("method", &r.method)?;
+                if let Some(p) = &r.params {
+                    map.serialize_entry("params", p)?;
+                }
+            }
+            Self::Notification(n) => {
+                map.serialize_entry("method", &n.method)?;
+                if let Some(p) = &n.params {
+                    map.serialize_entry("params", p)?;
+                }
+            }
+            Self::Response(r) => {
+                map.serialize_entry("id", &r.id)?;
+                match &r.outcome {
+                    Ok(result) => map.serialize_entry("result", result)?,
+                    Err(e) => map.serialize_entry("error", e)?,
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Number(n) => serializer.serialize_i64(*n),
+            Self::String(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+impl Serialize for ErrorObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        if let Some(data) = &self.data {
+            map.serialize_entry("data", data)?;
+        }
+        map.end()
     }
 }
 
@@ -337,6 +392,29 @@ mod tests {
             Message::decode(b"[]").map_err(|e| e.to_error().code),
             Err(code::INVALID_REQUEST)
         );
+    }
+
+    #[test]
+    fn direct_encoding_matches_the_value_form() {
+        let messages = [
+            Message::Request(Request::new(RequestId::Number(7), "ping", None)),
+            Message::Notification(Notification::new(
+                "notifications/progress",
+                Some(json!({"progress": 1})),
+            )),
+            Message::Response(Response::ok(
+                RequestId::String("a/0".into()),
+                json!({"x": [1, 2]}),
+            )),
+            Message::Response(Response::error(
+                None,
+                ErrorObject::new(-32700, "Parse error"),
+            )),
+        ];
+        for m in messages {
+            let direct: Value = serde_json::from_slice(&m.encode()).unwrap_or_default();
+            assert_eq!(direct, m.to_value());
+        }
     }
 
     #[test]
