@@ -1,4 +1,4 @@
-.PHONY: demo test lint generate
+.PHONY: demo test lint generate bench
 
 demo:
 	./scripts/demo.sh
@@ -12,3 +12,6 @@ lint:
 
 generate:
 	./scripts/generate.sh
+
+bench:
+	cargo bench -p mcpgw-dataplane --bench gateway

@@ -1,5 +1,5 @@
 //! The load: simulated MCP clients, each on its own keep-alive connection
-//! (its own pooled hyper-util client), and the latency and throughput runs.
+//! (its own pooled hyper-util client), and the loops the runs are made of.
 
 use std::time::{Duration, Instant};
 
@@ -78,13 +78,8 @@ impl McpClient {
 
     /// One `tools/call`, its answer read to the end and checked.
     pub async fn call(&mut self) -> anyhow::Result<()> {
-        let id = self.id();
-        let tool = self.target.tool;
-        let body = format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"text":"hi"}}}}}}"#
-        );
-        let (status, _, body) = self.post(body).await?;
-        if status != StatusCode::OK || !body.windows(6).any(|w| w == br#""ok"}]"#) {
+        let (status, body) = self.call_tool(self.target.tool).await?;
+        if status != StatusCode::OK || !answered_ok(&body) {
             bail!(
                 "{}: tools/call answered {status}: {}",
                 self.target.name,
@@ -92,6 +87,16 @@ impl McpClient {
             );
         }
         Ok(())
+    }
+
+    /// One `tools/call` of `tool`: the status and the body.
+    pub async fn call_tool(&mut self, tool: &str) -> anyhow::Result<(StatusCode, Bytes)> {
+        let id = self.id();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"text":"hi"}}}}}}"#
+        );
+        let (status, _, body) = self.post(body).await?;
+        Ok((status, body))
     }
 
     /// POST a JSON-RPC message; the status, the session id header, the body.
@@ -125,7 +130,11 @@ impl McpClient {
             .with_context(|| format!("{}: request failed", self.target.name))?;
         let (parts, body) = resp.into_parts();
         let body = body.collect().await?.to_bytes();
-        Ok((parts.status, parts.headers.get("mcp-session-id").cloned(), body))
+        Ok((
+            parts.status,
+            parts.headers.get("mcp-session-id").cloned(),
+            body,
+        ))
     }
 
     /// A plain GET (e.g. `/metrics`), its body as text.
@@ -143,8 +152,17 @@ impl McpClient {
     }
 }
 
+/// Whether a `tools/call` answer is the upstream's result (its text is "ok").
+pub fn answered_ok(body: &[u8]) -> bool {
+    body.windows(4).any(|w| w == br#""ok""#)
+}
+
 /// `n` sequential calls, each timed (µs).
-pub async fn timed_calls(client: &mut McpClient, n: usize, out: &mut Vec<f64>) -> anyhow::Result<()> {
+pub async fn timed_calls(
+    client: &mut McpClient,
+    n: usize,
+    out: &mut Vec<f64>,
+) -> anyhow::Result<()> {
     for _ in 0..n {
         let start = Instant::now();
         client.call().await?;

@@ -37,7 +37,7 @@ struct Probe<'a> {
 
 /// Serve the bench upstream on an OS-chosen loopback port.
 pub async fn start() -> anyhow::Result<SocketAddr> {
-    serve(TcpListener::bind("127.0.0.1:0").await?, |req| handle(req)).await
+    serve(TcpListener::bind("127.0.0.1:0").await?, handle).await
 }
 
 /// Accept HTTP/1.1 connections on `listener` and answer with `handler`;

@@ -1,0 +1,42 @@
+//! The gateway configs the bench runs: toolkits in front of the bench
+//! upstream, on 127.0.0.1 with an OS-chosen port.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+/// A binding config with one `mcp client` per toolkit name, all pointing at
+/// `upstream`, names always prefixed (`<toolkit>__echo`).
+pub fn yaml<'a>(upstream: SocketAddr, toolkits: impl IntoIterator<Item = &'a str>) -> String {
+    let toolkits: Vec<&str> = toolkits.into_iter().collect();
+    let mut yaml = String::from(
+        r#"name: bench
+bindings:
+  north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
+  north_http_server:
+    type: http
+    kind: server
+    routes:
+      - when: [ { headers: { ":path": /mcp } } ]
+        exit: north_mcp_server
+  north_mcp_server: { type: mcp, kind: server, exit: north_mcp_proxy }
+  north_mcp_proxy:
+    type: mcp
+    kind: proxy
+    options: { prefix: always }
+    routes:
+"#,
+    );
+    for name in &toolkits {
+        let _ = writeln!(
+            yaml,
+            "      - when: [ {{ toolkit: {name} }} ]\n        exit: south_mcp_client_{name}"
+        );
+    }
+    for name in &toolkits {
+        let _ = writeln!(
+            yaml,
+            "  south_mcp_client_{name}: {{ type: mcp, kind: client, options: {{ server: \"http://{upstream}/mcp\" }}, exit: sys:http_client }}"
+        );
+    }
+    yaml
+}
