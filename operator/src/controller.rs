@@ -339,10 +339,9 @@ async fn readiness(
         .count();
     let serving = i32::try_from(serving).unwrap_or(i32::MAX);
     let short = &config.sha256[..config.sha256.len().min(12)];
-    if serving >= desired
-        && ready_ips.len() == answers.len()
-        && serving == i32::try_from(ready_ips.len()).unwrap_or(0)
-    {
+    // Every desired replica serves it, and no ready pod serves anything else
+    // (during a rollout an old pod may still be ready).
+    if serving >= desired && serving == i32::try_from(ready_ips.len()).unwrap_or(0) {
         let message = format!("{serving} of {desired} replicas serve config {short}");
         return Ok((
             Verdict {
