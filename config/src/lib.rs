@@ -18,6 +18,7 @@ pub mod plan;
 mod compile;
 mod duration;
 mod error;
+mod fingerprint;
 mod graph;
 mod parse;
 mod schema;
@@ -30,6 +31,7 @@ use std::collections::HashSet;
 pub use compile::compile;
 pub use duration::DurationError;
 pub use error::{ConfigError, FieldError, ROOT, ToYamlError};
+pub use fingerprint::config_sha256;
 pub use plan::*;
 pub use schema::{SCHEMA_FILE, json_schema};
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mcpgw_config::{ConfigError, Plan};
+use mcpgw_config::{ConfigError, Plan, config_sha256};
 use notify::{RecursiveMode, Watcher};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -85,15 +85,6 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// SHA-256 of the bytes, in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn read(path: &Path) -> Result<Vec<u8>, ReloadError> {
     std::fs::read(path).map_err(|e| ReloadError::Read {
         path: path.display().to_string(),
@@ -109,7 +100,7 @@ fn compile(bytes: &[u8]) -> Result<Plan, ReloadError> {
 /// Read and compile the config file: the plan and the file's SHA-256.
 pub fn load(path: &Path) -> Result<(Plan, String), ReloadError> {
     let bytes = read(path)?;
-    Ok((compile(&bytes)?, sha256_hex(&bytes)))
+    Ok((compile(&bytes)?, config_sha256(&bytes)))
 }
 
 /// Watch `path` until shutdown, applying each new version.
@@ -153,7 +144,7 @@ fn check(path: &Path, inner: &Inner) {
             return;
         }
     };
-    let sha256 = sha256_hex(&bytes);
+    let sha256 = config_sha256(&bytes);
     {
         let status = inner.status_lock();
         let known = status.sha256.as_deref() == Some(&sha256)

@@ -104,7 +104,7 @@ async fn wait_for_readyz(
 }
 
 fn sha256(text: &str) -> String {
-    mcpgw_dataplane::reload::sha256_hex(text.as_bytes())
+    mcpgw_config::config_sha256(text.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,7 +14,7 @@ use mcpgw_config::model::{
     Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute, McpServer, TcpServer,
     ToolkitCondition,
 };
-use mcpgw_config::{compile, to_yaml};
+use mcpgw_config::{compile, config_sha256, to_yaml};
 use mcpgw_crds::{McpGateway, McpToolkit, reason};
 
 use crate::selector::{self, SelectorError};
@@ -266,7 +266,7 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                 return Rendered {
                     accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
                     config: Some(RenderedConfig {
-                        sha256: sha256_hex(yaml.as_bytes()),
+                        sha256: config_sha256(yaml.as_bytes()),
                         yaml,
                     }),
                     programmed: Verdict::yes(
@@ -416,15 +416,6 @@ fn binding_config(gateway: &McpGateway, toolkits: &[(&McpToolkit, String)]) -> C
         config = config.with_binding(client_binding(&toolkit.spec.toolkit), client);
     }
     config
-}
-
-/// SHA-256 of the bytes, in hex: what `/readyz` of a data-plane pod reports.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -218,7 +218,7 @@ async fn ready_means_every_replica_serves_the_rendered_config() {
 
 /// The SHA-256 the data plane reports for a config file's bytes.
 fn mcpgw_dataplane_sha(config: &str) -> String {
-    mcpgw_operator::render::sha256_hex(config.as_bytes())
+    mcpgw_config::config_sha256(config.as_bytes())
 }
 
 #[tokio::test]

@@ -58,7 +58,10 @@ fn golden(name: &str, rendered: &Rendered) {
     let config = rendered.config.as_ref().expect("a config");
     mcpgw_config::compile_yaml(&config.yaml)
         .unwrap_or_else(|e| panic!("the data plane rejects it: {e}"));
-    assert_eq!(config.sha256, sha256_hex(config.yaml.as_bytes()));
+    assert_eq!(
+        config.sha256,
+        mcpgw_config::config_sha256(config.yaml.as_bytes())
+    );
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("src/render/golden/{name}.yaml"));
     if std::env::var_os("MCPGW_UPDATE_GOLDEN").is_some() {
