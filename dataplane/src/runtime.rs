@@ -83,6 +83,11 @@ impl Snapshot {
 impl Gateway {
     /// Bind every listener of `plan` and start serving.
     pub async fn start(plan: &Plan) -> Result<Self, StartError> {
+        Self::start_serving(plan, None).await
+    }
+
+    /// Start with `/readyz` reporting `sha256` as the config's hash from the first request.
+    async fn start_serving(plan: &Plan, sha256: Option<String>) -> Result<Self, StartError> {
         let http = http_client();
         let metrics = Arc::new(Metrics::default());
         let snapshot = Arc::new(build(plan, None, &http, &metrics)?);
@@ -90,7 +95,7 @@ impl Gateway {
             http,
             metrics,
             snapshot: watch::Sender::new(snapshot),
-            status: Mutex::new(ConfigStatus::started(plan, None)),
+            status: Mutex::new(ConfigStatus::started(plan, sha256)),
             shutdown: CancellationToken::new(),
         });
         let mut tasks = JoinSet::new();
@@ -122,8 +127,7 @@ impl Gateway {
     /// (including a kubelet's atomic `..data` swap of a ConfigMap mount).
     pub async fn start_from_file(path: PathBuf) -> Result<Self, StartError> {
         let (plan, sha256) = reload::load(&path)?;
-        let mut gateway = Self::start(&plan).await?;
-        *gateway.inner.status_lock() = ConfigStatus::started(&plan, Some(sha256));
+        let mut gateway = Self::start_serving(&plan, Some(sha256)).await?;
         gateway
             .tasks
             .spawn(reload::watch(path, gateway.inner.clone()));

@@ -2,7 +2,6 @@
 //! rules and sessions, in front of its proxy.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -227,10 +226,6 @@ impl Endpoint {
                 self.proxy.close(&session);
             }
         }
-    }
-
-    pub fn idle_timeout(&self) -> Duration {
-        self.settings.session_idle_timeout
     }
 
     /// The request's session: 400 without the header, 404 when unknown,

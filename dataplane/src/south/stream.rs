@@ -57,11 +57,6 @@ impl MessageStream {
         Self::new(body, None, None, None, None)
     }
 
-    /// The id of the last event seen, for resuming elsewhere.
-    pub fn last_event_id(&self) -> Option<&str> {
-        self.decoder.last_event_id()
-    }
-
     /// The next message; `None` when the stream ended.
     pub async fn next(&mut self) -> Option<Result<Message, ClientError>> {
         loop {
