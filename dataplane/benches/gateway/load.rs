@@ -23,6 +23,25 @@ pub struct Target {
     pub tool: &'static str,
 }
 
+impl Target {
+    /// The MCP endpoint of a running gateway, calling `tool`; and its address.
+    pub fn gateway(
+        gateway: &mcpgw_dataplane::Gateway,
+        tool: &'static str,
+    ) -> anyhow::Result<(std::net::SocketAddr, Self)> {
+        let addr = *gateway
+            .local_addrs()
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the gateway has no listener"))?;
+        let target = Self {
+            name: "gateway",
+            url: format!("http://{addr}/mcp").parse()?,
+            tool,
+        };
+        Ok((addr, target))
+    }
+}
+
 /// One simulated MCP client: one connection, one session.
 pub struct McpClient {
     http: Client<HttpConnector, Full<Bytes>>,

@@ -20,7 +20,6 @@ mod upstream;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use http::Uri;
 use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
@@ -254,15 +253,7 @@ async fn start_gateway(upstream: SocketAddr) -> anyhow::Result<(Gateway, Target,
     let yaml = config::yaml(upstream, ["bench"]);
     let plan = mcpgw_config::compile_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
     let gateway = Gateway::start(&plan).await?;
-    let addr = *gateway
-        .local_addrs()
-        .first()
-        .context("the gateway has no listener")?;
-    let target = Target {
-        name: "gateway",
-        url: format!("http://{addr}/mcp").parse()?,
-        tool: "bench__echo",
-    };
+    let (addr, target) = Target::gateway(&gateway, "bench__echo")?;
     let metrics = format!("http://{addr}/metrics").parse()?;
     Ok((gateway, target, metrics))
 }

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use http::StatusCode;
 use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
@@ -86,15 +85,7 @@ fn measure_in(
     let (yaml, tool) = version(upstream, toolkits, 0);
     swap_in(&path, &yaml)?;
     let gateway = sut.block_on(Gateway::start_from_file(path.clone()))?;
-    let addr = *gateway
-        .local_addrs()
-        .first()
-        .context("the gateway has no listener")?;
-    let target = Target {
-        name: "gateway",
-        url: format!("http://{addr}/mcp").parse()?,
-        tool: "t001__echo",
-    };
+    let (_, target) = Target::gateway(&gateway, "t001__echo")?;
     let took_ms = run_on(client, async move {
         let mut client = McpClient::connect(target).await?;
         client.call().await?;
