@@ -23,7 +23,12 @@ fn demo_round_trips_through_to_yaml() {
 
 #[test]
 fn config_built_in_rust_round_trips_through_to_yaml() {
-    let config = rust_config();
+    assert_round_trips(rust_config());
+}
+
+/// `config` renders to YAML that compiles to the same plan and parses back
+/// to the same config; the rendered YAML.
+fn assert_round_trips(config: Config) -> String {
     let yaml = to_yaml(&config).map_err(|e| e.to_string());
     assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile(&config)));
     assert!(compile(&config).is_ok());
@@ -32,6 +37,7 @@ fn config_built_in_rust_round_trips_through_to_yaml() {
         Ok(Ok(config)),
         "rendered:\n{yaml:?}"
     );
+    yaml.unwrap_or_default()
 }
 
 #[test]
@@ -93,16 +99,7 @@ fn curated_rust_config() -> Config {
 
 #[test]
 fn allow_lists_and_server_options_round_trip_through_to_yaml() {
-    let config = curated_rust_config();
-    let yaml = to_yaml(&config).map_err(|e| e.to_string());
-    assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile(&config)));
-    assert!(compile(&config).is_ok());
-    assert_eq!(
-        yaml.as_deref().map(parse_yaml),
-        Ok(Ok(config)),
-        "rendered:\n{yaml:?}"
-    );
-    let rendered = yaml.unwrap_or_default();
+    let rendered = assert_round_trips(curated_rust_config());
     for expected in [
         "    options:\n      session_key: /etc/mcpgw/session.key\n      initialize_timeout: PT1M30S\n",
         "    - when:\n      - toolkit: time\n        tools:\n        - get-*\n        - convert_time\n        \
