@@ -129,13 +129,20 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
                 client_binding: toolkit.client.clone(),
                 server: client.server.clone(),
                 timeout: client.timeout,
-                allow: toolkit.allow.clone(),
+                access: vec![crate::plan::AccessRule {
+                    allow: toolkit.allow.clone(),
+                    roles: None,
+                }],
+                forward: None,
+                credentials: None,
+                authorization_url: None,
             })
         })
         .collect::<Option<Vec<_>>>()?;
     Some(EndpointPlan {
         server_binding: server_binding.to_owned(),
         server: server.clone(),
+        authorization: None,
         proxy_binding: (*proxy_binding).to_owned(),
         proxy: ProxyPlan {
             prefix: proxy.prefix,

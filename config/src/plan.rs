@@ -8,6 +8,13 @@ use std::time::Duration;
 
 use url::Url;
 
+mod auth;
+
+pub use auth::{
+    AccessRule, AuthorizationPlan, CREDENTIALS_PLACEHOLDER, CredentialFormat, JwtAlgorithm,
+    JwtGuardPlan, KeySource, ResourceMetadataPlan, StaticCredentialsPlan,
+};
+
 /// A validated, compiled binding config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -46,6 +53,9 @@ pub struct EndpointPlan {
     pub server_binding: String,
     /// Streamable HTTP server settings.
     pub server: McpServerPlan,
+    /// The guard checking callers (`options.authorization`); `None`: every caller
+    /// is anonymous and only unguarded routes exist.
+    pub authorization: Option<AuthorizationPlan>,
     /// Name of the `mcp proxy` binding.
     pub proxy_binding: String,
     /// Routing and naming settings of the proxy.
@@ -108,8 +118,20 @@ pub struct ToolkitPlan {
     /// Per-request timeout towards the upstream (`options.timeout`); it restarts
     /// whenever the upstream sends anything on the request's stream.
     pub timeout: Duration,
-    /// What of this toolkit clients may see and use (`when[].tools|prompts|resources`).
-    pub allow: Allow,
+    /// The proxy routes of this toolkit, in config order, each with its allow-lists
+    /// (`when[].tools|prompts|resources`) and the roles it needs (`guarded`). A caller
+    /// sees the toolkit when a rule admits them, and an item when a rule that admits
+    /// them allows it.
+    pub access: Vec<AccessRule>,
+    /// `options.authorization.<guard>.credentials`: forward the caller's own token,
+    /// written in this format, in `Authorization`. `None`: nothing of the caller's
+    /// credentials reaches this toolkit.
+    pub forward: Option<CredentialFormat>,
+    /// `options.credentials`: the gateway's own credential for this toolkit.
+    pub credentials: Option<StaticCredentialsPlan>,
+    /// `options.authorization_url`: where a caller who lacks credentials for this
+    /// toolkit is sent, by URL-mode elicitation.
+    pub authorization_url: Option<Url>,
 }
 
 /// What of a toolkit clients may see and use (`when[].tools|prompts|resources`).

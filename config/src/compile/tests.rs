@@ -5,8 +5,8 @@ use url::Url;
 use crate::model::Binding;
 use crate::model::{IsoDuration, McpProxy, McpProxyRoute, ToolkitCondition};
 use crate::plan::{
-    Allow, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, NamePattern, Plan, PrefixMode,
-    ProxyPlan, ToolkitPlan,
+    AccessRule, Allow, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, NamePattern, Plan,
+    PrefixMode, ProxyPlan, ToolkitPlan,
 };
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
@@ -21,7 +21,10 @@ fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         client_binding: format!("south_mcp_client_{name}"),
         server: url(&format!("http://127.0.0.1:{port}/mcp")),
         timeout: Duration::from_secs(timeout),
-        allow: Allow::default(),
+        access: vec![AccessRule::open()],
+        forward: None,
+        credentials: None,
+        authorization_url: None,
     }
 }
 
@@ -35,6 +38,7 @@ fn demo_endpoint() -> EndpointPlan {
             session_key_file: None,
             initialize_timeout: Duration::from_secs(5),
         },
+        authorization: None,
         proxy_binding: "north_mcp_proxy".to_owned(),
         proxy: ProxyPlan {
             prefix: PrefixMode::Always,
@@ -176,7 +180,10 @@ fn config_built_in_rust_compiles() {
             client_binding: "client".to_owned(),
             server: url("http://127.0.0.1:3002/mcp"),
             timeout: Duration::from_secs(60),
-            allow: Allow::default(),
+            access: vec![AccessRule::open()],
+            forward: None,
+            credentials: None,
+            authorization_url: None,
         }])
     );
 }
@@ -192,7 +199,9 @@ fn allow_lists_example_carries_its_patterns() {
     let endpoint = plan.map(|plan| plan.listeners[0].routes[0].endpoint.clone());
     let allows = endpoint.as_ref().map(|endpoint| {
         let toolkits = endpoint.proxy.toolkits.iter();
-        toolkits.map(|t| t.allow.clone()).collect::<Vec<_>>()
+        toolkits
+            .map(|t| t.access[0].allow.clone())
+            .collect::<Vec<_>>()
     });
     assert_eq!(
         allows,
@@ -227,7 +236,7 @@ fn allow_lists_and_server_options_built_in_rust_compile() {
     let endpoint = compile(&config).map(|plan| plan.listeners[0].routes[0].endpoint.clone());
     let settings = endpoint.map(|endpoint| {
         let server = endpoint.server;
-        let allow = endpoint.proxy.toolkits[0].allow.clone();
+        let allow = endpoint.proxy.toolkits[0].access[0].allow.clone();
         (server.session_key_file, server.initialize_timeout, allow)
     });
     assert_eq!(

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, de};
 
 use super::SYS_HTTP_CLIENT;
+use super::guard::{AuthorizationMap, ResourceMetadata, StaticCredentials};
 use crate::duration::IsoDuration;
+use indexmap::IndexMap;
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
@@ -68,6 +70,16 @@ pub struct McpServerOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "PT5S"))]
     pub initialize_timeout: Option<IsoDuration>,
+    /// The guard that checks callers, by name (one entry), and where the token sits in
+    /// `Authorization`, e.g. `{authn_jwt: {credentials: "Bearer {credentials}"}}`. A
+    /// request without a token is anonymous and reaches only unguarded routes; a request
+    /// with an invalid token gets 401. Left out: every caller is anonymous.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub authorization: AuthorizationMap,
+    /// The protected-resource metadata (RFC 9728) served at
+    /// `/.well-known/oauth-protected-resource`; needs `authorization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_metadata: Option<ResourceMetadata>,
 }
 
 /// `type: mcp, kind: proxy`: aggregates toolkits (upstream MCP servers) behind one
@@ -120,8 +132,14 @@ pub struct McpProxyRoute {
     /// Exactly one condition naming the toolkit.
     #[schemars(length(min = 1, max = 1))]
     pub when: Vec<ToolkitCondition>,
-    /// Name of the `mcp client` binding that reaches this toolkit's upstream. Each route
-    /// needs its own mcp client.
+    /// The roles a caller needs for this route, by guard (the endpoint's guard, one
+    /// entry), e.g. `{authn_jwt: ["github:tools"]}`: the caller must hold every role
+    /// listed (`[]`: any authenticated caller). Left out: anyone, anonymous callers too.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub guarded: IndexMap<String, Vec<String>>,
+    /// Name of the `mcp client` binding that reaches this toolkit's upstream. Each
+    /// toolkit needs its own mcp client; several routes of one toolkit (say, with
+    /// different tools and roles) share it.
     pub exit: String,
 }
 
@@ -137,8 +155,21 @@ impl McpProxyRoute {
     pub fn new(condition: ToolkitCondition, exit: impl Into<String>) -> Self {
         Self {
             when: vec![condition],
+            guarded: IndexMap::new(),
             exit: exit.into(),
         }
+    }
+
+    /// This route, open only to callers that the guard `guard` authenticated and that
+    /// hold every one of `roles`.
+    pub fn guarded(
+        mut self,
+        guard: impl Into<String>,
+        roles: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        let roles = roles.into_iter().map(Into::into).collect();
+        self.guarded.insert(guard.into(), roles);
+        self
     }
 }
 
@@ -247,6 +278,9 @@ impl McpClient {
             options: McpClientOptions {
                 server: server.into(),
                 timeout: None,
+                authorization: IndexMap::new(),
+                credentials: None,
+                authorization_url: None,
             },
             exit: SYS_HTTP_CLIENT.to_owned(),
         }
@@ -266,4 +300,19 @@ pub struct McpClientOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "PT60S"))]
     pub timeout: Option<IsoDuration>,
+    /// Forward the caller's own token to this toolkit: the endpoint's guard, by name (one
+    /// entry), and how the token is written in `Authorization`, e.g.
+    /// `{authn_jwt: {credentials: "Bearer {credentials}"}}`. Left out: nothing of the
+    /// caller's `Authorization` reaches the toolkit.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub authorization: AuthorizationMap,
+    /// The gateway's own credential for this toolkit, read from a file. Not with
+    /// `authorization` when both would set the same header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<StaticCredentials>,
+    /// Where a caller who lacks credentials for this toolkit can get them (an `https` or
+    /// `http` URL): such a caller is sent there by a URL-mode elicitation rather than
+    /// getting a bare failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_url: Option<String>,
 }

@@ -10,6 +10,7 @@
 //! its path.
 
 mod binding;
+mod guard;
 mod mcp;
 mod north;
 
@@ -19,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::duration::IsoDuration;
 pub use binding::{Binding, BindingKind};
+pub use guard::{
+    Audience, Authorization, AuthorizationMap, Guard, GuardType, Jwk, JwtAlgorithmName, JwtKeys,
+    JwtOptions, ResourceMetadata, StaticCredentials,
+};
 pub use mcp::{
     McpClient, McpClientOptions, McpProxy, McpProxyOptions, McpProxyRoute, McpServer,
     McpServerOptions, Prefix, ToolkitCondition,
@@ -39,6 +44,10 @@ pub struct Config {
     /// Name of this config, e.g. the gateway's name. Must not be empty.
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Named guards, referenced by `mcp server` and `mcp client` `options.authorization`
+    /// and by `mcp proxy` routes' `guarded`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub guards: IndexMap<String, Guard>,
     /// Named stores. Accepted for compatibility with Zilla configs; not used by mcpgw yet.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub stores: IndexMap<String, Store>,
@@ -52,9 +61,16 @@ impl Config {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
+            guards: IndexMap::new(),
             stores: IndexMap::new(),
             bindings: IndexMap::new(),
         }
+    }
+
+    /// This config with one more guard (replacing any guard of the same name).
+    pub fn with_guard(mut self, name: impl Into<String>, guard: Guard) -> Self {
+        self.guards.insert(name.into(), guard);
+        self
     }
 
     /// This config with one more binding (replacing any binding of the same name).

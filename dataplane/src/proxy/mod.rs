@@ -78,7 +78,11 @@ impl Proxy {
                 Ok(Arc::new(Toolkit {
                     name: t.name.as_str().into(),
                     client: ToolkitClient::new(t.server.as_str().parse()?, t.timeout, http.clone()),
-                    allow: t.allow.clone(),
+                    allow: t
+                        .access
+                        .first()
+                        .map(|r| r.allow.clone())
+                        .unwrap_or_default(),
                     plan: t.clone(),
                 }))
             })
