@@ -6,10 +6,12 @@
 //! (routing by toolkit, naming, merging, relaying) → [`south`] (the
 //! Streamable HTTP client of each toolkit).
 
+pub mod guard;
 pub mod jsonrpc;
 pub mod mcp;
 pub mod metrics;
 pub mod north;
+pub mod principal;
 pub mod proxy;
 pub mod reload;
 pub mod runtime;

@@ -16,7 +16,8 @@ use notify::{RecursiveMode, Watcher};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::north::KeyError;
+use crate::north::EndpointError;
+use crate::proxy::ProxyError;
 use crate::runtime::Inner;
 
 /// How often the file is read even without a change event (a safety net for
@@ -34,10 +35,10 @@ pub enum ReloadError {
         "the listeners (tcp server bindings, hosts, ports) differ from the running ones; changing them needs a restart"
     )]
     Listeners,
-    #[error("toolkit server URL is not a valid URI: {0}")]
-    Uri(#[from] http::uri::InvalidUri),
     #[error(transparent)]
-    SessionKey(#[from] KeyError),
+    Proxy(#[from] ProxyError),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
 }
 
 /// What `/readyz` reports: the config being served, and the last failure.

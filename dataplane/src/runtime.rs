@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::north::{Body, Endpoint, Rejection};
+use crate::north::{Authenticator, Body, Endpoint, METADATA_PATH, Rejection};
 use crate::proxy::Proxy;
 use crate::reload::{self, ConfigStatus, ReloadError};
 use crate::south::{HttpClient, http_client};
@@ -69,6 +69,20 @@ struct Snapshot {
 impl Snapshot {
     fn endpoints(&self) -> impl Iterator<Item = &Arc<Endpoint>> {
         self.listeners.iter().flatten().map(|(_, e)| e)
+    }
+
+    /// The guard whose protected-resource metadata is served at
+    /// `/.well-known/oauth-protected-resource<suffix>`: the endpoint at
+    /// `suffix`, or for the bare path the listener's first guarded endpoint.
+    fn metadata_of(&self, listener: usize, suffix: &str) -> Option<&Authenticator> {
+        if suffix.is_empty() {
+            return self
+                .listeners
+                .get(listener)?
+                .iter()
+                .find_map(|(_, e)| e.authenticator());
+        }
+        self.find(listener, suffix)?.authenticator()
     }
 
     fn find(&self, listener: usize, path: &str) -> Option<&Arc<Endpoint>> {
@@ -207,7 +221,7 @@ fn build(
             let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, http, metrics.clone())?;
             let before = previous.and_then(|p| p.find(index, &route.path));
             let endpoint =
-                Endpoint::new(proxy, route.endpoint.server.clone(), before.map(|e| &**e))?;
+                Endpoint::new(proxy, &route.endpoint, &route.path, before.map(|e| &**e))?;
             routes.push((route.path.clone(), Arc::new(endpoint)));
         }
         listeners.push(routes);
@@ -285,6 +299,18 @@ impl Router {
         let path = req.uri().path();
         if let Some(endpoint) = snapshot.find(self.index, path) {
             return endpoint.handle(req).await;
+        }
+        if let Some(suffix) = path.strip_prefix(METADATA_PATH)
+            && req.method() == Method::GET
+            && let Some(auth) = snapshot.metadata_of(self.index, suffix)
+        {
+            let mut resp = json(StatusCode::OK, auth.metadata(req.headers()).to_string());
+            // NB: browser-based clients read the metadata from another origin.
+            resp.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            return resp;
         }
         match (req.method(), path) {
             (&Method::GET, "/healthz") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),

@@ -51,6 +51,7 @@ fn state() -> SealedState {
                 },
             ),
         ]),
+        owner: Some("user-8c1f0a".into()),
         nonce: 0x5eed_1234_abcd_9876,
     }
 }

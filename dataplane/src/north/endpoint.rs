@@ -7,17 +7,20 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use mcpgw_config::McpServerPlan;
+use mcpgw_config::{EndpointPlan, McpServerPlan};
 use serde_json::Value;
 
+use super::auth::Authenticator;
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
 use super::seal::{KeyError, Sealer};
 use super::session::{Session, SessionStore};
+use crate::guard::GuardError;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
-use crate::proxy::{Proxy, Reply};
+use crate::principal::Principal;
+use crate::proxy::{Challenge, InitializeFailure, Proxy, Reply};
 use crate::south::Hello;
 
 /// An endpoint as one applied plan has it. A reload builds a new one for
@@ -28,6 +31,17 @@ pub struct Endpoint {
     sessions: Arc<SessionStore>,
     sealer: Arc<Sealer>,
     settings: McpServerPlan,
+    /// The guard, when the endpoint has one (`options.authorization`).
+    auth: Option<Authenticator>,
+}
+
+/// Why an endpoint could not be built from its plan.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
 }
 
 type Result<T, E = Rejection> = std::result::Result<T, E>;
@@ -43,9 +57,12 @@ impl Endpoint {
     /// does the key unless the key file changed.
     pub fn new(
         proxy: Proxy,
-        settings: McpServerPlan,
+        plan: &EndpointPlan,
+        path: &str,
         previous: Option<&Endpoint>,
-    ) -> Result<Self, KeyError> {
+    ) -> Result<Self, EndpointError> {
+        let settings = plan.server.clone();
+        let auth = Authenticator::new(plan, path, previous.and_then(|p| p.auth.as_ref()))?;
         let sealer = match previous {
             Some(p) if p.settings.session_key_file == settings.session_key_file => p.sealer.clone(),
             _ => Arc::new(match &settings.session_key_file {
@@ -58,7 +75,13 @@ impl Endpoint {
             sessions: previous.map_or_else(Arc::default, |p| p.sessions.clone()),
             sealer,
             settings,
+            auth,
         })
+    }
+
+    /// The endpoint's guard, if it has one (its metadata is served beside it).
+    pub fn authenticator(&self) -> Option<&Authenticator> {
+        self.auth.as_ref()
     }
 
     /// After a reload published this endpoint in place of `before`: bring
@@ -86,18 +109,34 @@ impl Endpoint {
     pub async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Body> {
         let outcome = if !origin_allowed(req.headers(), &self.settings.allowed_origins) {
             Err(Rejection::Origin)
+        } else if !matches!(*req.method(), Method::POST | Method::GET | Method::DELETE) {
+            Err(Rejection::Method)
         } else {
-            match *req.method() {
-                Method::POST => self.post(req).await,
-                Method::GET => self.get(req.headers()).await,
-                Method::DELETE => self.delete(req.headers()),
-                _ => Err(Rejection::Method),
+            match self.principal(req.headers()).await {
+                Err(rejection) => Err(rejection),
+                Ok(principal) => match *req.method() {
+                    Method::POST => self.post(req, &principal).await,
+                    Method::GET => self.get(req.headers(), &principal).await,
+                    _ => self.delete(req.headers(), &principal),
+                },
             }
         };
         outcome.unwrap_or_else(Rejection::into_response)
     }
 
-    async fn post(&self, req: http::Request<Incoming>) -> Result<http::Response<Body>> {
+    /// Who makes the request: the guard decides, before anything else is read.
+    async fn principal(&self, headers: &HeaderMap) -> Result<Principal> {
+        match &self.auth {
+            None => Ok(Principal::Anonymous),
+            Some(auth) => auth.authenticate(headers).await,
+        }
+    }
+
+    async fn post(
+        &self,
+        req: http::Request<Incoming>,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
         let wanted = accepts(req.headers());
         if !(wanted.json && wanted.event_stream) {
             return Err(Rejection::Accept(
@@ -113,18 +152,23 @@ impl Endpoint {
         if let Message::Request(r) = &message
             && r.method == "initialize"
         {
-            return Ok(self.initialize(r.clone()).await);
+            return self.initialize(r.clone(), &parts.headers, principal).await;
         }
-        let session = self.session(&parts.headers)?;
+        let session = self.session(&parts.headers, principal)?;
         match message {
-            Message::Request(request) => Ok(reply(self.proxy.request(&session, request).await)),
+            Message::Request(request) => {
+                let answer = self.proxy.request(&session, principal, request).await;
+                self.reply(answer, &parts.headers, principal)
+            }
             Message::Notification(notification) => {
-                self.proxy.notification(&session, notification).await;
+                self.proxy
+                    .notification(&session, principal, notification)
+                    .await;
                 Ok(accepted())
             }
             Message::Response(response) => {
                 self.proxy
-                    .client_response(&session, response)
+                    .client_response(&session, principal, response)
                     .await
                     .map_err(Rejection::Message)?;
                 Ok(accepted())
@@ -147,7 +191,12 @@ impl Endpoint {
         }
     }
 
-    async fn initialize(&self, request: Request) -> http::Response<Body> {
+    async fn initialize(
+        &self,
+        request: Request,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
         let params = request.params.clone().unwrap_or(Value::Null);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
@@ -171,14 +220,16 @@ impl Endpoint {
                     "capabilities and clientInfo take {carried} bytes; at most {MAX_CARRIED_HELLO} are accepted"
                 ),
             );
-            return json_response(&Message::Response(Response::error(Some(request.id), error)));
+            let error = Response::error(Some(request.id), error);
+            return Ok(json_response(&Message::Response(error)));
         }
-        let session = Arc::new(Session::new(version, hello));
-        match self
+        let owner = principal.identity().map(str::to_owned);
+        let session = Arc::new(Session::new(version, hello, owner));
+        let initialized = self
             .proxy
-            .initialize(&session, self.settings.initialize_timeout)
-            .await
-        {
+            .initialize(&session, principal, self.settings.initialize_timeout)
+            .await;
+        Ok(match initialized {
             Ok(result) => {
                 session.set_id(self.sealer.seal(&session.sealed_state()));
                 self.sessions.insert(session.clone());
@@ -189,31 +240,95 @@ impl Endpoint {
                 }
                 resp
             }
-            Err(e) => json_response(&Message::Response(Response::error(Some(request.id), e))),
-        }
+            Err(InitializeFailure::Challenge(challenge)) => {
+                return Err(self.challenge(challenge, headers, principal));
+            }
+            Err(InitializeFailure::Error(e)) => {
+                json_response(&Message::Response(Response::error(Some(request.id), e)))
+            }
+        })
     }
 
-    async fn get(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
+    async fn get(
+        &self,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
         if !accepts(headers).event_stream {
             return Err(Rejection::Accept("text/event-stream"));
         }
-        let session = self.session(headers)?;
+        let session = self.session(headers, principal)?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
-        let frames = self.proxy.standalone(&session, stop.clone()).await;
-        Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard()))))
+        match self
+            .proxy
+            .standalone(&session, principal, stop.clone())
+            .await
+        {
+            Ok(frames) => Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard())))),
+            Err(challenge) => {
+                stop.cancel();
+                Err(self.challenge(challenge, headers, principal))
+            }
+        }
     }
 
-    fn delete(&self, headers: &HeaderMap) -> Result<http::Response<Body>> {
-        let session = self.session(headers)?;
-        self.end(&session);
+    fn delete(&self, headers: &HeaderMap, principal: &Principal) -> Result<http::Response<Body>> {
+        let session = self.session(headers, principal)?;
+        self.end(&session, principal);
         tracing::info!(session = %session.log_id(), "session ended by the client");
         Ok(http::Response::new(Body::empty()))
     }
 
     /// Forget a session and end its upstream sessions in the background.
-    fn end(&self, session: &Arc<Session>) {
+    fn end(&self, session: &Arc<Session>, principal: &Principal) {
         self.sessions.remove(session.id());
-        self.proxy.close(session);
+        self.proxy.close(session, principal);
+    }
+
+    /// The answer to a request, or its refusal with a challenge.
+    fn reply(
+        &self,
+        reply: Reply,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
+        match reply {
+            Reply::Message(message) => Ok(json_response(&message)),
+            Reply::Stream(frames) => Ok(event_stream(Body::Stream(frames, None))),
+            Reply::Challenge(challenge) => Err(self.challenge(challenge, headers, principal)),
+        }
+    }
+
+    fn challenge(
+        &self,
+        challenge: Challenge,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Rejection {
+        match (challenge, &self.auth) {
+            (Challenge::NeedsRoles(roles), Some(auth)) => {
+                auth.needs_roles(headers, principal, &roles)
+            }
+            // NB: only a guarded endpoint has routes that need roles.
+            (Challenge::NeedsRoles(_), None) => {
+                Rejection::Message(crate::jsonrpc::ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    "this route needs roles but the endpoint has no guard",
+                ))
+            }
+            (
+                Challenge::Upstream {
+                    status,
+                    www_authenticate,
+                    error,
+                },
+                _,
+            ) => Rejection::Challenge {
+                status,
+                challenge: www_authenticate,
+                message: error.message,
+            },
+        }
     }
 
     /// End the sessions idle for longer than the configured timeout.
@@ -223,19 +338,25 @@ impl Endpoint {
             // NB: a session opened from its sealed id may be in use on the
             // replica that created it; only that one ends the upstream sessions.
             if session.issued_here {
-                self.proxy.close(&session);
+                self.proxy.close(&session, &Principal::Anonymous);
             }
         }
     }
 
-    /// The request's session: 400 without the header, 404 when unknown,
-    /// 400 when the protocol version header names an unsupported version.
-    fn session(&self, headers: &HeaderMap) -> Result<Arc<Session>> {
+    /// The request's session: 400 without the header, 404 when unknown or
+    /// opened by another caller, 400 when the protocol version header names an
+    /// unsupported version.
+    fn session(&self, headers: &HeaderMap, principal: &Principal) -> Result<Arc<Session>> {
         let id = get(headers, HEADER_SESSION_ID).ok_or(Rejection::MissingSession)?;
         let session = match self.sessions.get(id) {
             Some(session) => session,
             None => self.reopen(id).ok_or(Rejection::UnknownSession)?,
         };
+        // NB: a session is bound to who opened it; to anyone else it does not exist.
+        if session.owner.as_deref() != principal.identity() {
+            tracing::debug!(session = %session.log_id(), "session used by another caller");
+            return Err(Rejection::UnknownSession);
+        }
         if let Some(version) = headers.get(HEADER_PROTOCOL_VERSION) {
             let version = version.to_str().unwrap_or_default();
             if !mcp::is_supported(version) {
@@ -263,15 +384,8 @@ impl Endpoint {
     /// End every session (at shutdown).
     pub fn close_all(&self) {
         for session in self.sessions.drain() {
-            self.proxy.close(&session);
+            self.proxy.close(&session, &Principal::Anonymous);
         }
-    }
-}
-
-fn reply(reply: Reply) -> http::Response<Body> {
-    match reply {
-        Reply::Message(message) => json_response(&message),
-        Reply::Stream(frames) => event_stream(Body::Stream(frames, None)),
     }
 }
 

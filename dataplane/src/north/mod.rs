@@ -1,5 +1,6 @@
 //! North: the gateway as an MCP Streamable HTTP server (2025-11-25 transport).
 
+mod auth;
 mod body;
 mod endpoint;
 mod headers;
@@ -7,8 +8,9 @@ mod rejection;
 mod seal;
 mod session;
 
+pub use auth::{Authenticator, METADATA_PATH};
 pub use body::Body;
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, EndpointError};
 pub use rejection::Rejection;
 pub use seal::{KeyError, SealedState, SealedUpstream, Sealer};
-pub use session::{InFlight, Session, SessionStore};
+pub use session::{InFlight, InFlightGuard, Session, SessionStore};

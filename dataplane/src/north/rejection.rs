@@ -34,6 +34,14 @@ pub enum Rejection {
     Decode(#[from] DecodeError),
     #[error("{}", .0.message)]
     Message(ErrorObject),
+    /// 401 or 403 with a `WWW-Authenticate` challenge: the guard's own, or an
+    /// upstream's relayed as it was sent.
+    #[error("{message}")]
+    Challenge {
+        status: StatusCode,
+        challenge: HeaderValue,
+        message: String,
+    },
 }
 
 impl Rejection {
@@ -46,6 +54,7 @@ impl Rejection {
             Self::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StreamOpen => StatusCode::CONFLICT,
+            Self::Challenge { status, .. } => *status,
             Self::BodyRead
             | Self::MissingSession
             | Self::ProtocolVersion(..)
@@ -75,9 +84,16 @@ impl Rejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if matches!(self, Self::Method) {
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+        match self {
+            Self::Method => {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+            }
+            Self::Challenge { challenge, .. } => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            _ => {}
         }
         resp
     }

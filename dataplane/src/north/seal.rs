@@ -35,6 +35,10 @@ pub struct SealedState {
     /// Per toolkit: the upstream session opened for this session.
     #[serde(rename = "u", default)]
     pub upstreams: BTreeMap<String, SealedUpstream>,
+    /// The identity of the caller who opened the session (`None`: anonymous);
+    /// only the same caller may use it.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Random bytes so two sessions with the same content differ.
     #[serde(rename = "n")]
     pub nonce: u64,
@@ -187,6 +191,7 @@ mod tests {
                     capabilities: json!({"tools": {"listChanged": true}}),
                 },
             )]),
+            owner: Some("alice".into()),
             nonce: 7,
         }
     }

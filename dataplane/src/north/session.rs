@@ -10,13 +10,16 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use rand::RngCore;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::seal::{SealedState, SealedUpstream};
-use crate::jsonrpc::RequestId;
+use crate::jsonrpc::{RequestId, Response};
 use crate::mcp;
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
+
+/// The start of the ids of requests the gateway itself sends clients.
+const GATEWAY_REQUEST_PREFIX: &str = "_mcpgw/";
 
 /// One downstream session.
 #[derive(Debug)]
@@ -29,6 +32,9 @@ pub struct Session {
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
     pub hello: Hello,
+    /// Who opened the session (`None`: an anonymous caller). Requests by anyone
+    /// else are refused as if the session did not exist.
+    pub owner: Option<String>,
     /// Cancelled when the session ends: stops its streams.
     pub closed: CancellationToken,
     // NB: std mutexes below are only held for map look-ups, never across an await.
@@ -37,6 +43,9 @@ pub struct Session {
     standalone: Mutex<Option<CancellationToken>>,
     /// The open standalone stream, for notifications the gateway itself sends.
     notifier: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// Requests the gateway itself sent the client (authorization elicitations),
+    /// waiting for their answers.
+    gateway_requests: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
     last_seen: Mutex<Instant>,
 }
 
@@ -70,17 +79,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Session {
     /// A new session, before `initialize` completes (it has no id yet).
-    pub fn new(protocol_version: &'static str, hello: Hello) -> Self {
+    pub fn new(protocol_version: &'static str, hello: Hello, owner: Option<String>) -> Self {
         Self {
             id: OnceLock::new(),
             issued_here: true,
             protocol_version,
             hello,
+            owner,
             closed: CancellationToken::new(),
             upstreams: Mutex::default(),
             inflight: Mutex::default(),
             standalone: Mutex::default(),
             notifier: Mutex::default(),
+            gateway_requests: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
         }
     }
@@ -115,7 +126,7 @@ impl Session {
             id: OnceLock::from(id.to_owned()),
             issued_here: false,
             upstreams: Mutex::new(upstreams),
-            ..Self::new(protocol_version, hello)
+            ..Self::new(protocol_version, hello, state.owner)
         };
         Some(session)
     }
@@ -141,6 +152,7 @@ impl Session {
             capabilities: self.hello.capabilities.clone(),
             client_info: self.hello.client_info.clone(),
             upstreams,
+            owner: self.owner.clone(),
             nonce: rand::rng().next_u64(),
         }
     }
@@ -222,6 +234,38 @@ impl Session {
             session: self.clone(),
             id,
             cancel,
+        }
+    }
+
+    /// An id for a request the gateway itself sends the client, and where its
+    /// answer arrives. The `_mcpgw/` prefix cannot collide with the ids of
+    /// toolkits' requests (`<toolkit>/…`: toolkit names have no `_`).
+    pub fn gateway_request(&self) -> (RequestId, oneshot::Receiver<Response>) {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let id = RequestId::String(format!(
+            "{GATEWAY_REQUEST_PREFIX}{}",
+            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        let (tx, rx) = oneshot::channel();
+        lock(&self.gateway_requests).insert(id.clone(), tx);
+        (id, rx)
+    }
+
+    /// Deliver the client's answer to a request the gateway sent; `false` when
+    /// the response answers no such request.
+    pub fn answer_gateway_request(&self, response: &Response) -> bool {
+        let Some(id) = response.id.as_ref() else {
+            return false;
+        };
+        let waiting = lock(&self.gateway_requests).remove(id);
+        match waiting {
+            Some(tx) => {
+                let _ = tx.send(response.clone());
+                true
+            }
+            // An answer for this gateway that nobody waits for any more (timed out).
+            None => matches!(id, RequestId::String(s) if s.starts_with(GATEWAY_REQUEST_PREFIX)),
         }
     }
 

@@ -55,7 +55,7 @@ impl ToolkitChanges {
     pub fn apply_to(&self, session: &Session) {
         for toolkit in &self.reopen {
             if let Some(upstream) = session.drop_upstream(&toolkit.name) {
-                end_upstream(toolkit.clone(), upstream);
+                end_upstream(toolkit.clone(), upstream, None);
             }
         }
         if self.lists_changed {

@@ -6,31 +6,41 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::relay::upstream_error;
-use super::{Naming, Proxy};
+use super::relay::{upstream_challenge, upstream_error};
+use super::{Challenge, Naming, Proxy};
 use crate::jsonrpc::ErrorObject;
 use crate::metrics::Operation;
 use crate::north::Session;
+use crate::principal::Principal;
 use crate::south::{ClientError, UpstreamSession};
 
 impl Proxy {
     /// The `InitializeResult` for a new session, after at most `bound`: toolkits
     /// slower than that keep opening in the background and join when ready.
-    /// Fails only when no toolkit answers.
+    /// Only the toolkits `principal` may see are opened. Fails only when no
+    /// toolkit answers: with a toolkit's challenge when one refused the
+    /// caller's credentials (the client can act on it), else with an error.
     pub async fn initialize(
         &self,
         session: &Arc<Session>,
+        principal: &Principal,
         bound: Duration,
-    ) -> Result<Value, ErrorObject> {
-        let opens = self.toolkits.iter().map(|toolkit| {
+    ) -> Result<Value, InitializeFailure> {
+        let visible = self.visible(principal);
+        let opens = visible.iter().map(|toolkit| {
             let slot = session.upstream(&toolkit.name);
             let (opener, hello) = (toolkit.clone(), session.hello.clone());
+            let caller = principal.token().cloned();
             // NB: a task, so that the bound below does not cancel the handshake.
-            let open = tokio::spawn(async move { slot.get(&opener.client, &hello).await });
+            let open =
+                tokio::spawn(
+                    async move { slot.get(&opener.client, &hello, caller.as_ref()).await },
+                );
             async move { (toolkit, tokio::time::timeout(bound, open).await) }
         });
         let mut opened = Vec::new();
         let mut first_error = None;
+        let mut first_challenge = None;
         let mut any_failed = false;
         for (toolkit, result) in futures_util::future::join_all(opens).await {
             let error = match result {
@@ -39,7 +49,12 @@ impl Proxy {
                     continue;
                 }
                 // The toolkit stays closed; its session opens on first use.
-                Ok(Ok(Err(e))) => upstream_error(&toolkit.name, &e),
+                Ok(Ok(Err(e))) => {
+                    if first_challenge.is_none() {
+                        first_challenge = upstream_challenge(&toolkit.name, &e);
+                    }
+                    upstream_error(&toolkit.name, &e)
+                }
                 Ok(Err(e)) => upstream_error(&toolkit.name, &ClientError::Protocol(e.to_string())),
                 Err(_) => upstream_error(&toolkit.name, &ClientError::Timeout(bound)),
             };
@@ -49,10 +64,13 @@ impl Proxy {
             any_failed = true;
             first_error.get_or_insert(error);
         }
-        if opened.is_empty()
-            && let Some(e) = first_error
-        {
-            return Err(e);
+        if opened.is_empty() {
+            if let Some(challenge) = first_challenge {
+                return Err(InitializeFailure::Challenge(challenge));
+            }
+            if let Some(e) = first_error {
+                return Err(InitializeFailure::Error(e));
+            }
         }
         let mut result = match (&self.naming, opened.as_slice()) {
             // One toolkit, unchanged names: the client sees that server itself.
@@ -101,6 +119,15 @@ impl Proxy {
         }
         result
     }
+}
+
+/// Why a session could not be initialized.
+#[derive(Debug)]
+pub enum InitializeFailure {
+    /// No toolkit answered; the first one's error.
+    Error(ErrorObject),
+    /// No toolkit answered, and one refused the caller's credentials.
+    Challenge(Challenge),
 }
 
 /// Union of two capability objects: keys from both, objects merged deeply,

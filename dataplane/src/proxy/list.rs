@@ -11,11 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcpgw_config::Allow;
 use serde_json::{Map, Value};
 
-use super::relay::{exchange, upstream_error};
-use super::{Proxy, Reply};
+use super::relay::{exchange, upstream_challenge, upstream_error};
+use super::{Proxy, Reply, Toolkit};
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::metrics::Operation;
 use crate::north::Session;
+use crate::principal::Principal;
 use crate::south::ClientError;
 
 /// A paginated list method.
@@ -59,16 +60,20 @@ pub(super) const TASKS: ListKind = ListKind {
 };
 
 impl ListKind {
-    /// Drop the items the toolkit's allow-list hides.
-    fn retain_allowed(&self, allow: &Allow, result: &mut Value) {
+    /// Drop the items `principal` may not see: only what a route admitting
+    /// them allows is listed.
+    fn retain_allowed(&self, toolkit: &Toolkit, principal: &Principal, result: &mut Value) {
         let Some((key, allowed)) = self.filter else {
             return;
         };
+        if toolkit.unrestricted_for(principal) {
+            return;
+        }
         if let Some(Value::Array(items)) = result.get_mut(self.items) {
             items.retain(|item| {
                 item.get(key)
                     .and_then(Value::as_str)
-                    .is_some_and(|name| allowed(allow, name))
+                    .is_some_and(|name| toolkit.lists(principal, allowed, name))
             });
         }
     }
@@ -90,14 +95,16 @@ impl Proxy {
     pub(super) async fn list(
         &self,
         session: &Arc<Session>,
+        principal: &Principal,
         request: Request,
         kind: &ListKind,
     ) -> Reply {
         let _guard = session.begin(request.id.clone(), None);
+        let visible = self.visible(principal);
         let cursors = match request.param_str("cursor") {
             None => None,
             Some(c) => match decode_cursor(c) {
-                Some(c) if c.keys().all(|k| self.toolkit(k).is_some()) => Some(c),
+                Some(c) if c.keys().all(|k| visible.iter().any(|t| *t.name == **k)) => Some(c),
                 _ => {
                     return Reply::error(
                         request.id,
@@ -106,7 +113,8 @@ impl Proxy {
                 }
             },
         };
-        let asks = self.toolkits.iter().filter_map(|toolkit| {
+        let caller = principal.token();
+        let asks = visible.iter().filter_map(|toolkit| {
             let cursor = match &cursors {
                 None => None,
                 Some(c) => Some(c.get(&*toolkit.name)?.clone()),
@@ -127,9 +135,9 @@ impl Proxy {
                 let limit = toolkit.client.timeout();
                 let ask = async {
                     let slot = session.upstream(&toolkit.name);
-                    let upstream = match slot.get(&toolkit.client, &session.hello).await {
+                    let upstream = match slot.get(&toolkit.client, &session.hello, caller).await {
                         Ok(u) => u,
-                        Err(e) => return Some(Err(upstream_error(&toolkit.name, &e))),
+                        Err(e) => return Some(Err(e)),
                     };
                     let declared = kind
                         .capability
@@ -139,27 +147,26 @@ impl Proxy {
                     if !declared {
                         return None;
                     }
-                    let outcome =
-                        match exchange(&toolkit.client, &slot, &session.hello, upstream_request)
-                            .await
-                        {
-                            Ok(outcome) => outcome,
-                            Err(e) => Err(upstream_error(&toolkit.name, &e)),
-                        };
-                    let outcome = outcome.map(|mut result| {
-                        kind.retain_allowed(&toolkit.allow, &mut result);
-                        self.naming
-                            .expose_result(&toolkit.name, method, &mut result);
-                        result
-                    });
-                    Some(outcome)
+                    let exchanged = exchange(
+                        &toolkit.client,
+                        &slot,
+                        &session.hello,
+                        caller,
+                        upstream_request,
+                    )
+                    .await;
+                    Some(exchanged.map(|outcome| {
+                        outcome.map(|mut result| {
+                            kind.retain_allowed(toolkit, principal, &mut result);
+                            self.naming
+                                .expose_result(&toolkit.name, method, &mut result);
+                            result
+                        })
+                    }))
                 };
-                let outcome = tokio::time::timeout(limit, ask).await.unwrap_or_else(|_| {
-                    Some(Err(upstream_error(
-                        &toolkit.name,
-                        &ClientError::Timeout(limit),
-                    )))
-                });
+                let outcome = tokio::time::timeout(limit, ask)
+                    .await
+                    .unwrap_or_else(|_| Some(Err(ClientError::Timeout(limit))));
                 (toolkit, outcome)
             })
         });
@@ -168,8 +175,19 @@ impl Proxy {
         let mut items = Vec::new();
         let mut next = Cursors::new();
         let mut first_error = None;
+        let mut first_challenge = None;
         let mut answered = 0usize;
         for (toolkit, outcome) in answers {
+            let outcome = match outcome {
+                None => None,
+                Some(Ok(outcome)) => Some(outcome),
+                Some(Err(e)) => {
+                    if first_challenge.is_none() {
+                        first_challenge = upstream_challenge(&toolkit.name, &e);
+                    }
+                    Some(Err(upstream_error(&toolkit.name, &e)))
+                }
+            };
             match outcome {
                 None => {}
                 Some(Err(e)) => {
@@ -189,10 +207,15 @@ impl Proxy {
                 }
             }
         }
-        if answered == 0
-            && let Some(e) = first_error
-        {
-            return Reply::error(request.id, e);
+        if answered == 0 {
+            // Nothing to list: a toolkit's challenge tells the client how to get
+            // more; otherwise the first failure says why.
+            if let Some(challenge) = first_challenge {
+                return Reply::Challenge(challenge);
+            }
+            if let Some(e) = first_error {
+                return Reply::error(request.id, e);
+            }
         }
         let mut result = Map::new();
         result.insert(kind.items.into(), Value::Array(items));

@@ -11,10 +11,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Proxy, Reply, Toolkit};
+use super::{Challenge, Proxy, Reply, Toolkit};
+use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::metrics::{Metrics, Operation};
 use crate::north::Session;
+use crate::principal::Principal;
 use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
 use crate::sse;
 
@@ -62,10 +64,12 @@ pub(super) async fn exchange(
     client: &ToolkitClient,
     slot: &UpstreamSlot,
     hello: &Hello,
+    caller: Option<&Token>,
     request: Request,
 ) -> Result<Result<Value, ErrorObject>, ClientError> {
     let id = request.id.clone();
-    let (_, reply) = slot.post(client, hello, &Message::Request(request)).await?;
+    let message = Message::Request(request);
+    let (_, reply) = slot.post(client, hello, caller, &message).await?;
     let mut stream = match reply {
         PostReply::Json { message, .. } => return final_outcome(message),
         PostReply::Accepted => {
@@ -100,6 +104,7 @@ impl Proxy {
     pub(super) async fn forward(
         &self,
         session: &Arc<Session>,
+        principal: &Principal,
         toolkit: Arc<Toolkit>,
         request: Request,
     ) -> Reply {
@@ -107,9 +112,10 @@ impl Proxy {
         let method = request.method.clone();
         let guard = session.begin(id.clone(), Some(toolkit.name.clone()));
         let slot = session.upstream(&toolkit.name);
+        let caller = principal.token();
         let message = Message::Request(request);
         let posted = tokio::select! {
-            r = slot.post(&toolkit.client, &session.hello, &message) => r,
+            r = slot.post(&toolkit.client, &session.hello, caller, &message) => r,
             () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
         };
         let (upstream, mut stream) = match posted {
@@ -117,7 +123,12 @@ impl Proxy {
                 tracing::warn!(toolkit = %toolkit.name, %method, error = %e, "upstream request failed");
                 self.metrics
                     .toolkit_failed(&toolkit.name, Operation::Request);
-                return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
+                let Message::Request(request) = message else {
+                    unreachable!("built from a request above")
+                };
+                return self
+                    .refused(session, principal, toolkit, request, guard, &e)
+                    .await;
             }
             Ok((_, PostReply::Json { message, .. })) => {
                 return Reply::Message(self.expose(&toolkit.name, &method, message));
@@ -134,6 +145,7 @@ impl Proxy {
             id,
             method,
             upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
+            caller: caller.cloned(),
             metrics: self.metrics.clone(),
         };
         // NB: an upstream that answered with SSE gets SSE downstream too, even
@@ -171,8 +183,12 @@ impl Proxy {
     pub async fn client_response(
         &self,
         session: &Arc<Session>,
+        principal: &Principal,
         mut response: Response,
     ) -> Result<(), ErrorObject> {
+        if session.answer_gateway_request(&response) {
+            return Ok(());
+        }
         let routed = response.id.as_ref().and_then(parse_client_bound_id);
         let Some((toolkit, original)) = routed else {
             return Err(ErrorObject::new(
@@ -195,7 +211,10 @@ impl Proxy {
         }
         match toolkit
             .client
-            .post(upstream.headers(), &Message::Response(response))
+            .post(
+                upstream.headers(principal.token()),
+                &Message::Response(response),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -205,23 +224,44 @@ impl Proxy {
 
     /// The merged standalone streams of every toolkit the session has open,
     /// until the client or the session goes away.
+    /// Refused with the first upstream challenge when every upstream stream
+    /// was refused and one of them with a challenge.
     pub async fn standalone(
         &self,
         session: &Arc<Session>,
+        principal: &Principal,
         stop: CancellationToken,
-    ) -> mpsc::Receiver<Bytes> {
+    ) -> Result<mpsc::Receiver<Bytes>, Challenge> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        session.set_notifier(tx.clone());
         // Open every upstream stream before answering the client, so that no
         // notification falls in the gap between the two.
-        let opens = self.toolkits.iter().filter_map(|toolkit| {
+        let caller = principal.token();
+        let visible = self.visible(principal);
+        let opens = visible.iter().filter_map(|toolkit| {
             let upstream = session.open_upstream(&toolkit.name)?;
             Some(async move {
-                let opened = toolkit.client.get_stream(upstream.headers(), None).await;
+                let opened = toolkit
+                    .client
+                    .get_stream(upstream.headers(caller), None)
+                    .await;
                 (toolkit.clone(), opened)
             })
         });
-        for (toolkit, opened) in futures_util::future::join_all(opens).await {
+        let opened = futures_util::future::join_all(opens).await;
+        let any_open = opened.iter().any(|(_, o)| matches!(o, Ok(Some(_))));
+        if !any_open
+            && let Some((toolkit, e)) = opened.iter().find_map(|(t, o)| {
+                o.as_ref()
+                    .err()
+                    .filter(|e| e.challenge().is_some())
+                    .map(|e| (t, e))
+            })
+            && let Some(challenge) = upstream_challenge(&toolkit.name, e)
+        {
+            return Err(challenge);
+        }
+        session.set_notifier(tx.clone());
+        for (toolkit, opened) in opened {
             let body = match opened {
                 Ok(Some(body)) => body,
                 Ok(None) => continue, // 405: this upstream has no standalone stream
@@ -268,7 +308,7 @@ impl Proxy {
                 }
             }
         });
-        rx
+        Ok(rx)
     }
 }
 
@@ -297,7 +337,20 @@ fn expose(naming: &super::Naming, toolkit: &str, method: &str, message: Message)
     }
 }
 
-fn error_response(id: RequestId, error: ErrorObject) -> Message {
+/// An upstream's refusal with a challenge, to relay to the client as it was sent.
+pub(super) fn upstream_challenge(toolkit: &str, error: &ClientError) -> Option<Challenge> {
+    let (status, challenge) = error.challenge()?;
+    Some(Challenge::Upstream {
+        status,
+        www_authenticate: challenge.clone(),
+        error: ErrorObject::new(
+            code::INVALID_REQUEST,
+            format!("toolkit `{toolkit}` refused the request's credentials ({status})"),
+        ),
+    })
+}
+
+pub(super) fn error_response(id: RequestId, error: ErrorObject) -> Message {
     Message::Response(Response::error(Some(id), error))
 }
 
@@ -313,6 +366,8 @@ struct Relay {
     method: String,
     /// Session headers for the cancellation the gateway sends on timeout.
     upstream_headers: (Option<String>, String),
+    /// The caller the exchange is made for.
+    caller: Option<Token>,
     /// How long to wait for the next upstream message.
     idle: Duration,
     metrics: Arc<Metrics>,
@@ -371,6 +426,7 @@ impl Relay {
         let headers = crate::south::SessionHeaders {
             session_id: self.upstream_headers.0.as_deref(),
             protocol_version: Some(&self.upstream_headers.1),
+            caller: self.caller.as_ref(),
         };
         let _ = self.toolkit.client.post(headers, &cancelled).await;
     }

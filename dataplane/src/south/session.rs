@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient, gateway_request_id};
+use crate::guard::Token;
 use crate::jsonrpc::{Message, Notification, Request};
 
 /// What the downstream client said in `initialize`, replayed to each upstream.
@@ -30,10 +31,12 @@ pub struct UpstreamSession {
 }
 
 impl UpstreamSession {
-    pub fn headers(&self) -> SessionHeaders<'_> {
+    /// The headers of a request in this session made for `caller`.
+    pub fn headers<'a>(&'a self, caller: Option<&'a Token>) -> SessionHeaders<'a> {
         SessionHeaders {
             session_id: self.id.as_deref(),
             protocol_version: Some(&self.protocol_version),
+            caller,
         }
     }
 
@@ -63,14 +66,15 @@ impl UpstreamSlot {
         self.cell().get().cloned()
     }
 
-    /// The session, opening it first if needed.
+    /// The session, opening it first if needed (for `caller`).
     pub async fn get(
         &self,
         client: &ToolkitClient,
         hello: &Hello,
+        caller: Option<&Token>,
     ) -> Result<Arc<UpstreamSession>, ClientError> {
         self.cell()
-            .get_or_try_init(|| async { initialize(client, hello).await.map(Arc::new) })
+            .get_or_try_init(|| async { initialize(client, hello, caller).await.map(Arc::new) })
             .await
             .cloned()
     }
@@ -99,15 +103,16 @@ impl UpstreamSlot {
         &self,
         client: &ToolkitClient,
         hello: &Hello,
+        caller: Option<&Token>,
         message: &Message,
     ) -> Result<(Arc<UpstreamSession>, PostReply), ClientError> {
-        let session = self.get(client, hello).await?;
-        match client.post(session.headers(), message).await {
+        let session = self.get(client, hello, caller).await?;
+        match client.post(session.headers(caller), message).await {
             Err(ClientError::SessionExpired) => {
                 tracing::info!("upstream session expired; re-initializing");
                 self.invalidate(&session);
-                let session = self.get(client, hello).await?;
-                let reply = client.post(session.headers(), message).await?;
+                let session = self.get(client, hello, caller).await?;
+                let reply = client.post(session.headers(caller), message).await?;
                 Ok((session, reply))
             }
             Err(e) => Err(e),
@@ -117,7 +122,11 @@ impl UpstreamSlot {
 }
 
 /// The initialize handshake: request, response, `notifications/initialized`.
-async fn initialize(client: &ToolkitClient, hello: &Hello) -> Result<UpstreamSession, ClientError> {
+async fn initialize(
+    client: &ToolkitClient,
+    hello: &Hello,
+    caller: Option<&Token>,
+) -> Result<UpstreamSession, ClientError> {
     let id = gateway_request_id("initialize");
     let request = Message::Request(Request::new(
         id.clone(),
@@ -129,7 +138,11 @@ async fn initialize(client: &ToolkitClient, hello: &Hello) -> Result<UpstreamSes
         })),
     ));
     let handshake = async {
-        let (session_id, response) = match client.post(SessionHeaders::default(), &request).await? {
+        let first = SessionHeaders {
+            caller,
+            ..SessionHeaders::default()
+        };
+        let (session_id, response) = match client.post(first, &request).await? {
             PostReply::Json {
                 session_id,
                 message,
@@ -173,7 +186,7 @@ async fn initialize(client: &ToolkitClient, hello: &Hello) -> Result<UpstreamSes
         };
         let initialized =
             Message::Notification(Notification::new("notifications/initialized", None));
-        client.post(session.headers(), &initialized).await?;
+        client.post(session.headers(caller), &initialized).await?;
         Ok(session)
     };
     match tokio::time::timeout(client.timeout(), handshake).await {

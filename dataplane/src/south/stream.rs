@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::transport::{ClientError, MAX_UPSTREAM_MESSAGE, SessionHeaders, ToolkitClient};
+use crate::guard::Token;
 use crate::jsonrpc::{Message, RequestId};
 use crate::sse;
 
@@ -29,6 +30,8 @@ pub struct MessageStream {
     client: Option<ToolkitClient>,
     session_id: Option<String>,
     protocol_version: Option<String>,
+    /// The caller the stream was opened for (a resumption is made for them too).
+    caller: Option<Token>,
     resumes: u32,
 }
 
@@ -39,6 +42,7 @@ impl MessageStream {
         client: Option<ToolkitClient>,
         session_id: Option<String>,
         protocol_version: Option<String>,
+        caller: Option<Token>,
     ) -> Self {
         Self {
             body: Some(body),
@@ -48,13 +52,14 @@ impl MessageStream {
             client,
             session_id,
             protocol_version,
+            caller,
             resumes: 0,
         }
     }
 
     /// A standalone (GET) stream: it has no response to wait for and is not resumed here.
     pub fn standalone(body: Incoming) -> Self {
-        Self::new(body, None, None, None, None)
+        Self::new(body, None, None, None, None, None)
     }
 
     /// The next message; `None` when the stream ended.
@@ -126,6 +131,7 @@ impl MessageStream {
         let session = SessionHeaders {
             session_id: self.session_id.as_deref(),
             protocol_version: self.protocol_version.as_deref(),
+            caller: self.caller.as_ref(),
         };
         match client.get_stream(session, Some(&last_id)).await {
             Ok(Some(body)) => {

@@ -10,7 +10,11 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::TokioExecutor;
 
+use std::sync::Arc;
+
+use super::credentials::{CredentialError, UpstreamCredentials};
 use super::stream::MessageStream;
+use crate::guard::Token;
 use crate::jsonrpc::{Message, RequestId};
 use crate::mcp::{HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 
@@ -47,13 +51,40 @@ pub enum ClientError {
     Protocol(String),
     #[error("returned an error to initialize: {0}")]
     Initialize(String),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
 }
 
-/// The upstream session a request belongs to, as HTTP headers.
+impl ClientError {
+    /// Whether the upstream refused the request for want of (the right)
+    /// credentials: 401 or 403.
+    pub fn refused_credentials(&self) -> bool {
+        matches!(self, Self::Status { status, .. }
+            if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN)
+    }
+
+    /// The upstream's `WWW-Authenticate` challenge when it refused the request
+    /// for want of (the right) credentials: 401 or 403 with a challenge.
+    pub fn challenge(&self) -> Option<(StatusCode, &HeaderValue)> {
+        match self {
+            Self::Status {
+                status,
+                www_authenticate: Some(challenge),
+            } if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN => {
+                Some((*status, challenge))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The upstream session a request belongs to, as HTTP headers, and the caller
+/// it is made for (whose token the toolkit may be configured to receive).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SessionHeaders<'a> {
     pub session_id: Option<&'a str>,
     pub protocol_version: Option<&'a str>,
+    pub caller: Option<&'a Token>,
 }
 
 /// What an upstream answered to a POST.
@@ -79,15 +110,31 @@ pub struct ToolkitClient {
     endpoint: Uri,
     timeout: Duration,
     http: HttpClient,
+    credentials: Arc<UpstreamCredentials>,
 }
 
 impl ToolkitClient {
     pub fn new(endpoint: Uri, timeout: Duration, http: HttpClient) -> Self {
+        Self::with_credentials(endpoint, timeout, http, UpstreamCredentials::default())
+    }
+
+    pub fn with_credentials(
+        endpoint: Uri,
+        timeout: Duration,
+        http: HttpClient,
+        credentials: UpstreamCredentials,
+    ) -> Self {
         Self {
             endpoint,
             timeout,
             http,
+            credentials: Arc::new(credentials),
         }
+    }
+
+    /// Whether requests carry the caller's own token.
+    pub fn forwards_caller_token(&self) -> bool {
+        self.credentials.forwards()
     }
 
     pub fn timeout(&self) -> Duration {
@@ -100,7 +147,7 @@ impl ToolkitClient {
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
-        let mut req = self.request(Method::POST, session);
+        let mut req = self.request(Method::POST, session)?;
         let headers = req.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -131,6 +178,7 @@ impl ToolkitClient {
                     .clone()
                     .or_else(|| session.session_id.map(str::to_owned)),
                 session.protocol_version.map(str::to_owned),
+                session.caller.cloned(),
             );
             return Ok(PostReply::Stream {
                 session_id,
@@ -155,7 +203,7 @@ impl ToolkitClient {
         session: SessionHeaders<'_>,
         last_event_id: Option<&str>,
     ) -> Result<Option<Incoming>, ClientError> {
-        let mut req = self.request(Method::GET, session);
+        let mut req = self.request(Method::GET, session)?;
         req.headers_mut().insert(
             header::ACCEPT,
             HeaderValue::from_static("text/event-stream"),
@@ -178,13 +226,17 @@ impl ToolkitClient {
 
     /// End an upstream session (best effort: 405 and errors are fine).
     pub async fn delete(&self, session: SessionHeaders<'_>) -> Result<(), ClientError> {
-        let req = self.request(Method::DELETE, session);
+        let req = self.request(Method::DELETE, session)?;
         let resp = self.send(req).await?;
         tracing::debug!(status = %resp.status(), "upstream DELETE");
         Ok(())
     }
 
-    fn request(&self, method: Method, session: SessionHeaders<'_>) -> http::Request<Full<Bytes>> {
+    fn request(
+        &self,
+        method: Method,
+        session: SessionHeaders<'_>,
+    ) -> Result<http::Request<Full<Bytes>>, ClientError> {
         let mut req = http::Request::new(Full::new(Bytes::new()));
         *req.method_mut() = method;
         *req.uri_mut() = self.endpoint.clone();
@@ -201,7 +253,8 @@ impl ToolkitClient {
         {
             headers.insert(HEADER_PROTOCOL_VERSION, v);
         }
-        req
+        self.credentials.apply(headers, session.caller)?;
+        Ok(req)
     }
 
     /// Send and wait for the response head, bounded by the toolkit's timeout.

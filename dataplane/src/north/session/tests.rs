@@ -9,7 +9,7 @@ fn session() -> Arc<Session> {
         capabilities: json!({}),
         client_info: json!({}),
     };
-    let session = Session::new("2025-11-25", hello);
+    let session = Session::new("2025-11-25", hello, None);
     session.set_id(format!("id-{}", rand::rng().next_u64()));
     Arc::new(session)
 }
