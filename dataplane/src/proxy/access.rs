@@ -69,6 +69,40 @@ impl Toolkit {
     }
 }
 
+/// What a principal may see of a proxy, as a key for anything that caches
+/// lists: two principals with equal views get the same lists from the same
+/// upstream answers, and a principal who may see less never shares a key with
+/// one who may see more.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct View {
+    /// Per toolkit, in route order: which of its routes admit the principal.
+    admitted: Vec<Vec<bool>>,
+    /// The identity, when a visible toolkit gets the caller's token: its
+    /// answers may differ for each caller.
+    identity: Option<String>,
+}
+
+impl super::Proxy {
+    /// The [`View`] of `principal`.
+    pub fn view(&self, principal: &Principal) -> View {
+        let admitted = self
+            .toolkits
+            .iter()
+            .map(|t| t.access.iter().map(|r| principal.admitted_by(r)).collect())
+            .collect();
+        let personal = self
+            .toolkits
+            .iter()
+            .any(|t| t.visible_to(principal) && t.client.forwards_caller_token());
+        View {
+            admitted,
+            identity: personal
+                .then(|| principal.identity().map(str::to_owned))
+                .flatten(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -102,6 +136,26 @@ mod tests {
             },
             roles: roles.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
         }
+    }
+
+    #[test]
+    fn views_differ_exactly_when_what_callers_may_see_differs() {
+        let plan = mcpgw_config::ProxyPlan {
+            prefix: mcpgw_config::PrefixMode::Always,
+            toolkits: vec![],
+        };
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let http = crate::south::http_client();
+        let mut proxy = super::super::Proxy::new("t", &plan, &http, metrics).expect("proxy");
+        proxy.toolkits = vec![Arc::new(toolkit(vec![
+            tools(&["get_*"], None),
+            tools(&["create_*"], Some(&["github:write"])),
+        ]))];
+        let (reader, other_reader) = (caller(&["github:read"]), caller(&["x"]));
+        let writer = caller(&["github:write"]);
+        assert_eq!(proxy.view(&reader), proxy.view(&other_reader));
+        assert_eq!(proxy.view(&reader), proxy.view(&Principal::Anonymous));
+        assert_ne!(proxy.view(&reader), proxy.view(&writer));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use mcpgw_config::{AccessRule, Allow, PrefixMode, ProxyPlan, ToolkitPlan};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
+pub use access::View;
 pub use changes::ToolkitChanges;
 pub use handshake::InitializeFailure;
 pub use naming::Naming;
@@ -128,7 +129,7 @@ impl Reply {
 #[derive(Debug)]
 pub struct Proxy {
     naming: Naming,
-    toolkits: Vec<Arc<Toolkit>>,
+    pub(super) toolkits: Vec<Arc<Toolkit>>,
     /// The config name, shown as the gateway's `serverInfo.title`.
     title: String,
     metrics: Arc<Metrics>,

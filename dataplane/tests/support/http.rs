@@ -119,24 +119,38 @@ pub struct Mcp {
     pub url: String,
     pub session: Option<String>,
     pub version: String,
+    /// Sent as `Authorization: Bearer …` on every request.
+    pub token: Option<String>,
 }
 
 impl Mcp {
     /// `initialize` + `notifications/initialized` with the given client capabilities.
     pub async fn connect(url: &str, capabilities: Value) -> Self {
-        let mut mcp = Self {
+        Self::connect_as(url, capabilities, None).await
+    }
+
+    /// A client that presents `token` (if any) as a bearer token, not yet initialized.
+    pub fn with_token(url: &str, token: Option<&str>) -> Self {
+        Self {
             url: url.to_owned(),
             session: None,
             version: "2025-11-25".into(),
-        };
-        let resp = mcp
-            .post(
-                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": capabilities,
-                "clientInfo": {"name": "mcpgw-tests", "version": "0"}}}),
-            )
-            .await;
+            token: token.map(|t| format!("Bearer {t}")),
+        }
+    }
+
+    /// The initialize request this client sends.
+    pub fn initialize_message(capabilities: &Value) -> Value {
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": capabilities,
+            "clientInfo": {"name": "mcpgw-tests", "version": "0"}}})
+    }
+
+    /// [`Mcp::connect`] presenting `token` as a bearer token.
+    pub async fn connect_as(url: &str, capabilities: Value, token: Option<&str>) -> Self {
+        let mut mcp = Self::with_token(url, token);
+        let resp = mcp.post(&Self::initialize_message(&capabilities)).await;
         assert_eq!(resp.status, StatusCode::OK, "{resp:?}");
         mcp.session = resp.header("mcp-session-id").map(str::to_owned);
         assert!(mcp.session.is_some(), "initialize carries a session id");
@@ -157,6 +171,9 @@ impl Mcp {
         ];
         if let Some(s) = &self.session {
             h.push(("mcp-session-id", s.as_str()));
+        }
+        if let Some(t) = &self.token {
+            h.push(("authorization", t.as_str()));
         }
         h
     }

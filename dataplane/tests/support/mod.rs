@@ -55,10 +55,16 @@ impl Peer {
 
     /// Start on a given port (0: any), e.g. to restart a peer where it was.
     pub fn start_on(name: &'static str, port: u16) -> Self {
+        Self::start_with(name, port, &[])
+    }
+
+    /// Start with extra environment variables (e.g. the auth peer's settings).
+    pub fn start_with(name: &'static str, port: u16, env: &[(&str, &str)]) -> Self {
         let script = workspace().join("tests/peers/run-peer.sh");
         let mut child = Command::new("bash")
             .arg(&script)
             .arg(name)
+            .envs(env.iter().copied())
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
