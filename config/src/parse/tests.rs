@@ -95,16 +95,15 @@ fn document_that_is_not_a_mapping_is_rejected() {
 fn unknown_top_level_field_is_rejected() {
     assert_errors(
         &format!("{DEMO}extra: 1\n"),
-        &["extra: unknown field `extra`, expected one of `name`, `stores`, `bindings`"],
+        &["extra: unknown field `extra`, expected one of `name`, `guards`, `stores`, `bindings`"],
     );
 }
 
 #[test]
-fn guards_telemetry_and_vaults_are_not_supported_yet() {
+fn telemetry_and_vaults_are_not_supported_yet_but_guards_are_read() {
     assert_errors(
         &format!("{DEMO}guards: {{}}\ntelemetry: {{}}\nvaults: {{}}\n"),
         &[
-            "guards: not supported yet: guards",
             "telemetry: not supported yet: telemetry",
             "vaults: not supported yet: vaults",
         ],
@@ -191,37 +190,32 @@ fn binding_without_type_or_kind_is_rejected() {
 }
 
 #[test]
-fn authorization_cache_and_tls_options_are_not_supported_yet() {
+fn cache_and_tls_options_are_not_supported_yet() {
     let yaml = demo_with(
         "max_request_bytes: 4194304",
         "authorization: {}\n      tls: {}",
     );
     let yaml = yaml.replacen("{ prefix: always }", "{ prefix: always, cache: {} }", 1);
+    // An empty `authorization` is the same as none.
     let yaml = yaml.replacen("timeout: PT60S }", "timeout: PT60S, authorization: {} }", 1);
     assert_errors(
         &yaml,
         &[
             "bindings.north_mcp_server.options.tls: not supported yet: TLS",
-            "bindings.north_mcp_server.options.authorization: not supported yet: guards (authorization)",
             "bindings.north_mcp_proxy.options.cache: not supported yet: caching",
-            "bindings.south_mcp_client_everything.options.authorization: \
-             not supported yet: guards (authorization)",
         ],
     );
 }
 
 #[test]
-fn guarded_and_with_on_routes_are_not_supported_yet() {
+fn with_on_routes_is_not_supported_yet() {
     let yaml = demo_with(
         "exit: south_mcp_client_time",
-        "exit: south_mcp_client_time\n        guarded: { jwt: [x] }\n        with: {}",
+        "exit: south_mcp_client_time\n        with: {}",
     );
     assert_errors(
         &yaml,
-        &[
-            "bindings.north_mcp_proxy.routes[1].guarded: not supported yet: guards (guarded routes)",
-            "bindings.north_mcp_proxy.routes[1].with: not supported yet: route `with`",
-        ],
+        &["bindings.north_mcp_proxy.routes[1].with: not supported yet: route `with`"],
     );
 }
 
