@@ -170,3 +170,5 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auth;

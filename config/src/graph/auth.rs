@@ -111,3 +111,6 @@ fn push_once(errors: &mut Vec<FieldError>, error: FieldError) {
         errors.push(error);
     }
 }
+
+#[cfg(test)]
+mod tests;

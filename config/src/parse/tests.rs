@@ -302,3 +302,99 @@ fn session_key_and_initialize_timeout_are_checked_for_type() {
         )],
     );
 }
+
+const JWT: &str = "guards.authn_jwt.options";
+
+fn with_guard_field(from: &str, to: &str) -> String {
+    crate::testing::guarded_with(from, to)
+}
+
+#[test]
+fn guards_are_read_with_paths_into_their_options() {
+    assert_errors(
+        &with_guard_field("issuer: https://auth.example.com", "isuser: x"),
+        &[&format!(
+            "{JWT}.isuser: unknown field `isuser`, expected one of `issuer`, `audience`, `keys`, \
+             `keys_file`, `algorithms`, `leeway`, `roles`, `identity`, `refresh_interval`"
+        )],
+    );
+    assert_errors(
+        &with_guard_field(
+            "keys_file: /etc/mcpgw/jwks/jwks.json",
+            "keys_file: k\n      algorithms: [ HS256 ]",
+        ),
+        &[&format!(
+            "{JWT}.algorithms[0]: unknown variant `HS256`, expected one of `RS256`, `RS384`, \
+             `RS512`, `PS256`, `PS384`, `PS512`, `ES256`, `ES384`, `EdDSA`"
+        )],
+    );
+}
+
+#[test]
+fn audience_and_keys_are_a_string_or_a_list() {
+    assert_errors(
+        &with_guard_field("audience: http://127.0.0.1:7114/mcp", "audience: { a: b }").replacen(
+            "keys_file: /etc/mcpgw/jwks/jwks.json",
+            "keys: 5",
+            1,
+        ),
+        &[
+            &format!("{JWT}.audience: invalid type: a mapping, expected a string or a list"),
+            &format!("{JWT}.keys: invalid type: a number, expected a string or a list"),
+        ],
+    );
+    assert_errors(
+        &with_guard_field(
+            "audience: http://127.0.0.1:7114/mcp",
+            "audience: [ a, [ b ] ]",
+        ),
+        &[&format!(
+            "{JWT}.audience[1]: invalid type: sequence, expected a string"
+        )],
+    );
+}
+
+#[test]
+fn inline_keys_are_read_one_by_one_with_their_index() {
+    let yaml = with_guard_field(
+        "keys_file: /etc/mcpgw/jwks/jwks.json",
+        "keys: [ { kty: EC, crv: P-256, x: a, y: b, z: c }, { kty: [ RSA ] } ]",
+    );
+    let errors = errors(&yaml);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with(&format!("{JWT}.keys[0].z: unknown field `z`")));
+    assert!(errors[1].starts_with(&format!("{JWT}.keys[1].kty: invalid type: sequence")));
+}
+
+#[test]
+fn private_and_symmetric_keys_are_refused() {
+    let message = "a private key member: only public keys go in the config (secrets never do)";
+    let yaml = with_guard_field(
+        "keys_file: /etc/mcpgw/jwks/jwks.json",
+        "keys: [ { kty: RSA, n: a, e: AQAB, d: x, p: y }, { kty: oct, k: c2VjcmV0 } ]",
+    );
+    let errors = errors(&yaml);
+    assert_eq!(
+        errors,
+        [
+            format!("{JWT}.keys[0].d: {message}"),
+            format!("{JWT}.keys[0].p: {message}"),
+            format!("{JWT}.keys[1].k: {message}"),
+        ]
+    );
+    // The secret itself is never repeated in an error.
+    assert!(errors.iter().all(|e| !e.contains("c2VjcmV0")));
+}
+
+#[test]
+fn a_broken_guard_does_not_hide_the_errors_of_the_others() {
+    let yaml = with_guard_field("    type: jwt\n", "    type: jwt\n    extra: 1\n").replacen(
+        "port: 7114",
+        "port: x",
+        1,
+    );
+    let errors = errors(&yaml);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with("guards.authn_jwt.extra: unknown field `extra`"));
+    assert!(errors[1].starts_with("bindings.north_tcp_server.options.port: "));
+}

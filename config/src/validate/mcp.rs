@@ -404,3 +404,6 @@ pub(crate) fn mcp_client(
     })
     .flatten()
 }
+
+#[cfg(test)]
+mod tests;
