@@ -43,6 +43,7 @@ pub(crate) fn guard(
     guard: &Guard,
     errors: &mut Vec<FieldError>,
 ) -> Option<JwtGuardPlan> {
+    // NB: `jwt` is the only kind; another kind would make this pattern refutable.
     let GuardType::Jwt = guard.guard_type;
     let options = &guard.options;
     let path = format!("{path}.options");

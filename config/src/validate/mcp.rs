@@ -207,10 +207,9 @@ pub(crate) fn mcp_proxy(
             if let Some(&first) = route_of_toolkit.get(name) {
                 let first_exit = &proxy.routes[first].exit;
                 if *first_exit == route.exit {
-                    let toolkit = toolkits.iter_mut().find(|t| t.name == name);
-                    toolkit
-                        .into_iter()
-                        .for_each(|t| t.access.push(rule.clone()));
+                    if let Some(toolkit) = toolkits.iter_mut().find(|t| t.name == name) {
+                        toolkit.access.push(rule);
+                    }
                 } else {
                     let error = Invalid::DuplicateToolkit {
                         name: name.to_owned(),
