@@ -1,41 +1,48 @@
 //! Validated model → [`Plan`]: run every check, then assemble the plan from
 //! the checked values.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use crate::error::{ConfigError, FieldError, ROOT};
 use crate::model::{Binding, Config};
+use crate::parse::Broken;
 use crate::plan::{
-    EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, Plan, ProxyPlan, ToolkitPlan,
+    AuthorizationPlan, EndpointPlan, HttpRoutePlan, JwtGuardPlan, ListenerPlan, Plan, ProxyPlan,
+    ToolkitPlan,
 };
-use crate::validate::{self, CheckedClient, CheckedHttpRoute, CheckedProxy};
+use crate::validate::{self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer};
 
 /// Validates a config built in Rust (e.g. by the operator) and compiles it.
 ///
 /// Reports every problem, each at the path of the bad field.
 pub fn compile(config: &Config) -> Result<Plan, ConfigError> {
-    compile_parsed(config, &BTreeSet::new()).map_err(ConfigError::from)
+    compile_parsed(config, &Broken::default()).map_err(ConfigError::from)
 }
 
 /// The checked values of each valid binding, by binding name.
 #[derive(Default)]
 struct Checked<'a> {
+    guards: HashMap<&'a str, JwtGuardPlan>,
     tcp: HashMap<&'a str, (String, u16)>,
     http: HashMap<&'a str, Vec<CheckedHttpRoute>>,
     /// The server's settings and the proxy it exits to.
-    server: HashMap<&'a str, (McpServerPlan, &'a str)>,
+    server: HashMap<&'a str, (CheckedServer, &'a str)>,
     proxy: HashMap<&'a str, CheckedProxy>,
     client: HashMap<&'a str, CheckedClient>,
 }
 
-/// Compiles a config some of whose bindings (`broken`) could not be parsed.
-pub(crate) fn compile_parsed(
-    config: &Config,
-    broken: &BTreeSet<String>,
-) -> Result<Plan, Vec<FieldError>> {
+/// Compiles a config some of whose bindings and guards (`broken`) could not be parsed.
+pub(crate) fn compile_parsed(config: &Config, broken: &Broken) -> Result<Plan, Vec<FieldError>> {
     let mut errors = Vec::new();
     validate::config_name(&config.name, &mut errors);
     let mut checked = Checked::default();
+    for (name, guard) in &config.guards {
+        let path = format!("guards.{name}");
+        validate::guard_name(name, &path, &mut errors);
+        if let Some(plan) = validate::guard(&path, guard, &mut errors) {
+            checked.guards.insert(name, plan);
+        }
+    }
     for (name, binding) in &config.bindings {
         let path = format!("bindings.{name}");
         validate::binding_name(name, &path, &mut errors);
@@ -129,20 +136,30 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
                 client_binding: toolkit.client.clone(),
                 server: client.server.clone(),
                 timeout: client.timeout,
-                access: vec![crate::plan::AccessRule {
-                    allow: toolkit.allow.clone(),
-                    roles: None,
-                }],
-                forward: None,
-                credentials: None,
-                authorization_url: None,
+                access: toolkit.access.clone(),
+                forward: client.forward.as_ref().map(|f| f.credentials.clone()),
+                credentials: client.credentials.clone(),
+                authorization_url: client.authorization_url.clone(),
             })
         })
         .collect::<Option<Vec<_>>>()?;
+    let authorization = match &server.authorization {
+        Some(authorization) => {
+            let jwt = checked.guards.get(authorization.guard.as_str())?.clone();
+            let resource_metadata = server.metadata.plan(&jwt.issuer, &proxy.roles);
+            Some(AuthorizationPlan {
+                guard: authorization.guard.clone(),
+                jwt,
+                credentials: authorization.credentials.clone(),
+                resource_metadata,
+            })
+        }
+        None => None,
+    };
     Some(EndpointPlan {
         server_binding: server_binding.to_owned(),
-        server: server.clone(),
-        authorization: None,
+        server: server.plan.clone(),
+        authorization,
         proxy_binding: (*proxy_binding).to_owned(),
         proxy: ProxyPlan {
             prefix: proxy.prefix,
@@ -153,3 +170,5 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_auth;

@@ -81,7 +81,7 @@ pub(crate) enum Invalid {
     Empty,
     #[error("not supported yet: {0}")]
     NotSupportedYet(String),
-    #[error("unknown field `{0}`, expected one of `name`, `stores`, `bindings`")]
+    #[error("unknown field `{0}`, expected one of `name`, `guards`, `stores`, `bindings`")]
     UnknownTopLevelField(String),
     #[error("keys must be strings, found {0}")]
     NonStringKey(String),
@@ -158,11 +158,25 @@ pub(crate) enum Invalid {
          letter or digit, at most 63 characters"
     )]
     ToolkitName,
-    #[error("toolkit `{name}` is already defined by {first}")]
-    DuplicateToolkit { name: String, first: String },
-    #[error("`{client}` is already the exit of {first}; each toolkit needs its own mcp client")]
-    DuplicateClient { client: String, first: String },
-    #[error("`never` requires exactly one route (names from several toolkits could collide)")]
+    #[error(
+        "toolkit `{name}` is already defined by {first}, which exits to `{client}`; every \
+         route of a toolkit exits to its one mcp client"
+    )]
+    DuplicateToolkit {
+        name: String,
+        first: String,
+        client: String,
+    },
+    #[error(
+        "`{client}` is already the exit of {first} (toolkit `{toolkit}`); each toolkit needs \
+         its own mcp client"
+    )]
+    DuplicateClient {
+        client: String,
+        first: String,
+        toolkit: String,
+    },
+    #[error("`never` requires exactly one toolkit (names from several toolkits could collide)")]
     PrefixNever,
     #[error("not an http URL: {0}")]
     NotHttpUrl(String),
@@ -170,6 +184,102 @@ pub(crate) enum Invalid {
     UrlUserinfo,
     #[error("must not contain a fragment")]
     UrlFragment,
+    #[error("not an http(s) URL: {0}")]
+    NotWebUrl(String),
+    // Guards.
+    #[error("guard names may only contain letters, digits, `_` and `-`")]
+    GuardName,
+    #[error("at least one audience is required")]
+    NoAudience,
+    #[error("`keys` and `keys_file` are both set; give exactly one")]
+    KeysExclusive,
+    #[error("one of `keys` and `keys_file` is required")]
+    KeysRequired,
+    #[error("at least one key is required")]
+    NoKeys,
+    #[error("a private key member: only public keys go in the config (secrets never do)")]
+    PrivateKeyMember,
+    #[error("unsupported key type `{0}`, expected one of `RSA`, `EC`, `OKP`")]
+    UnknownKeyType(String),
+    #[error("`{member}` is not a member of an `{kty}` key")]
+    ForeignKeyMember {
+        member: &'static str,
+        kty: &'static str,
+    },
+    #[error("unsupported curve `{found}` for an `{kty}` key, expected {expected}")]
+    UnknownCurve {
+        found: String,
+        kty: &'static str,
+        expected: &'static str,
+    },
+    #[error("not base64url (RFC 4648 §5, without padding)")]
+    NotBase64Url,
+    #[error("must be the base64url of {bytes} bytes for `{curve}`")]
+    CoordinateLength { bytes: usize, curve: &'static str },
+    #[error(
+        "unsupported algorithm `{0}`, expected one of `RS256`, `RS384`, `RS512`, `PS256`, \
+         `PS384`, `PS512`, `ES256`, `ES384`, `EdDSA`"
+    )]
+    UnknownAlgorithm(String),
+    #[error("`{alg}` cannot be used with {key}")]
+    AlgorithmMismatch { alg: String, key: String },
+    #[error("unsupported key use `{0}`, expected `sig` (only signature keys verify tokens)")]
+    KeyUse(String),
+    #[error("key id `{kid}` is already used by {first}")]
+    DuplicateKid { kid: String, first: String },
+    #[error("at least one algorithm is required")]
+    NoAlgorithms,
+    #[error("`{0}` is already listed")]
+    DuplicateAlgorithm(&'static str),
+    // References to guards, and credentials.
+    #[error("name one guard, found {0}")]
+    OneGuard(usize),
+    #[error("no guard named `{0}`")]
+    NoSuchGuard(String),
+    #[error("must contain `{{credentials}}` exactly once")]
+    CredentialsPlaceholder,
+    #[error(
+        "not a valid header value: only visible ASCII characters, spaces and tabs, and no \
+         space at either end"
+    )]
+    HeaderValue,
+    #[error("needs `options.authorization`: the metadata describes a guarded endpoint")]
+    MetadataWithoutAuthorization,
+    #[error(
+        "route is guarded by `{guard}` but `bindings.{server}.options.authorization` names no guard"
+    )]
+    RouteGuardWithoutServerGuard { guard: String, server: String },
+    #[error(
+        "route is guarded by `{guard}` but `bindings.{server}` checks callers with `{server_guard}`"
+    )]
+    RouteGuardMismatch {
+        guard: String,
+        server: String,
+        server_guard: String,
+    },
+    #[error(
+        "forwards tokens checked by `{guard}` but `bindings.{server}`, which reaches this \
+         client, names no guard in `options.authorization`"
+    )]
+    ForwardWithoutServerGuard { guard: String, server: String },
+    #[error(
+        "forwards tokens checked by `{guard}` but `bindings.{server}`, which reaches this \
+         client, checks callers with `{server_guard}`"
+    )]
+    ForwardGuardMismatch {
+        guard: String,
+        server: String,
+        server_guard: String,
+    },
+    #[error("not an HTTP header name (letters, digits and any of !#$%&'*+-.^_`|~)")]
+    HeaderName,
+    #[error("`{0}` is set by the gateway itself")]
+    ReservedHeader(String),
+    #[error(
+        "both `options.authorization` (the caller's token) and `options.credentials` set \
+         `Authorization`; keep one, or send this credential in another `header`"
+    )]
+    CredentialsConflict,
 }
 
 impl Invalid {

@@ -1,15 +1,19 @@
 //! Rules that span bindings: every exit names a binding of the right kind,
-//! every binding is reachable from a tcp server, listeners don't collide.
+//! every binding is reachable from a tcp server, listeners don't collide, and
+//! guards are named consistently (`auth`).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::error::{FieldError, Invalid};
 use crate::model::{Binding, BindingKind, Config, SYS_HTTP_CLIENT};
+use crate::parse::Broken;
 
-/// Checks the graph. `broken` names bindings that exist but could not be read
-/// (already reported): exits to them are not checked, and neither is
-/// reachability, which would only repeat their errors in another form.
-pub(crate) fn check(config: &Config, broken: &BTreeSet<String>, errors: &mut Vec<FieldError>) {
+mod auth;
+
+/// Checks the graph. `broken` names bindings and guards that exist but could not
+/// be read (already reported): exits and references to them are not checked, and
+/// neither is reachability, which would only repeat their errors in another form.
+pub(crate) fn check(config: &Config, broken: &Broken, errors: &mut Vec<FieldError>) {
     for (name, binding) in &config.bindings {
         let path = format!("bindings.{name}");
         match (binding, next_kind(binding.kind())) {
@@ -24,7 +28,8 @@ pub(crate) fn check(config: &Config, broken: &BTreeSet<String>, errors: &mut Vec
         }
     }
     listeners_are_distinct(config, errors);
-    if broken.is_empty() {
+    auth::check(config, broken, errors);
+    if broken.bindings.is_empty() {
         reachable(config, errors);
     }
 }
@@ -63,7 +68,7 @@ fn exits(binding: &Binding) -> Vec<(String, &str)> {
 
 fn exit(
     config: &Config,
-    broken: &BTreeSet<String>,
+    broken: &Broken,
     field: String,
     target: &str,
     expected: BindingKind,
@@ -76,7 +81,7 @@ fn exit(
             found: binding.kind(),
             expected,
         },
-        None if broken.contains(target) => return,
+        None if broken.bindings.contains(target) => return,
         None if target.starts_with("sys:") => Invalid::MisplacedBuiltin(target.to_owned()),
         None => Invalid::NoSuchBinding(target.to_owned()),
     };

@@ -14,17 +14,33 @@ use serde_path_to_error::Segment;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{FieldError, Invalid, ROOT};
-use crate::model::{Binding, BindingKind, Config, Store};
+use crate::model::{Binding, BindingKind, Config, Guard, Jwk, Store};
 
 /// A document that could be read as a mapping, with what was wrong in it.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    /// The config, without the bindings that could not be read.
+    /// The config, without the bindings and guards that could not be read.
     pub config: Config,
-    /// Names of the bindings left out of `config` because of their errors.
-    pub broken: BTreeSet<String>,
+    /// What was left out of `config` because of its errors.
+    pub broken: Broken,
     /// Shape errors (syntax errors are fatal and returned instead of a `Parsed`).
     pub errors: Vec<FieldError>,
+}
+
+/// Names of the bindings and guards that exist in the document but could not be
+/// read (their errors are already reported): references to them are not reported
+/// again as references to nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Broken {
+    pub bindings: BTreeSet<String>,
+    pub guards: BTreeSet<String>,
+}
+
+impl Broken {
+    /// Whether everything could be read.
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty() && self.guards.is_empty()
+    }
 }
 
 /// Reads a YAML document; `Err` when it is not even a YAML mapping.
@@ -42,7 +58,7 @@ pub(crate) fn parse(yaml: &str) -> Result<Parsed, Vec<FieldError>> {
     };
     let mut parsed = Parsed {
         config: Config::new(""),
-        broken: BTreeSet::new(),
+        broken: Broken::default(),
         errors: Vec::new(),
     };
     let (mut saw_name, mut saw_bindings) = (false, false);
@@ -77,12 +93,24 @@ pub(crate) fn parse(yaml: &str) -> Result<Parsed, Vec<FieldError>> {
                             parsed.config.bindings.insert(name, binding);
                         }
                         None => {
-                            parsed.broken.insert(name);
+                            parsed.broken.bindings.insert(name);
                         }
                     }
                 }
             }
-            "guards" | "telemetry" | "vaults" => {
+            "guards" => {
+                for (name, value) in entries(value, "guards", &mut parsed.errors) {
+                    match guard(value, &join("guards", &name), &mut parsed.errors) {
+                        Some(guard) => {
+                            parsed.config.guards.insert(name, guard);
+                        }
+                        None => {
+                            parsed.broken.guards.insert(name);
+                        }
+                    }
+                }
+            }
+            "telemetry" | "vaults" => {
                 let error = Invalid::not_supported_yet(key.as_str());
                 parsed.errors.push(FieldError::new(key, error));
             }
@@ -134,6 +162,90 @@ pub(crate) fn binding(value: Value, path: &str) -> (Option<Binding>, Vec<FieldEr
         BindingKind::McpClient => decode(value, path, &mut errors).map(Binding::McpClient),
     };
     (binding, errors)
+}
+
+/// Members of a private or symmetric JWK: refused with their own message, since
+/// a key that holds them is a secret and secrets never go in the config.
+const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Reads one guard at `path`; `None` when it has any error.
+///
+/// `options.audience` and `options.keys` are "a string or a list", which serde
+/// reports as "did not match any variant" without saying where; they are read
+/// here first, so that a bad key names its index and field.
+fn guard(mut value: Value, path: &str, errors: &mut Vec<FieldError>) -> Option<Guard> {
+    let before = errors.len();
+    if let Value::Mapping(map) = &mut value
+        && let Some(Value::Mapping(options)) = map.get_mut("options")
+    {
+        let options_path = join(path, "options");
+        if let Some(audience) = options.get_mut("audience") {
+            let path = join(&options_path, "audience");
+            if !string_or_list(audience, &path, errors, |value, errors| {
+                decode::<Vec<String>>(value, &path, errors).is_some()
+            }) {
+                // A stand-in of the right shape, so that the rest of the guard is
+                // still read (the guard is dropped anyway: it has an error).
+                *audience = Value::String(String::new());
+            }
+        }
+        if let Some(keys) = options.get_mut("keys") {
+            let path = join(&options_path, "keys");
+            if !string_or_list(keys, &path, errors, |value, errors| {
+                jwks(value, &path, errors)
+            }) {
+                options.shift_remove("keys");
+            }
+        }
+    }
+    let guard = decode::<Guard>(value, path, errors);
+    guard.filter(|_| errors.len() == before)
+}
+
+/// Checks a field that is a string or a list, reading a list with `list`;
+/// whether it is well formed.
+fn string_or_list(
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<FieldError>,
+    list: impl FnOnce(Value, &mut Vec<FieldError>) -> bool,
+) -> bool {
+    match value {
+        Value::String(_) => true,
+        Value::Sequence(_) => list(value.clone(), errors),
+        other => {
+            let error = Invalid::WrongType {
+                found: describe(other),
+                expected: "a string or a list",
+            };
+            errors.push(FieldError::new(path, error));
+            false
+        }
+    }
+}
+
+/// Reads inline JWKs, refusing private members; whether all are well formed.
+fn jwks(value: Value, path: &str, errors: &mut Vec<FieldError>) -> bool {
+    let Value::Sequence(keys) = value else {
+        return false;
+    };
+    let before = errors.len();
+    for (index, key) in keys.into_iter().enumerate() {
+        let key_path = format!("{path}[{index}]");
+        let key_before = errors.len();
+        if let Value::Mapping(members) = &key {
+            for member in PRIVATE_JWK_MEMBERS {
+                if members.contains_key(member) {
+                    let error = Invalid::PrivateKeyMember;
+                    errors.push(FieldError::new(join(&key_path, member), error));
+                }
+            }
+        }
+        if errors.len() == key_before {
+            decode::<Jwk>(key, &key_path, errors);
+        }
+    }
+    errors.len() == before
 }
 
 /// Removes and reads the string field `field` (`type` or `kind`).
@@ -199,16 +311,9 @@ fn remove_not_supported_yet(
 ) {
     let options_path = join(path, "options");
     if let Some(Value::Mapping(options)) = map.get_mut("options") {
-        let mut fields = vec![("tls", "TLS")];
-        match kind {
-            BindingKind::McpServer | BindingKind::McpClient => {
-                fields.push(("authorization", "guards (authorization)"));
-            }
-            BindingKind::McpProxy => fields.push(("cache", "caching")),
-            _ => {}
-        }
-        for (field, what) in fields {
-            remove(options, field, &options_path, what, errors);
+        remove(options, "tls", &options_path, "TLS", errors);
+        if kind == BindingKind::McpProxy {
+            remove(options, "cache", &options_path, "caching", errors);
         }
     }
     let routes_path = join(path, "routes");
@@ -216,13 +321,6 @@ fn remove_not_supported_yet(
         for (index, route) in routes.iter_mut().enumerate() {
             if let Value::Mapping(route) = route {
                 let route_path = format!("{routes_path}[{index}]");
-                remove(
-                    route,
-                    "guarded",
-                    &route_path,
-                    "guards (guarded routes)",
-                    errors,
-                );
                 remove(route, "with", &route_path, "route `with`", errors);
             }
         }

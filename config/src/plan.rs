@@ -92,7 +92,8 @@ pub struct McpServerPlan {
 pub struct ProxyPlan {
     /// Whether names are prefixed with their toolkit (`options.prefix`).
     pub prefix: PrefixMode,
-    /// One entry per route, in config order (this order is the merge order of lists).
+    /// One entry per toolkit, in the order of each toolkit's first route (this order is
+    /// the merge order of lists).
     pub toolkits: Vec<ToolkitPlan>,
 }
 

@@ -8,16 +8,46 @@ use crate::model::{
 /// The aggregation demo from the workspace's `examples/`.
 pub(crate) const DEMO: &str = include_str!("../../examples/demo.yaml");
 
+/// The guarded endpoint from the workspace's `examples/`.
+pub(crate) const GUARDED: &str = include_str!("../../examples/guarded.yaml");
+
 /// The demo with `from` replaced by `to`; `from` must occur exactly once, so a
 /// fixture cannot silently stop testing anything when the demo changes.
 #[track_caller]
 pub(crate) fn demo_with(from: &str, to: &str) -> String {
+    replace_once(DEMO, "demo.yaml", from, to)
+}
+
+/// [`demo_with`] for guarded.yaml.
+#[track_caller]
+pub(crate) fn guarded_with(from: &str, to: &str) -> String {
+    replace_once(GUARDED, "guarded.yaml", from, to)
+}
+
+#[track_caller]
+fn replace_once(yaml: &str, file: &str, from: &str, to: &str) -> String {
     assert_eq!(
-        DEMO.matches(from).count(),
+        yaml.matches(from).count(),
         1,
-        "`{from}` must occur once in demo.yaml"
+        "`{from}` must occur once in {file}"
     );
-    DEMO.replacen(from, to, 1)
+    yaml.replacen(from, to, 1)
+}
+
+/// The issuer and audience of guarded.yaml's guard, as lines of its `options`.
+pub(crate) const JWT_BASICS: &str =
+    "      issuer: https://auth.example.com\n      audience: http://127.0.0.1:7114/mcp\n";
+
+/// guarded.yaml with the options of its guard `authn_jwt` replaced by `options`
+/// (YAML lines indented by six spaces, e.g. [`JWT_BASICS`] and more).
+#[track_caller]
+pub(crate) fn with_jwt_options(options: &str) -> String {
+    let start = GUARDED.find("      issuer:");
+    let end = GUARDED.find("bindings:");
+    match (start, end) {
+        (Some(start), Some(end)) => format!("{}{options}{}", &GUARDED[..start], &GUARDED[end..]),
+        _ => panic!("guarded.yaml has no guard options before its bindings"),
+    }
 }
 
 /// The demo without the lines that contain any of `markers`; each marker must

@@ -1,11 +1,11 @@
 //! Mutated configs: whatever the file holds, the compiler answers with errors, never a panic.
 
-#[test]
-fn mutated_yaml_never_panics_the_compiler() {
+/// Mutates `valid` 3,000 times (three random bytes each) and compiles every result;
+/// returns how many were rejected.
+fn rejected_mutations(valid: &str, seed: u64) -> usize {
     const NOISE: &[u8] = b" :{}[]-\n#&*!|>'\"%@`x0";
-    let valid = include_str!("../../examples/demo.yaml");
     // xorshift: reproducible without a dependency.
-    let mut state: u64 = 0xdead_beef_cafe_f00d;
+    let mut state = seed;
     let mut next = move || {
         state ^= state << 13;
         state ^= state >> 7;
@@ -23,5 +23,20 @@ fn mutated_yaml_never_panics_the_compiler() {
             rejected += 1;
         }
     }
+    rejected
+}
+
+#[test]
+fn mutated_yaml_never_panics_the_compiler() {
+    let valid = include_str!("../../examples/demo.yaml");
+    let rejected = rejected_mutations(valid, 0xdead_beef_cafe_f00d);
+    assert!(rejected > 0, "the mutations do reach the validator");
+}
+
+#[test]
+fn mutated_guarded_yaml_never_panics_the_compiler() {
+    // Guards, guarded routes and forwarding have their own parsing and checks.
+    let valid = include_str!("../../examples/guarded.yaml");
+    let rejected = rejected_mutations(valid, 0x0123_4567_89ab_cdef);
     assert!(rejected > 0, "the mutations do reach the validator");
 }

@@ -90,7 +90,9 @@ pub struct McpProxy {
     /// Naming settings; all optional.
     #[serde(default, skip_serializing_if = "is_default")]
     pub options: McpProxyOptions,
-    /// One route per toolkit, in the order lists are merged. At least one is required.
+    /// The routes, at least one. Each names one toolkit; a toolkit may have several
+    /// routes (say, with different allow-lists for different roles), all exiting to its
+    /// one mcp client. Toolkits are merged into lists in the order of their first route.
     #[schemars(length(min = 1))]
     pub routes: Vec<McpProxyRoute>,
 }
@@ -121,7 +123,7 @@ pub struct McpProxyOptions {
 pub enum Prefix {
     /// Tools and prompts as `<toolkit>__<name>`, resources as `<toolkit>+<uri>`.
     Always,
-    /// Names pass through unchanged; only valid with exactly one route.
+    /// Names pass through unchanged; only valid with exactly one toolkit.
     Never,
 }
 

@@ -95,16 +95,15 @@ fn document_that_is_not_a_mapping_is_rejected() {
 fn unknown_top_level_field_is_rejected() {
     assert_errors(
         &format!("{DEMO}extra: 1\n"),
-        &["extra: unknown field `extra`, expected one of `name`, `stores`, `bindings`"],
+        &["extra: unknown field `extra`, expected one of `name`, `guards`, `stores`, `bindings`"],
     );
 }
 
 #[test]
-fn guards_telemetry_and_vaults_are_not_supported_yet() {
+fn telemetry_and_vaults_are_not_supported_yet_but_guards_are_read() {
     assert_errors(
         &format!("{DEMO}guards: {{}}\ntelemetry: {{}}\nvaults: {{}}\n"),
         &[
-            "guards: not supported yet: guards",
             "telemetry: not supported yet: telemetry",
             "vaults: not supported yet: vaults",
         ],
@@ -191,37 +190,32 @@ fn binding_without_type_or_kind_is_rejected() {
 }
 
 #[test]
-fn authorization_cache_and_tls_options_are_not_supported_yet() {
+fn cache_and_tls_options_are_not_supported_yet() {
     let yaml = demo_with(
         "max_request_bytes: 4194304",
         "authorization: {}\n      tls: {}",
     );
     let yaml = yaml.replacen("{ prefix: always }", "{ prefix: always, cache: {} }", 1);
+    // An empty `authorization` is the same as none.
     let yaml = yaml.replacen("timeout: PT60S }", "timeout: PT60S, authorization: {} }", 1);
     assert_errors(
         &yaml,
         &[
             "bindings.north_mcp_server.options.tls: not supported yet: TLS",
-            "bindings.north_mcp_server.options.authorization: not supported yet: guards (authorization)",
             "bindings.north_mcp_proxy.options.cache: not supported yet: caching",
-            "bindings.south_mcp_client_everything.options.authorization: \
-             not supported yet: guards (authorization)",
         ],
     );
 }
 
 #[test]
-fn guarded_and_with_on_routes_are_not_supported_yet() {
+fn with_on_routes_is_not_supported_yet() {
     let yaml = demo_with(
         "exit: south_mcp_client_time",
-        "exit: south_mcp_client_time\n        guarded: { jwt: [x] }\n        with: {}",
+        "exit: south_mcp_client_time\n        with: {}",
     );
     assert_errors(
         &yaml,
-        &[
-            "bindings.north_mcp_proxy.routes[1].guarded: not supported yet: guards (guarded routes)",
-            "bindings.north_mcp_proxy.routes[1].with: not supported yet: route `with`",
-        ],
+        &["bindings.north_mcp_proxy.routes[1].with: not supported yet: route `with`"],
     );
 }
 
@@ -307,4 +301,100 @@ fn session_key_and_initialize_timeout_are_checked_for_type() {
             "{options}.session_key: invalid type: sequence, expected a string"
         )],
     );
+}
+
+const JWT: &str = "guards.authn_jwt.options";
+
+fn with_guard_field(from: &str, to: &str) -> String {
+    crate::testing::guarded_with(from, to)
+}
+
+#[test]
+fn guards_are_read_with_paths_into_their_options() {
+    assert_errors(
+        &with_guard_field("issuer: https://auth.example.com", "isuser: x"),
+        &[&format!(
+            "{JWT}.isuser: unknown field `isuser`, expected one of `issuer`, `audience`, `keys`, \
+             `keys_file`, `algorithms`, `leeway`, `roles`, `identity`, `refresh_interval`"
+        )],
+    );
+    assert_errors(
+        &with_guard_field(
+            "keys_file: /etc/mcpgw/jwks/jwks.json",
+            "keys_file: k\n      algorithms: [ HS256 ]",
+        ),
+        &[&format!(
+            "{JWT}.algorithms[0]: unknown variant `HS256`, expected one of `RS256`, `RS384`, \
+             `RS512`, `PS256`, `PS384`, `PS512`, `ES256`, `ES384`, `EdDSA`"
+        )],
+    );
+}
+
+#[test]
+fn audience_and_keys_are_a_string_or_a_list() {
+    assert_errors(
+        &with_guard_field("audience: http://127.0.0.1:7114/mcp", "audience: { a: b }").replacen(
+            "keys_file: /etc/mcpgw/jwks/jwks.json",
+            "keys: 5",
+            1,
+        ),
+        &[
+            &format!("{JWT}.audience: invalid type: a mapping, expected a string or a list"),
+            &format!("{JWT}.keys: invalid type: a number, expected a string or a list"),
+        ],
+    );
+    assert_errors(
+        &with_guard_field(
+            "audience: http://127.0.0.1:7114/mcp",
+            "audience: [ a, [ b ] ]",
+        ),
+        &[&format!(
+            "{JWT}.audience[1]: invalid type: sequence, expected a string"
+        )],
+    );
+}
+
+#[test]
+fn inline_keys_are_read_one_by_one_with_their_index() {
+    let yaml = with_guard_field(
+        "keys_file: /etc/mcpgw/jwks/jwks.json",
+        "keys: [ { kty: EC, crv: P-256, x: a, y: b, z: c }, { kty: [ RSA ] } ]",
+    );
+    let errors = errors(&yaml);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with(&format!("{JWT}.keys[0].z: unknown field `z`")));
+    assert!(errors[1].starts_with(&format!("{JWT}.keys[1].kty: invalid type: sequence")));
+}
+
+#[test]
+fn private_and_symmetric_keys_are_refused() {
+    let message = "a private key member: only public keys go in the config (secrets never do)";
+    let yaml = with_guard_field(
+        "keys_file: /etc/mcpgw/jwks/jwks.json",
+        "keys: [ { kty: RSA, n: a, e: AQAB, d: x, p: y }, { kty: oct, k: c2VjcmV0 } ]",
+    );
+    let errors = errors(&yaml);
+    assert_eq!(
+        errors,
+        [
+            format!("{JWT}.keys[0].d: {message}"),
+            format!("{JWT}.keys[0].p: {message}"),
+            format!("{JWT}.keys[1].k: {message}"),
+        ]
+    );
+    // The secret itself is never repeated in an error.
+    assert!(errors.iter().all(|e| !e.contains("c2VjcmV0")));
+}
+
+#[test]
+fn a_broken_guard_does_not_hide_the_errors_of_the_others() {
+    let yaml = with_guard_field("    type: jwt\n", "    type: jwt\n    extra: 1\n").replacen(
+        "port: 7114",
+        "port: x",
+        1,
+    );
+    let errors = errors(&yaml);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with("guards.authn_jwt.extra: unknown field `extra`"));
+    assert!(errors[1].starts_with("bindings.north_tcp_server.options.port: "));
 }

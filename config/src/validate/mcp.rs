@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::authorization::{self, CheckedAuthorization, CheckedMetadata};
 use super::{clean, net};
 use crate::error::{FieldError, Invalid};
-use crate::model::{IsoDuration, McpClient, McpProxy, McpServer, Prefix};
-use crate::plan::{Allow, McpServerPlan, NamePattern, PrefixMode};
+use crate::model::{
+    IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, ToolkitCondition,
+};
+use crate::plan::{
+    AccessRule, Allow, McpServerPlan, NamePattern, PrefixMode, StaticCredentialsPlan,
+};
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
 pub(crate) const DEFAULT_MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -39,15 +44,39 @@ fn positive(
     duration
 }
 
+/// An `mcp server`, ready for the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckedServer {
+    /// Its transport settings.
+    pub plan: McpServerPlan,
+    /// Its guard (`options.authorization`), if any.
+    pub authorization: Option<CheckedAuthorization>,
+    /// Its protected-resource metadata, defaults still to be filled in.
+    pub metadata: CheckedMetadata,
+}
+
 /// An `mcp server`: returns its settings with defaults applied.
 pub(crate) fn mcp_server(
     path: &str,
     server: &McpServer,
     errors: &mut Vec<FieldError>,
-) -> Option<McpServerPlan> {
+) -> Option<CheckedServer> {
     let options = &server.options;
     let options_path = format!("{path}.options");
     clean(errors, |errors| {
+        let field = format!("{options_path}.authorization");
+        let authorization = authorization::authorization(&field, &options.authorization, errors);
+        let metadata = match &options.resource_metadata {
+            Some(metadata) => {
+                let field = format!("{options_path}.resource_metadata");
+                if options.authorization.is_empty() {
+                    let error = Invalid::MetadataWithoutAuthorization;
+                    errors.push(FieldError::new(&field, error));
+                }
+                authorization::resource_metadata(&field, metadata, errors)
+            }
+            None => CheckedMetadata::default(),
+        };
         let mut allowed_origins = Vec::new();
         for (index, raw) in options.origins.iter().enumerate() {
             match net::origin(raw) {
@@ -98,13 +127,18 @@ pub(crate) fn mcp_server(
         if initialize_timeout > MAX_INITIALIZE_TIMEOUT {
             errors.push(FieldError::new(field, Invalid::TooLong("PT5M")));
         }
-        McpServerPlan {
+        let plan = McpServerPlan {
             allowed_origins,
             // In range, so it fits in any usize of 32 bits or more.
             max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(usize::MAX),
             session_idle_timeout,
             session_key_file,
             initialize_timeout,
+        };
+        CheckedServer {
+            plan,
+            authorization,
+            metadata,
         }
     })
 }
@@ -113,22 +147,25 @@ pub(crate) fn mcp_server(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CheckedProxy {
     pub prefix: PrefixMode,
-    /// One per route, in route order.
+    /// One per toolkit, in the order of each toolkit's first route.
     pub toolkits: Vec<CheckedToolkit>,
+    /// Every role named in `guarded`, in route order, each once.
+    pub roles: Vec<String>,
 }
 
-/// A route of an `mcp proxy`, its client still to be resolved.
+/// A toolkit of an `mcp proxy`, its client still to be resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CheckedToolkit {
     /// The toolkit name.
     pub name: String,
-    /// The `mcp client` binding the route exits to.
+    /// The `mcp client` binding its routes exit to.
     pub client: String,
-    /// What of the toolkit clients may use.
-    pub allow: Allow,
+    /// One per route of the toolkit, in route order.
+    pub access: Vec<AccessRule>,
 }
 
-/// An `mcp proxy`: one toolkit per route, unique names, one client per toolkit.
+/// An `mcp proxy`: one toolkit per route (several routes may share one), one
+/// client per toolkit.
 pub(crate) fn mcp_proxy(
     path: &str,
     proxy: &McpProxy,
@@ -138,30 +175,18 @@ pub(crate) fn mcp_proxy(
         if proxy.routes.is_empty() {
             errors.push(FieldError::new(format!("{path}.routes"), Invalid::NoRoutes));
         }
-        let prefix = match proxy.options.prefix {
-            None | Some(Prefix::Always) => PrefixMode::Always,
-            Some(Prefix::Never) => {
-                if proxy.routes.len() != 1 {
-                    let field = format!("{path}.options.prefix");
-                    errors.push(FieldError::new(field, Invalid::PrefixNever));
-                }
-                PrefixMode::Never
-            }
-        };
-        let mut route_of_toolkit: HashMap<&str, String> = HashMap::new();
-        let mut route_of_client: HashMap<&str, String> = HashMap::new();
-        let mut toolkits = Vec::new();
+        // The first route of each toolkit, and of each client.
+        let mut route_of_toolkit: HashMap<&str, usize> = HashMap::new();
+        let mut route_of_client: HashMap<&str, (usize, &str)> = HashMap::new();
+        let mut toolkits: Vec<CheckedToolkit> = Vec::new();
+        let mut roles: Vec<String> = Vec::new();
         for (index, route) in proxy.routes.iter().enumerate() {
             let route_path = format!("{path}.routes[{index}]");
-            let this_route = format!("routes[{index}]");
-            if let Some(first) = route_of_client.get(route.exit.as_str()) {
-                let error = Invalid::DuplicateClient {
-                    client: route.exit.clone(),
-                    first: first.clone(),
-                };
-                errors.push(FieldError::new(format!("{route_path}.exit"), error));
-            } else {
-                route_of_client.insert(&route.exit, this_route.clone());
+            let guarded = guarded(&route_path, route, errors);
+            for role in guarded.iter().flatten() {
+                if !roles.contains(role) {
+                    roles.push(role.clone());
+                }
             }
             let [condition] = route.when.as_slice() else {
                 let error = Invalid::ToolkitCondition;
@@ -169,42 +194,122 @@ pub(crate) fn mcp_proxy(
                 continue;
             };
             let condition_path = format!("{route_path}.when[0]");
-            let allow = Allow {
-                tools: patterns(&condition_path, "tools", condition.tools.as_deref(), errors),
-                prompts: patterns(
-                    &condition_path,
-                    "prompts",
-                    condition.prompts.as_deref(),
-                    errors,
-                ),
-                resources: patterns(
-                    &condition_path,
-                    "resources",
-                    condition.resources.as_deref(),
-                    errors,
-                ),
+            let rule = AccessRule {
+                allow: allow(&condition_path, condition, errors),
+                roles: guarded,
             };
             let name = condition.toolkit.as_str();
             let field = format!("{condition_path}.toolkit");
             if !is_dns_label(name) {
                 errors.push(FieldError::new(field, Invalid::ToolkitName));
-            } else if let Some(first) = route_of_toolkit.get(name) {
-                let error = Invalid::DuplicateToolkit {
-                    name: name.to_owned(),
-                    first: first.clone(),
-                };
-                errors.push(FieldError::new(field, error));
-            } else {
-                route_of_toolkit.insert(name, this_route);
-                toolkits.push(CheckedToolkit {
-                    name: name.to_owned(),
+                continue;
+            }
+            if let Some(&first) = route_of_toolkit.get(name) {
+                let first_exit = &proxy.routes[first].exit;
+                if *first_exit == route.exit {
+                    if let Some(toolkit) = toolkits.iter_mut().find(|t| t.name == name) {
+                        toolkit.access.push(rule);
+                    }
+                } else {
+                    let error = Invalid::DuplicateToolkit {
+                        name: name.to_owned(),
+                        first: format!("routes[{first}]"),
+                        client: first_exit.clone(),
+                    };
+                    errors.push(FieldError::new(field, error));
+                }
+                continue;
+            }
+            if let Some((first, toolkit)) = route_of_client.get(route.exit.as_str()) {
+                let error = Invalid::DuplicateClient {
                     client: route.exit.clone(),
-                    allow,
-                });
+                    first: format!("routes[{first}]"),
+                    toolkit: (*toolkit).to_owned(),
+                };
+                errors.push(FieldError::new(format!("{route_path}.exit"), error));
+                continue;
+            }
+            route_of_toolkit.insert(name, index);
+            route_of_client.insert(&route.exit, (index, name));
+            toolkits.push(CheckedToolkit {
+                name: name.to_owned(),
+                client: route.exit.clone(),
+                access: vec![rule],
+            });
+        }
+        let prefix = match proxy.options.prefix {
+            None | Some(Prefix::Always) => PrefixMode::Always,
+            Some(Prefix::Never) => {
+                // Counted from the toolkit names, whether or not they are valid.
+                let mut names: Vec<&str> = proxy
+                    .routes
+                    .iter()
+                    .filter_map(|route| route.when.first())
+                    .map(|condition| condition.toolkit.as_str())
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                if names.len() != 1 {
+                    let field = format!("{path}.options.prefix");
+                    errors.push(FieldError::new(field, Invalid::PrefixNever));
+                }
+                PrefixMode::Never
+            }
+        };
+        CheckedProxy {
+            prefix,
+            toolkits,
+            roles,
+        }
+    })
+}
+
+/// A route's `guarded`: at most one guard (whether it is the endpoint's is
+/// checked in `graph`), its roles not blank. `None`: open to anyone.
+fn guarded(
+    route_path: &str,
+    route: &McpProxyRoute,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<String>> {
+    let path = format!("{route_path}.guarded");
+    if route.guarded.len() > 1 {
+        errors.push(FieldError::new(
+            &path,
+            Invalid::OneGuard(route.guarded.len()),
+        ));
+    }
+    for (guard, roles) in &route.guarded {
+        for (index, role) in roles.iter().enumerate() {
+            if role.trim().is_empty() {
+                let field = format!("{path}.{guard}[{index}]");
+                errors.push(FieldError::new(field, Invalid::Empty));
             }
         }
-        CheckedProxy { prefix, toolkits }
-    })
+    }
+    route.guarded.values().next().cloned()
+}
+
+/// The allow-lists of a route's condition.
+fn allow(
+    condition_path: &str,
+    condition: &ToolkitCondition,
+    errors: &mut Vec<FieldError>,
+) -> Allow {
+    Allow {
+        tools: patterns(condition_path, "tools", condition.tools.as_deref(), errors),
+        prompts: patterns(
+            condition_path,
+            "prompts",
+            condition.prompts.as_deref(),
+            errors,
+        ),
+        resources: patterns(
+            condition_path,
+            "resources",
+            condition.resources.as_deref(),
+            errors,
+        ),
+    }
 }
 
 /// An allow-list (`when[0].<field>`): each pattern non-empty and at most
@@ -252,28 +357,52 @@ fn is_dns_label(name: &str) -> bool {
 pub(crate) struct CheckedClient {
     pub server: Url,
     pub timeout: Duration,
+    /// `options.authorization`: the guard whose tokens are forwarded, and how.
+    pub forward: Option<CheckedAuthorization>,
+    pub credentials: Option<StaticCredentialsPlan>,
+    pub authorization_url: Option<Url>,
 }
 
-/// An `mcp client`: its upstream URL and timeout (the exit is checked in `graph`).
+/// An `mcp client`: its upstream URL, timeout and credentials (the exit, and
+/// the guard it forwards tokens of, are checked in `graph`).
 pub(crate) fn mcp_client(
     path: &str,
     client: &McpClient,
     errors: &mut Vec<FieldError>,
 ) -> Option<CheckedClient> {
+    let options = &client.options;
     let options_path = format!("{path}.options");
-    let server = net::http_url(&client.options.server)
-        .map_err(|error| errors.push(FieldError::new(format!("{options_path}.server"), error)))
-        .ok();
-    let timeout = clean(errors, |errors| {
-        positive(
-            client.options.timeout,
+    clean(errors, |errors| {
+        let server = net::http_url(&options.server)
+            .map_err(|error| errors.push(FieldError::new(format!("{options_path}.server"), error)))
+            .ok();
+        let timeout = positive(
+            options.timeout,
             DEFAULT_CLIENT_TIMEOUT,
             format!("{options_path}.timeout"),
             errors,
-        )
-    });
-    Some(CheckedClient {
-        server: server?,
-        timeout: timeout?,
+        );
+        let field = format!("{options_path}.authorization");
+        let forward = authorization::authorization(&field, &options.authorization, errors);
+        let credentials = options.credentials.as_ref().and_then(|credentials| {
+            let field = format!("{options_path}.credentials");
+            let forwards = !options.authorization.is_empty();
+            authorization::static_credentials(&field, credentials, forwards, errors)
+        });
+        let authorization_url = options.authorization_url.as_deref().and_then(|url| {
+            let field = format!("{options_path}.authorization_url");
+            authorization::authorization_url(&field, url, errors)
+        });
+        Some(CheckedClient {
+            server: server?,
+            timeout,
+            forward,
+            credentials,
+            authorization_url,
+        })
     })
+    .flatten()
 }
+
+#[cfg(test)]
+mod tests;

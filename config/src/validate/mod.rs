@@ -4,10 +4,15 @@
 //! when the binding has none, returns its values in the form the plan needs.
 //! Rules that span bindings (exits, reachability, ports) live in `graph`.
 
+mod authorization;
+mod guard;
 mod mcp;
 mod net;
 
-pub(crate) use mcp::{CheckedClient, CheckedProxy, mcp_client, mcp_proxy, mcp_server};
+pub(crate) use guard::{guard, guard_name};
+pub(crate) use mcp::{
+    CheckedClient, CheckedProxy, CheckedServer, mcp_client, mcp_proxy, mcp_server,
+};
 
 use std::collections::HashMap;
 

@@ -54,30 +54,65 @@ pub(crate) fn origin(raw: &str) -> Result<String, Invalid> {
 /// An upstream MCP endpoint: an absolute `http` URL with a host, without user
 /// info or fragment.
 pub(crate) fn http_url(raw: &str) -> Result<Url, Invalid> {
-    let url = Url::parse(raw).map_err(|error| Invalid::NotHttpUrl(error.to_string()))?;
-    match url.scheme() {
-        "http" => {}
-        "https" => return Err(Invalid::not_supported_yet("TLS egress (`https` upstreams)")),
-        other => {
-            return Err(Invalid::NotHttpUrl(format!(
-                "scheme `{other}`, expected `http`"
-            )));
-        }
+    let url = absolute_url(raw, Schemes::Http)?;
+    if url.fragment().is_some() {
+        return Err(Invalid::UrlFragment);
     }
+    Ok(url)
+}
+
+/// A URL the gateway fetches or shows to clients (a JWKS, an authorization
+/// server, a page to visit): an absolute `http` or `https` URL with a host and
+/// without user info. Callers that need it refuse a fragment themselves.
+pub(crate) fn web_url(raw: &str) -> Result<Url, Invalid> {
+    absolute_url(raw, Schemes::Web)
+}
+
+/// [`web_url`] without a fragment.
+pub(crate) fn web_url_without_fragment(raw: &str) -> Result<Url, Invalid> {
+    let url = web_url(raw)?;
+    if url.fragment().is_some() {
+        return Err(Invalid::UrlFragment);
+    }
+    Ok(url)
+}
+
+/// The schemes a URL may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Schemes {
+    /// `http` only: upstream MCP endpoints (TLS egress is not supported yet).
+    Http,
+    /// `http` or `https`.
+    Web,
+}
+
+fn absolute_url(raw: &str, schemes: Schemes) -> Result<Url, Invalid> {
+    let (invalid, expected, shape): (fn(String) -> Invalid, _, _) = match schemes {
+        Schemes::Http => (Invalid::NotHttpUrl, "`http`", "`http://host[:port]/path`"),
+        Schemes::Web => (
+            Invalid::NotWebUrl,
+            "`http` or `https`",
+            "`http(s)://host[:port]/path`",
+        ),
+    };
+    let url = Url::parse(raw).map_err(|error| invalid(error.to_string()))?;
+    let scheme_length = match (url.scheme(), schemes) {
+        ("http", _) => "http://".len(),
+        ("https", Schemes::Web) => "https://".len(),
+        ("https", Schemes::Http) => {
+            return Err(Invalid::not_supported_yet("TLS egress (`https` upstreams)"));
+        }
+        (other, _) => return Err(invalid(format!("scheme `{other}`, expected {expected}"))),
+    };
     // NB: the url crate repairs `http:host` and `http:/host`; insist on the real thing.
     let has_slashes = raw
-        .get(.."http://".len())
-        .is_some_and(|start| start.eq_ignore_ascii_case("http://"));
+        .get(..scheme_length)
+        .is_some_and(|start| start.eq_ignore_ascii_case(&format!("{}://", url.scheme())));
     if !has_slashes || url.host_str().is_none_or(str::is_empty) {
-        return Err(Invalid::NotHttpUrl(
-            "expected `http://host[:port]/path`".to_owned(),
-        ));
+        return Err(invalid(format!("expected {shape}")));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Invalid::UrlUserinfo);
-    }
-    if url.fragment().is_some() {
-        return Err(Invalid::UrlFragment);
     }
     Ok(url)
 }

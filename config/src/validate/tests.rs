@@ -228,7 +228,8 @@ fn duplicate_toolkit_is_rejected() {
     assert_errors(
         &yaml,
         &["bindings.north_mcp_proxy.routes[1].when[0].toolkit: \
-           toolkit `everything` is already defined by routes[0]"],
+           toolkit `everything` is already defined by routes[0], which exits to \
+           `south_mcp_client_everything`; every route of a toolkit exits to its one mcp client"],
     );
 }
 
@@ -288,11 +289,11 @@ fn two_routes_to_the_same_client_are_rejected() {
 }
 
 #[test]
-fn prefix_never_needs_exactly_one_route() {
+fn prefix_never_needs_exactly_one_toolkit() {
     assert_errors(
         &demo_with("prefix: always", "prefix: never"),
         &["bindings.north_mcp_proxy.options.prefix: \
-           `never` requires exactly one route (names from several toolkits could collide)"],
+           `never` requires exactly one toolkit (names from several toolkits could collide)"],
     );
 }
 
