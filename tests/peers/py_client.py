@@ -4,11 +4,47 @@ server-everything, directly or through the mcpgw gateway.
 Usage:
     $MCPGW_PEERS_HOME/venv/bin/python py_client.py URL [--prefix PREFIX]
         [--mode legacy|auto|2026-07-28] [--step-timeout SECONDS] [--total-timeout SECONDS]
+        [--token TOKEN] [--no-url-elicitation | --no-elicitation]
+        [--scenario default|auth-elicitation] [--tool NAME] [--arguments JSON]
 
 PREFIX is prepended to every tool name that is called ("" when talking to
 server-everything directly, "everything__" through the gateway).
 
-Prints exactly ONE JSON object on stdout (everything else goes to stderr):
+Options for every scenario:
+  --token TOKEN          send "Authorization: Bearer TOKEN" on every HTTP request
+                         (through an httpx2 client made by the SDK's
+                         create_mcp_http_client(headers=...)); without it the
+                         URL is handed to mcp.Client exactly as before.
+  --no-url-elicitation   declare elicitation: {form: {}} only (no "url").
+  --no-elicitation       declare no elicitation capability at all.
+                         The SDK declares {form: {}, url: {}} whenever an
+                         elicitation callback is set; these two flags keep the
+                         (recording) callback but rewrite the declared
+                         capability, so an elicitation/create that arrives
+                         anyway is still recorded and answered.
+
+Scenario "default" (the default) runs the server-everything steps below.
+Scenario "auth-elicitation" (needs --tool NAME; --arguments JSON, default {})
+connects, calls PREFIX+NAME once, answers every elicitation/create with
+"accept" (a filled form for form mode) and prints:
+
+    {
+      "elicitations": [{...wire params: mode, url, message, elicitationId...}, ...],
+      "result": {...CallToolResult, wire names...} | null,
+      "error":  {"code": int, "message": str, "data": ...} | null,   # JSON-RPC error of the call
+      "errors": [step names that failed: "connect", "call", "close", ...],
+      "http_errors": [{"method": str, "status": int, "www_authenticate": str | null}, ...],
+      "elapsed_s": float
+    }
+
+A JSON-RPC error answering the call (e.g. -32042 URLElicitationRequiredError)
+is an outcome, not a failure: it goes to "error" and not to "errors".  A
+failed step adds {"<step>": {"error": "..."}}.  "http_errors" lists every HTTP
+response with status >= 400 in order (the SDK turns e.g. a 401 at initialize
+into a bare JSON-RPC -32603, so the status and challenge are only seen here).
+
+Scenario "default" prints exactly ONE JSON object on stdout (everything else
+goes to stderr):
 
     {
       "url": str, "prefix": str, "mode": str,
@@ -52,8 +88,10 @@ import traceback
 from typing import Any
 
 import anyio
+import httpx2
 import mcp
 from mcp import types
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 FORM_NAME = "Ada"
@@ -156,6 +194,65 @@ def first(items: list[Any]) -> Any:
     return items[0] if items else None
 
 
+def http_client(args: argparse.Namespace, http_errors: list[dict[str, Any]] | None = None) -> httpx2.AsyncClient:
+    """The SDK's default HTTP client, plus the bearer of --token on every
+    request and, when asked, a note of every error response."""
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token is not None else None
+    client = create_mcp_http_client(headers=headers)
+    if http_errors is not None:
+
+        async def note(response: httpx2.Response) -> None:
+            if response.status_code >= 400:
+                http_errors.append(
+                    {
+                        "method": response.request.method,
+                        "status": response.status_code,
+                        "www_authenticate": response.headers.get("www-authenticate"),
+                    }
+                )
+
+        client.event_hooks["response"].append(note)
+    return client
+
+
+def narrow_elicitation(client: mcp.Client, declare: str) -> None:
+    """Make `client` declare `declare` ("form" or "none") instead of the SDK's
+    fixed {form, url}.  The SDK builds the capability from whether a callback
+    is set (ClientSession._build_capabilities), so this wraps that method on
+    the session the client builds; the callback stays, and records anything
+    that arrives regardless of what was declared."""
+    build_session = client._build_session  # noqa: SLF001 - no public hook in mcp 2.3.0
+
+    async def patched(exit_stack: Any) -> Any:
+        session = await build_session(exit_stack)
+        build = session._build_capabilities  # noqa: SLF001
+
+        def narrowed(version: str) -> types.ClientCapabilities:
+            form_only = types.ElicitationCapability(form=types.FormElicitationCapability())
+            return build(version).model_copy(update={"elicitation": form_only if declare == "form" else None})
+
+        session._build_capabilities = narrowed  # noqa: SLF001
+        return session
+
+    client._build_session = patched  # type: ignore[method-assign]  # noqa: SLF001
+
+
+def make_client(args: argparse.Namespace, rec: Recorder, http: httpx2.AsyncClient | None) -> mcp.Client:
+    """mcp.Client for args.url: over `http` when given, else from the bare URL
+    (exactly what the default scenario always did)."""
+    client = mcp.Client(
+        streamable_http_client(args.url, http_client=http) if http is not None else args.url,
+        mode=args.mode,
+        elicitation_callback=rec.on_elicitation,
+        sampling_callback=rec.on_sampling,
+        client_info=types.Implementation(name="mcpgw-py-client", version="0.1.0"),
+        read_timeout_seconds=args.step_timeout,
+    )
+    if args.elicitation != "form+url":
+        narrow_elicitation(client, args.elicitation)
+    return client
+
+
 async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
     rec = Recorder()
     step_timeout = args.step_timeout
@@ -185,14 +282,8 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
     async def call(name: str, arguments: dict[str, Any], **kw: Any) -> types.CallToolResult:
         return await client.call_tool(prefix + name, arguments, read_timeout_seconds=step_timeout, **kw)
 
-    client = mcp.Client(
-        args.url,
-        mode=args.mode,
-        elicitation_callback=rec.on_elicitation,
-        sampling_callback=rec.on_sampling,
-        client_info=types.Implementation(name="mcpgw-py-client", version="0.1.0"),
-        read_timeout_seconds=step_timeout,
-    )
+    http = http_client(args) if args.token is not None else None
+    client = make_client(args, rec, http)
 
     connected = False
     try:
@@ -296,6 +387,39 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
         report[where] = {"error": msg}
         report["errors"].append(where)
         traceback.print_exc(file=sys.stderr)
+    finally:
+        if http is not None:
+            await http.aclose()
+
+
+async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """Call one tool and record the elicitations it brings (scenario auth-elicitation)."""
+    rec = Recorder()
+    http = http_client(args, report["http_errors"])
+    client = make_client(args, rec, http)
+    step = "connect"
+    try:
+        with anyio.fail_after(args.step_timeout) as scope:
+            async with client:
+                step = "call"
+                scope.deadline = anyio.current_time() + args.step_timeout
+                try:
+                    res = await client.call_tool(
+                        args.prefix + args.tool, args.arguments, read_timeout_seconds=args.step_timeout
+                    )
+                    report["result"] = dump(res)
+                except MCPError as e:
+                    report["error"] = {"code": e.code, "message": e.message, "data": dump(e.data)}
+                step = "close"
+                scope.deadline = anyio.current_time() + 5
+    except Exception as e:  # noqa: BLE001 - always print the report
+        msg = f"timeout after {args.step_timeout if step != 'close' else 5}s" if isinstance(e, TimeoutError) else describe(e)
+        report[step] = {"error": msg}
+        report["errors"].append(step)
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        report["elicitations"] = list(rec.elicitations)
+        await http.aclose()
 
 
 def main() -> int:
@@ -310,25 +434,55 @@ def main() -> int:
     )
     parser.add_argument("--step-timeout", type=float, default=20.0, help="seconds per step (default 20)")
     parser.add_argument("--total-timeout", type=float, default=85.0, help="seconds for the whole run (default 85)")
+    parser.add_argument("--token", help='send "Authorization: Bearer TOKEN" on every request')
+    declared = parser.add_mutually_exclusive_group()
+    declared.add_argument(
+        "--no-url-elicitation",
+        dest="elicitation",
+        action="store_const",
+        const="form",
+        help="declare elicitation {form: {}} only",
+    )
+    declared.add_argument(
+        "--no-elicitation", dest="elicitation", action="store_const", const="none", help="declare no elicitation"
+    )
+    parser.set_defaults(elicitation="form+url")
+    parser.add_argument("--scenario", default="default", choices=["default", "auth-elicitation"])
+    parser.add_argument("--tool", help="tool to call (scenario auth-elicitation; PREFIX is prepended)")
+    parser.add_argument("--arguments", default="{}", help="tool arguments as a JSON object (default {})")
     args = parser.parse_args()  # exits 2 with usage on bad arguments
+    if args.scenario == "auth-elicitation" and not args.tool:
+        parser.error("--scenario auth-elicitation needs --tool NAME")
+    try:
+        args.arguments = json.loads(args.arguments)
+    except ValueError as e:
+        parser.error(f"--arguments: not JSON: {e}")
+    if not isinstance(args.arguments, dict):
+        parser.error("--arguments: must be a JSON object")
 
     real_stdout = sys.stdout
     sys.stdout = sys.stderr  # stray prints must not corrupt the one JSON object
 
     started = time.monotonic()
-    report: dict[str, Any] = {
-        "url": args.url,
-        "prefix": args.prefix,
-        "mode": args.mode,
-        "negotiated_version": None,
-        "server_info": None,
-        "tools": None,
-        "errors": [],
-    }
+    report: dict[str, Any]
+    if args.scenario == "auth-elicitation":
+        report = {"elicitations": [], "result": None, "error": None, "errors": [], "http_errors": []}
+        scenario = run_auth_elicitation
+    else:
+        report = {
+            "url": args.url,
+            "prefix": args.prefix,
+            "mode": args.mode,
+            "negotiated_version": None,
+            "server_info": None,
+            "tools": None,
+            "errors": [],
+        }
+        scenario = run
 
     async def bounded() -> None:
         try:
-            await asyncio.wait_for(run(args, report), timeout=args.total_timeout)
+            await asyncio.wait_for(scenario(args, report), timeout=args.total_timeout)
         except asyncio.TimeoutError:
             report["errors"].append("total_timeout")
             report["total_timeout"] = {"error": f"run exceeded {args.total_timeout}s"}

@@ -33,6 +33,10 @@ NAME:
   paging      paging_server.py on the Python SDK mcp 2.3.0: paginated tools,
               prompts and resources, set-tool-count -> tools/list_changed,
               endpoint http://127.0.0.1:<port>/mcp (venv)
+  auth        auth_server.py on the Python SDK mcp 2.3.0: records every request's
+              Authorization header (GET/DELETE /records), tools whoami and echo,
+              optional bearer requirement + challenge (AUTH_SERVER_* env),
+              endpoint http://127.0.0.1:<port>/mcp (venv)
 
 Prints 'MCPGW_PEER_READY port=<actual port>' on stderr when ready.
 Peers are installed by $SELF_DIR/install.sh into $PEERS_HOME
@@ -85,6 +89,13 @@ case "$NAME" in
     # paging_server.py binds 127.0.0.1:$PORT itself and prints the readiness
     # line once uvicorn serves the socket.
     exec "$VENV/bin/python" "$SELF_DIR/paging_server.py" --port "$PORT"
+    ;;
+  auth)
+    VENV="$PEERS_HOME/venv"
+    require "$VENV/bin/python"
+    # auth_server.py reads AUTH_SERVER_* from the environment, binds
+    # 127.0.0.1:$PORT itself and prints the readiness line once serving.
+    exec "$VENV/bin/python" "$SELF_DIR/auth_server.py" --port "$PORT"
     ;;
   -h|--help)
     usage; exit 0 ;;
