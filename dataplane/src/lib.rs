@@ -6,6 +6,7 @@
 //! (routing by toolkit, naming, merging, relaying) → [`south`] (the
 //! Streamable HTTP client of each toolkit).
 
+pub mod guard;
 pub mod jsonrpc;
 pub mod mcp;
 pub mod metrics;
