@@ -21,6 +21,15 @@ use crate::principal::Principal;
 /// the endpoint's path.
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
+/// A guard whose settings the data plane cannot use (e.g. an inline key it
+/// cannot read), named by its config path.
+#[derive(Debug, thiserror::Error)]
+#[error("guards.{guard}.options.{source}")]
+pub struct GuardBuildError {
+    guard: String,
+    source: GuardError,
+}
+
 /// The guard of an endpoint.
 #[derive(Debug)]
 pub struct Authenticator {
@@ -40,13 +49,23 @@ impl Authenticator {
         endpoint: &EndpointPlan,
         path: &str,
         previous: Option<&Authenticator>,
-    ) -> Result<Option<Self>, GuardError> {
+    ) -> Result<Option<Self>, GuardBuildError> {
         let Some(plan) = &endpoint.authorization else {
             return Ok(None);
         };
         let guard = match previous {
             Some(p) if p.plan.jwt == plan.jwt => p.guard.clone(),
-            _ => Arc::new(JwtGuard::new(&plan.jwt, KeyFetcher::default())?),
+            _ => {
+                let guard = JwtGuard::new(&plan.jwt, KeyFetcher::default()).map_err(|source| {
+                    GuardBuildError {
+                        guard: plan.guard.clone(),
+                        source,
+                    }
+                })?;
+                // Keys from a file or URL load now, not on the first caller's request.
+                guard.warm();
+                Arc::new(guard)
+            }
         };
         let open_routes = endpoint
             .proxy

@@ -10,13 +10,12 @@ use hyper::body::Incoming;
 use mcpgw_config::{EndpointPlan, McpServerPlan};
 use serde_json::Value;
 
-use super::auth::Authenticator;
+use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
 use super::seal::{KeyError, Sealer};
 use super::session::{Session, SessionStore};
-use crate::guard::GuardError;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
@@ -41,7 +40,7 @@ pub enum EndpointError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
-    Guard(#[from] GuardError),
+    Guard(#[from] GuardBuildError),
 }
 
 type Result<T, E = Rejection> = std::result::Result<T, E>;

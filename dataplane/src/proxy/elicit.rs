@@ -40,7 +40,7 @@ impl Proxy {
         error: &ClientError,
     ) -> Reply {
         let id = request.id.clone();
-        if error.refused_credentials()
+        if toolkit.elicits_authorization(error)
             && let Some(url) = &toolkit.authorization_url
         {
             let elicitation = elicitation(&toolkit.name, url.as_str());
@@ -66,6 +66,14 @@ impl Proxy {
             return Reply::Challenge(challenge);
         }
         Reply::Message(error_response(id, upstream_error(&toolkit.name, error)))
+    }
+}
+
+impl Toolkit {
+    /// Whether `error` is a refusal of the caller's credentials that this
+    /// toolkit answers by sending the caller to its authorization URL.
+    pub(super) fn elicits_authorization(&self, error: &ClientError) -> bool {
+        self.authorization_url.is_some() && error.refused_credentials()
     }
 }
 

@@ -49,6 +49,13 @@ impl Proxy {
                     continue;
                 }
                 // The toolkit stays closed; its session opens on first use.
+                // A toolkit that sends callers to its authorization URL does so on
+                // first use; the session opens without it meanwhile.
+                Ok(Ok(Err(e))) if toolkit.elicits_authorization(&e) => {
+                    tracing::info!(toolkit = %toolkit.name, "toolkit awaits the caller's authorization");
+                    any_failed = true;
+                    continue;
+                }
                 Ok(Ok(Err(e))) => {
                     if first_challenge.is_none() {
                         first_challenge = upstream_challenge(&toolkit.name, &e);

@@ -182,7 +182,7 @@ impl Proxy {
                 None => None,
                 Some(Ok(outcome)) => Some(outcome),
                 Some(Err(e)) => {
-                    if first_challenge.is_none() {
+                    if first_challenge.is_none() && !toolkit.elicits_authorization(&e) {
                         first_challenge = upstream_challenge(&toolkit.name, &e);
                     }
                     Some(Err(upstream_error(&toolkit.name, &e)))

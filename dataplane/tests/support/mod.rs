@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod mock;
+pub mod tokens;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;

@@ -1,0 +1,628 @@
+//! Guards and credentials against real upstreams: JWTs minted with test keys,
+//! the recording `auth` peer (a Python SDK server that records the headers of
+//! every request it gets, and can demand a bearer token), and the Python SDK
+//! client for authorization by elicitation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::http::{Mcp, Resp, send, tool_names};
+use support::tokens::TestIssuer;
+use support::{Peer, TestGateway, py_client, run, workspace};
+
+const AUDIENCE: &str = "https://mcp.example.test/mcp";
+const CHALLENGE: &str = r#"Bearer realm="x", scope="repo", error="invalid_token""#;
+
+/// A directory for one test's files (the JWK set, credential files), removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("mcpgw-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn write(&self, file: &str, contents: &str) -> String {
+        let path = self.0.join(file);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A guarded gateway config: `routes` and `clients` are YAML lines for the
+/// proxy's routes and the client bindings.
+fn guarded(jwks_file: &str, routes: &str, clients: &str) -> String {
+    format!(
+        r#"name: guarded
+guards:
+  authn_jwt:
+    type: jwt
+    options:
+      issuer: https://auth.example.test
+      audience: {AUDIENCE}
+      keys_file: {jwks_file}
+bindings:
+  north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
+  north_http_server:
+    type: http
+    kind: server
+    routes:
+      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
+        exit: north_mcp_server
+  north_mcp_server:
+    type: mcp
+    kind: server
+    options:
+      authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }}
+    exit: north_mcp_proxy
+  north_mcp_proxy:
+    type: mcp
+    kind: proxy
+    routes:
+{routes}
+{clients}"#
+    )
+}
+
+fn route(toolkit: &str, roles: Option<&str>) -> String {
+    let guarded = roles.map_or(String::new(), |r| {
+        format!("\n        guarded: {{ authn_jwt: [ {r} ] }}")
+    });
+    format!("      - when: [ {{ toolkit: {toolkit} }} ]{guarded}\n        exit: south_{toolkit}")
+}
+
+fn client(toolkit: &str, url: &str, options: &str) -> String {
+    format!(
+        "  south_{toolkit}: {{ type: mcp, kind: client, options: {{ server: \"{url}\", timeout: PT10S{options} }}, exit: sys:http_client }}"
+    )
+}
+
+const FORWARD: &str = r#", authorization: { authn_jwt: { credentials: "Bearer {credentials}" } }"#;
+
+/// What the recording peer received: `(method, authorization)` of each request.
+async fn records(peer: &Peer) -> Vec<(String, Option<String>)> {
+    let url = format!("http://127.0.0.1:{}/records", peer.port);
+    let resp = send(Method::GET, &url, &[], Bytes::new()).await;
+    assert_eq!(resp.status, StatusCode::OK, "{resp:?}");
+    resp.json()
+        .as_array()
+        .unwrap_or_else(|| panic!("records: {}", resp.json()))
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap_or_default().to_owned(),
+                r["authorization"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+async fn clear_records(peer: &Peer) {
+    let url = format!("http://127.0.0.1:{}/records", peer.port);
+    let resp = send(Method::DELETE, &url, &[], Bytes::new()).await;
+    assert!(resp.status.is_success(), "{resp:?}");
+}
+
+fn text(response: &Value) -> String {
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {response}"))
+        .to_owned()
+}
+
+/// POST an initialize presenting `authorization` as is.
+async fn initialize_with(url: &str, authorization: &str) -> Resp {
+    let mcp = Mcp::with_token(url, None);
+    let mut headers = mcp.headers();
+    headers.push(("authorization", authorization));
+    let message = Mcp::initialize_message(&json!({}));
+    send(Method::POST, url, &headers, message.to_string()).await
+}
+
+/// One open toolkit and one guarded toolkit that gets the caller's token,
+/// both recording peers.
+struct TwoToolkits {
+    issuer: TestIssuer,
+    open: Peer,
+    secure: Peer,
+    gw: TestGateway,
+    _scratch: Scratch,
+}
+
+impl TwoToolkits {
+    async fn start(name: &str) -> Self {
+        let issuer = TestIssuer::new(AUDIENCE);
+        let scratch = Scratch::new(name);
+        let jwks = scratch.write("jwks.json", &issuer.jwks());
+        let (open, secure) = (Peer::start("auth"), Peer::start("auth"));
+        let routes = [route("open", None), route("secure", Some("secure:use"))].join("\n");
+        let clients = [
+            client("open", &open.url(), ""),
+            client("secure", &secure.url(), FORWARD),
+        ]
+        .join("\n");
+        let gw = TestGateway::start(&guarded(&jwks, &routes, &clients)).await;
+        Self {
+            issuer,
+            open,
+            secure,
+            gw,
+            _scratch: scratch,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_valid_token_opens_the_guarded_toolkit_and_reaches_only_it() {
+    let t = TwoToolkits::start("valid").await;
+    let token = t.issuer.token("alice", "secure:use other");
+    let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&token)).await;
+
+    let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+    assert!(tools.contains(&"open__whoami".to_owned()), "{tools:?}");
+    assert!(tools.contains(&"secure__whoami".to_owned()), "{tools:?}");
+
+    let secure = mcp.call_tool(2, "secure__whoami", json!({})).await;
+    assert_eq!(text(&secure), format!("Bearer {token}"));
+    let open = mcp.call_tool(3, "open__whoami", json!({})).await;
+    assert_eq!(text(&open), "none");
+
+    // Upstream side: the guarded toolkit got exactly the caller's bearer on
+    // every request, the open one never saw an Authorization header.
+    let expected = Some(format!("Bearer {token}"));
+    let secure_seen = records(&t.secure).await;
+    assert!(!secure_seen.is_empty());
+    assert!(
+        secure_seen.iter().all(|(_, a)| *a == expected),
+        "{secure_seen:?}"
+    );
+    let open_seen = records(&t.open).await;
+    assert!(!open_seen.is_empty());
+    assert!(open_seen.iter().all(|(_, a)| a.is_none()), "{open_seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_token_or_the_role_only_open_toolkits_exist() {
+    let t = TwoToolkits::start("anonymous").await;
+    let outsider = t.issuer.token("bob", "other");
+    for token in [None, Some(outsider.as_str())] {
+        let mcp = Mcp::connect_as(&t.gw.url(), json!({}), token).await;
+        let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+        assert!(tools.contains(&"open__echo".to_owned()), "{tools:?}");
+        assert!(
+            tools.iter().all(|t| !t.starts_with("secure__")),
+            "{tools:?}"
+        );
+        // Calling it by name is answered exactly like a tool that does not exist.
+        let hidden = mcp.call_tool(2, "secure__whoami", json!({})).await;
+        let missing = mcp.call_tool(3, "nothing__whoami", json!({})).await;
+        assert_eq!(hidden["error"]["code"], -32602, "{hidden}");
+        assert_eq!(
+            hidden["error"]["message"], "Unknown tool: secure__whoami",
+            "{hidden}"
+        );
+        assert_eq!(missing["error"]["code"], hidden["error"]["code"]);
+    }
+    assert!(
+        records(&t.secure).await.is_empty(),
+        "the guarded upstream saw nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
+    let t = TwoToolkits::start("invalid").await;
+    let url = t.gw.url();
+    let metadata = format!(
+        "resource_metadata=\"http://{}/.well-known/oauth-protected-resource/mcp\"",
+        t.gw.gateway.local_addrs()[0]
+    );
+    let mut cases: Vec<(String, String)> = t
+        .issuer
+        .bad_tokens("mallory")
+        .into_iter()
+        .map(|(name, token)| (name.to_owned(), format!("Bearer {token}")))
+        .collect();
+    cases.push((
+        "another scheme".into(),
+        "Basic YWxhZGRpbjpvcGVuc2VzYW1l".into(),
+    ));
+    cases.push(("empty bearer".into(), "Bearer ".into()));
+    for (case, authorization) in &cases {
+        let resp = initialize_with(&url, authorization).await;
+        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{case}: {resp:?}");
+        let challenge = resp.header("www-authenticate").unwrap_or_default();
+        assert!(challenge.starts_with("Bearer "), "{case}: {challenge}");
+        assert!(challenge.contains(&metadata), "{case}: {challenge}");
+        assert!(
+            challenge.contains("error=\"invalid_token\""),
+            "{case}: {challenge}"
+        );
+        assert!(
+            !challenge.contains(authorization.trim_start_matches("Bearer "))
+                || authorization.len() < 10,
+            "{case}: the challenge must not echo the token"
+        );
+    }
+    // A valid session, then a request in it with a bad token: 401 too.
+    let good = t.issuer.token("alice", "secure:use");
+    let mut mcp = Mcp::connect_as(&url, json!({}), Some(&good)).await;
+    clear_records(&t.open).await;
+    clear_records(&t.secure).await;
+    mcp.token = Some(format!("Bearer {}", t.issuer.expired("alice")));
+    let resp = mcp
+        .post(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "secure__whoami", "arguments": {}}}))
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{resp:?}");
+    assert!(records(&t.open).await.is_empty());
+    assert!(records(&t.secure).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_belongs_to_the_caller_who_opened_it() {
+    let t = TwoToolkits::start("owner").await;
+    let alice = t.issuer.token("alice", "secure:use");
+    let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&alice)).await;
+    let refreshed = Mcp {
+        token: Some(format!("Bearer {}", t.issuer.token("alice", "secure:use"))),
+        ..mcp.clone()
+    };
+    let ok = refreshed.request(1, "tools/list", json!({})).await;
+    assert!(ok.get("result").is_some(), "{ok}");
+    for token in [Some(t.issuer.token("bob", "secure:use")), None] {
+        let stranger = Mcp {
+            token: token.map(|t| format!("Bearer {t}")),
+            ..mcp.clone()
+        };
+        let resp = stranger
+            .post(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+            .await;
+        assert_eq!(resp.status, StatusCode::NOT_FOUND, "{resp:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protected_resource_metadata_is_served_at_both_well_known_paths() {
+    let t = TwoToolkits::start("metadata").await;
+    let addr = t.gw.gateway.local_addrs()[0];
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource",
+    ] {
+        let resp = send(
+            Method::GET,
+            &format!("http://{addr}{path}"),
+            &[],
+            Bytes::new(),
+        )
+        .await;
+        assert_eq!(resp.status, StatusCode::OK, "{path}: {resp:?}");
+        let doc = resp.json();
+        assert_eq!(doc["resource"], format!("http://{addr}/mcp"), "{doc}");
+        assert_eq!(
+            doc["authorization_servers"],
+            json!(["https://auth.example.test"])
+        );
+        assert_eq!(doc["scopes_supported"], json!(["secure:use"]));
+        assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+    }
+    let none = send(
+        Method::GET,
+        &format!("http://{addr}/.well-known/oauth-protected-resource/other"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_of_a_visible_toolkit_that_needs_more_roles_asks_to_step_up() {
+    let issuer = TestIssuer::new(AUDIENCE);
+    let scratch = Scratch::new("step-up");
+    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let kit = Peer::start("auth");
+    let routes = "      - when: [ { toolkit: kit, tools: [ whoami ] } ]
+        exit: south_kit
+      - when: [ { toolkit: kit, tools: [ echo ] } ]
+        guarded: { authn_jwt: [ kit:write ] }
+        exit: south_kit";
+    let gw = TestGateway::start(&guarded(&jwks, routes, &client("kit", &kit.url(), ""))).await;
+
+    let reader = issuer.token("alice", "kit:read");
+    let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&reader)).await;
+    let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+    assert_eq!(tools, vec!["kit__whoami".to_owned()]);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "kit__echo", "arguments": {"message": "x"}}});
+    let resp = mcp.post(&call).await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN, "{resp:?}");
+    let challenge = resp.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"kit:write\""), "{challenge}");
+    assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+
+    let anonymous = Mcp::connect_as(&gw.url(), json!({}), None).await;
+    let resp = anonymous.post(&call).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{resp:?}");
+    assert!(
+        resp.header("www-authenticate")
+            .unwrap_or_default()
+            .contains("scope=\"kit:write\"")
+    );
+
+    let writer = Mcp::connect_as(
+        &gw.url(),
+        json!({}),
+        Some(&issuer.token("alice", "kit:write")),
+    )
+    .await;
+    let echoed = writer
+        .call_tool(3, "kit__echo", json!({"message": "x"}))
+        .await;
+    assert!(echoed.get("result").is_some(), "{echoed}");
+}
+
+/// A toolkit that wants the bearer `required` and gets the caller's token.
+async fn demanding(required: &str) -> Peer {
+    Peer::start_with(
+        "auth",
+        0,
+        &[
+            ("AUTH_SERVER_REQUIRE", required),
+            ("AUTH_SERVER_CHALLENGE", CHALLENGE),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_challenge_reaches_the_client_on_initialize_call_and_stream() {
+    let issuer = TestIssuer::new(AUDIENCE);
+    let scratch = Scratch::new("challenge");
+    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let accepted = issuer.token("alice", "");
+    let refused = issuer.token("alice", "repo");
+    let kit = demanding(&accepted).await;
+    let yaml = guarded(
+        &jwks,
+        &route("kit", None),
+        &client("kit", &kit.url(), FORWARD),
+    );
+    let gw = TestGateway::start(&yaml).await;
+
+    // initialize: the only toolkit refuses, so its challenge is the answer.
+    let resp = initialize_with(&gw.url(), &format!("Bearer {refused}")).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{resp:?}");
+    assert_eq!(resp.header("www-authenticate"), Some(CHALLENGE));
+
+    // A session opened with the accepted token, then used with the refused one
+    // (same caller): the call and the GET stream relay the challenge.
+    let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&accepted)).await;
+    let refusing = Mcp {
+        token: Some(format!("Bearer {refused}")),
+        ..mcp.clone()
+    };
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "kit__whoami", "arguments": {}}});
+    let resp = refusing.post(&call).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{resp:?}");
+    assert_eq!(resp.header("www-authenticate"), Some(CHALLENGE));
+
+    let stream = refusing.open_get("text/event-stream").await;
+    assert_eq!(stream.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        stream
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap()),
+        Some(CHALLENGE)
+    );
+    // The accepted token still works in the same session.
+    assert_eq!(
+        text(&mcp.call_tool(2, "kit__whoami", json!({})).await),
+        format!("Bearer {accepted}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_without_credentials_is_sent_to_the_authorization_url() {
+    let issuer = TestIssuer::new(AUDIENCE);
+    let scratch = Scratch::new("elicit");
+    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let kit = demanding("a-token-nobody-has").await;
+    let connect = "https://auth.example.test/connect/kit";
+    let options = format!("{FORWARD}, authorization_url: \"{connect}\"");
+    let yaml = guarded(
+        &jwks,
+        &route("kit", None),
+        &client("kit", &kit.url(), &options),
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let token = issuer.token("alice", "");
+
+    // A client that declared URL elicitation is asked on the call's stream.
+    let mut with_url = py_client(&gw.url(), "");
+    with_url.args([
+        "--scenario",
+        "auth-elicitation",
+        "--tool",
+        "kit__whoami",
+        "--token",
+        &token,
+    ]);
+    let report: Value =
+        serde_json::from_str(&run(with_url, Duration::from_secs(90)).await).unwrap();
+    let asked = &report["elicitations"][0];
+    assert_eq!(asked["mode"], "url", "{report}");
+    assert_eq!(asked["url"], connect, "{report}");
+    assert!(
+        asked["elicitationId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{report}"
+    );
+    // Accepted, retried, still refused: the client is told to finish first.
+    assert_eq!(report["error"]["code"], -32042, "{report}");
+
+    // A client without URL elicitation gets -32042 with the URL at once.
+    let mut without = py_client(&gw.url(), "");
+    without.args([
+        "--scenario",
+        "auth-elicitation",
+        "--tool",
+        "kit__whoami",
+        "--token",
+        &token,
+        "--no-url-elicitation",
+    ]);
+    let report: Value = serde_json::from_str(&run(without, Duration::from_secs(90)).await).unwrap();
+    assert_eq!(report["elicitations"], json!([]), "{report}");
+    assert_eq!(report["error"]["code"], -32042, "{report}");
+    assert_eq!(
+        report["error"]["data"]["elicitations"][0]["url"], connect,
+        "{report}"
+    );
+    assert_eq!(
+        report["error"]["data"]["elicitations"][0]["mode"], "url",
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_credential_is_sent_and_followed_when_the_file_changes() {
+    let issuer = TestIssuer::new(AUDIENCE);
+    let scratch = Scratch::new("static");
+    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let key = scratch.write("key", "first-key\n");
+    let kit = Peer::start("auth");
+    let options = format!(", credentials: {{ file: \"{key}\" }}");
+    let yaml = guarded(
+        &jwks,
+        &route("kit", None),
+        &client("kit", &kit.url(), &options),
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let caller = issuer.token("alice", "");
+    let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&caller)).await;
+    assert_eq!(
+        text(&mcp.call_tool(1, "kit__whoami", json!({})).await),
+        "Bearer first-key"
+    );
+
+    std::fs::write(&key, "second-key\n").unwrap();
+    // NB: the file is checked at most once a second; poll for the change.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 2;
+    loop {
+        let seen = text(&mcp.call_tool(id, "kit__whoami", json!({})).await);
+        if seen == "Bearer second-key" {
+            break;
+        }
+        assert_eq!(seen, "Bearer first-key");
+        assert!(Instant::now() < deadline, "the new key was never sent");
+        id += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = records(&kit).await;
+    assert!(
+        seen.iter()
+            .all(|(_, a)| a.as_deref() != Some(&format!("Bearer {caller}"))),
+        "the caller's token never reaches a toolkit that does not forward it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_design_example_loads_and_behaves() {
+    let issuer = TestIssuer::new("http://127.0.0.1:7114/mcp");
+    let scratch = Scratch::new("example");
+    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let (everything, time) = (Peer::start("auth"), Peer::start("auth"));
+    let yaml = std::fs::read_to_string(workspace().join("examples/guarded.yaml"))
+        .unwrap()
+        .replace("/etc/mcpgw/jwks/jwks.json", &jwks)
+        .replace("https://auth.example.com", "https://auth.example.test")
+        .replace("port: 7114", "port: 0")
+        .replace("http://127.0.0.1:3001/mcp", &everything.url())
+        .replace("http://127.0.0.1:3002/mcp", &time.url());
+    let gw = TestGateway::start(&yaml).await;
+
+    let anonymous = Mcp::connect_as(&gw.url(), json!({}), None).await;
+    let tools = tool_names(&anonymous.request(1, "tools/list", json!({})).await);
+    assert!(
+        tools.iter().all(|t| t.starts_with("everything__")),
+        "{tools:?}"
+    );
+
+    let token = issuer.token("alice", "time:read");
+    let member = Mcp::connect_as(&gw.url(), json!({}), Some(&token)).await;
+    let whoami = member.call_tool(2, "time__whoami", json!({})).await;
+    assert_eq!(text(&whoami), format!("Bearer {token}"));
+    let other = member.call_tool(3, "everything__whoami", json!({})).await;
+    assert_eq!(text(&other), "none");
+    let bad = initialize_with(&gw.url(), &format!("Bearer {}", issuer.expired("alice"))).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Random and mutated Authorization headers: always 401, never a panic or a
+/// 5xx, and the gateway keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_authorization_headers_always_get_401() {
+    use rand::{Rng, SeedableRng};
+    let t = TwoToolkits::start("fuzz").await;
+    let url = t.gw.url();
+    let good = t.issuer.token("alice", "secure:use");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6a77);
+    let alphabet: Vec<char> = "ABCabc012.-_~+/= \t\"',;:!@#$%&*()[]{}<>?"
+        .chars()
+        .collect();
+    for round in 0..300 {
+        let header = match round % 3 {
+            0 => (0..rng.random_range(0..80))
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect::<String>(),
+            1 => {
+                let mut token: Vec<char> = good.chars().collect();
+                for _ in 0..rng.random_range(1..4) {
+                    let at = rng.random_range(0..token.len());
+                    token[at] = alphabet[rng.random_range(0..alphabet.len())];
+                }
+                format!("Bearer {}", token.into_iter().collect::<String>())
+            }
+            _ => format!("Bearer {}", &good[..rng.random_range(0..good.len())]),
+        };
+        if header.trim() == format!("Bearer {good}") {
+            continue;
+        }
+        let Ok(value) = http::HeaderValue::from_str(&header) else {
+            continue;
+        };
+        let resp = initialize_with(&url, value.to_str().unwrap()).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNAUTHORIZED,
+            "{header:?}: {resp:?}"
+        );
+    }
+    let still = Mcp::connect_as(&url, json!({}), Some(&good)).await;
+    assert!(
+        still
+            .request(1, "tools/list", json!({}))
+            .await
+            .get("result")
+            .is_some()
+    );
+}
