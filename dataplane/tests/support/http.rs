@@ -266,12 +266,10 @@ impl Mcp {
     /// `GET` the session's standalone stream with this `Accept`, body unread.
     pub async fn open_get(&self, accept: &str) -> http::Response<Incoming> {
         let session = self.session.as_deref().unwrap_or_default();
-        open(
-            Method::GET,
-            &self.url,
-            &[("accept", accept), ("mcp-session-id", session)],
-            Bytes::new(),
-        )
-        .await
+        let mut headers = vec![("accept", accept), ("mcp-session-id", session)];
+        if let Some(token) = &self.token {
+            headers.push(("authorization", token.as_str()));
+        }
+        open(Method::GET, &self.url, &headers, Bytes::new()).await
     }
 }
