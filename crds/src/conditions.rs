@@ -15,7 +15,9 @@ pub mod condition_type {
     /// McpGateway: the ready data-plane replicas report serving the config of the current
     /// generation.
     pub const READY: &str = "Ready";
-    /// McpToolkit: the upstream Service and port exist (always `True` for an upstream URL).
+    /// McpToolkit: the upstream Service and port exist (always `True` for an upstream URL),
+    /// and so does the credential Secret it names. McpGateway: the Secrets and ConfigMaps
+    /// it names (session key, JWT keys) exist with their keys.
     pub const RESOLVED_REFS: &str = "ResolvedRefs";
 }
 
@@ -27,9 +29,15 @@ pub mod reason {
     /// served as written, e.g. an invalid `toolkitSelector`, or an upstream the data plane
     /// does not support yet; the message says which field and why.
     pub const INVALID: &str = "Invalid";
-    /// `Accepted=False` (McpGateway): the session-key Secret, or the key in it, does not
-    /// exist; create it or fix `spec.sessionKeySecretRef`.
+    /// `Accepted=False` and `ResolvedRefs=False` (McpGateway): the session-key Secret or
+    /// the JWT keys' Secret, or the key in it, does not exist; create it or fix
+    /// `spec.sessionKeySecretRef` / `spec.auth.jwt.keysFrom`. `ResolvedRefs=False`
+    /// (McpToolkit): the credential Secret, or the key in it, does not exist; create it or
+    /// fix `spec.credentialSecretRef`.
     pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
+    /// `Accepted=False` and `ResolvedRefs=False` (McpGateway): the ConfigMap holding the JWT
+    /// keys, or the key in it, does not exist; create it or fix `spec.auth.jwt.keysFrom`.
+    pub const CONFIG_MAP_NOT_FOUND: &str = "ConfigMapNotFound";
     /// `Programmed=True` (McpGateway).
     pub const PROGRAMMED: &str = "Programmed";
     /// `Programmed=False` (McpGateway): no McpToolkit is accepted, and a gateway needs at
@@ -55,7 +63,11 @@ pub mod reason {
     /// this toolkit name (the older one, by creation time then name, keeps it); choose
     /// another `spec.toolkit` (by recreating the McpToolkit, since the name is immutable).
     pub const DUPLICATE_TOOLKIT_NAME: &str = "DuplicateToolkitName";
-    /// `ResolvedRefs=True` (McpToolkit).
+    /// `Accepted=False` (McpToolkit): the toolkit sets `requiredRoles` or
+    /// `forwardCallerToken`, which need callers' tokens, but its gateway has no `spec.auth`;
+    /// add `auth` to the gateway or drop those fields.
+    pub const GATEWAY_AUTH_MISSING: &str = "GatewayAuthMissing";
+    /// `ResolvedRefs=True` (both kinds).
     pub const RESOLVED_REFS: &str = "ResolvedRefs";
     /// `ResolvedRefs=False` (McpToolkit): the Service in `spec.upstream.service.name` does
     /// not exist in the toolkit's namespace.

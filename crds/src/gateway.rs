@@ -6,6 +6,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::GatewayAuth;
+
 /// Port the listener uses when `spec.listener.port` is left out.
 pub const DEFAULT_LISTENER_PORT: i32 = 7114;
 /// Path the listener serves when `spec.listener.path` is left out.
@@ -103,6 +105,12 @@ pub struct McpGatewaySpec {
     /// cluster only), `NodePort` or `LoadBalancer`. Default `ClusterIP`.
     #[serde(default)]
     pub service_type: ServiceType,
+    /// How callers are authenticated: a JWT guard (issuer, audiences, keys) and the OAuth
+    /// protected-resource metadata. Left out: every caller is anonymous, and toolkits with
+    /// `requiredRoles` or `forwardCallerToken` are not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "GatewayAuth")]
+    pub auth: Option<GatewayAuth>,
 }
 
 impl Default for McpGatewaySpec {
@@ -116,6 +124,7 @@ impl Default for McpGatewaySpec {
             toolkit_selector: None,
             session_key_secret_ref: None,
             service_type: ServiceType::default(),
+            auth: None,
         }
     }
 }

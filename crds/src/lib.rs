@@ -11,6 +11,7 @@
 //! under `crds/`, and rewritten with `cargo run -p mcpgw-crds --example gen-crds`; a test
 //! fails when it drifts. This crate holds types only: no client, no IO.
 
+mod auth;
 mod conditions;
 mod gateway;
 mod toolkit;
@@ -18,6 +19,10 @@ mod toolkit;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use auth::{
+    CredentialSecretReference, DEFAULT_IDENTITY_CLAIM, DEFAULT_ROLES_CLAIM, GatewayAuth,
+    JwksSource, JwtAlgorithm, JwtAuth, KeyReference, ResourceMetadata,
+};
 pub use conditions::{condition_type, reason};
 pub use gateway::{
     DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT, DEFAULT_REPLICAS, DEFAULT_SESSION_KEY, Listener,

@@ -4,6 +4,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::CredentialSecretReference;
+
 /// Per-request timeout towards the upstream when `spec.timeout` is left out.
 pub const DEFAULT_TIMEOUT: &str = "PT60S";
 /// Path of the MCP endpoint on a Service when `spec.upstream.service.path` is left out.
@@ -63,6 +65,14 @@ pub const DEFAULT_UPSTREAM_PATH: &str = "/mcp";
         json_path = ".metadata.creationTimestamp"
     )
 )]
+#[x_kube(validation = Rule::new(
+    "!self.forwardCallerToken || !has(self.credentialSecretRef) \
+     || (has(self.credentialSecretRef.header) && self.credentialSecretRef.header.lowerAscii() != 'authorization')"
+).message(
+    "forwardCallerToken sends the caller's token in the Authorization header, where \
+     credentialSecretRef would go too: set credentialSecretRef.header to another header, \
+     or drop one of the two"
+))]
 #[serde(rename_all = "camelCase")]
 pub struct McpToolkitSpec {
     /// Name of the McpGateway, in the same namespace, that serves this toolkit.
@@ -103,6 +113,37 @@ pub struct McpToolkitSpec {
          && self.matches('[DdHhMmSs]$') && self.matches('[1-9]')"
     ).message("must be an ISO-8601 duration longer than zero, such as PT30S, PT1M30S, PT0.5S or P1D"))]
     pub timeout: String,
+    /// The roles (from the gateway's `auth.jwt.rolesClaim`) a caller needs to see and call
+    /// this toolkit: all of them. `[]`: any authenticated caller. Left out: anyone,
+    /// anonymous callers too. Needs the gateway's `auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        with = "Vec<String>",
+        length(max = 64),
+        inner(length(min = 1, max = 256), pattern(r"^\S+$"))
+    )]
+    pub required_roles: Option<Vec<String>>,
+    /// Forward the caller's own token (validated by the gateway's JWT guard) to this
+    /// toolkit as `Authorization: Bearer <token>`. Default `false`: nothing of the caller's
+    /// `Authorization` header reaches the toolkit. Needs the gateway's `auth`.
+    #[serde(default)]
+    pub forward_caller_token: bool,
+    /// The gateway's own credential for this toolkit: a key of a Secret in the toolkit's
+    /// namespace. The Secret is mounted into the data plane (its value never goes into the
+    /// config), which re-reads it when it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "CredentialSecretReference")]
+    pub credential_secret_ref: Option<CredentialSecretReference>,
+    /// Where a caller who lacks the credentials this toolkit needs can get them, an `https`
+    /// (or `http`) URL: such a caller is sent there by a URL-mode elicitation rather than
+    /// getting a bare failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        with = "String",
+        length(min = 1, max = 2048),
+        pattern(r"^https?://[^\s/?#@]+([/?][^\s#]*)?$")
+    )]
+    pub authorization_url: Option<String>,
 }
 
 impl McpToolkitSpec {
@@ -117,6 +158,10 @@ impl McpToolkitSpec {
             prompts: None,
             resources: None,
             timeout: default_timeout(),
+            required_roles: None,
+            forward_caller_token: false,
+            credential_secret_ref: None,
+            authorization_url: None,
         }
     }
 }

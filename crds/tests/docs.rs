@@ -80,6 +80,8 @@ fn reference_explains_every_condition_type_and_reason() {
         reason::ACCEPTED,
         reason::INVALID,
         reason::SECRET_NOT_FOUND,
+        reason::CONFIG_MAP_NOT_FOUND,
+        reason::GATEWAY_AUTH_MISSING,
         reason::PROGRAMMED,
         reason::NO_TOOLKITS,
         reason::INVALID_CONFIG,

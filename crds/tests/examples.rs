@@ -298,6 +298,8 @@ fn left_out_optional_fields_are_not_serialized() {
             "toolkit": "time",
             "upstream": { "url": "http://time:3002/mcp" },
             "timeout": "PT60S",
+            // Defaulted fields are written out, as the API server would store them.
+            "forwardCallerToken": false,
         })
     );
     assert_eq!(

@@ -11,6 +11,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{ListParams, Patch, PatchParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::ObjectRef;
@@ -21,6 +22,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminState, Outcome};
+use crate::references::{Kind, References, referenced_keys, referenced_objects};
 use crate::render::{self, Inputs, Rendered, Verdict};
 use crate::resources::{self, FIELD_MANAGER};
 use crate::served::ConfigProbe;
@@ -35,6 +37,9 @@ pub struct Context {
     pub admin: Arc<AdminState>,
     /// Consecutive failures per object, for the retry backoff.
     pub failures: Failures,
+    /// The Secrets and ConfigMaps each gateway references: a change to one of them
+    /// re-reconciles the gateways that name it.
+    pub references: References,
 }
 
 /// Consecutive reconcile failures per object (`kind/namespace/name`).
@@ -128,18 +133,15 @@ pub async fn reconcile_gateway(
             (s.name_any(), ports)
         })
         .collect();
-    let session_key_found = match &gateway.spec.session_key_secret_ref {
-        None => true,
-        Some(r) => Api::<Secret>::namespaced(client.clone(), &ns)
-            .get_opt(&r.name)
-            .await?
-            .is_some_and(|s| s.data.is_some_and(|d| d.contains_key(&r.key))),
-    };
+    let referenced = referenced_objects(&gateway, &toolkits);
+    ctx.references.record(&ns, &name, referenced.clone());
+    let (secrets, config_maps) = referenced_keys(client, &ns, &referenced).await?;
     let rendered = render::render(&Inputs {
         gateway: &gateway,
         toolkits: &toolkits,
         services: &services,
-        session_key_found,
+        secrets: &secrets,
+        config_maps: &config_maps,
     });
 
     if let Some(config) = &rendered.config {
@@ -149,7 +151,7 @@ pub async fn reconcile_gateway(
         apply(
             client,
             &ns,
-            &resources::deployment(&gateway, &ctx.dataplane_image),
+            &resources::deployment(&gateway, &ctx.dataplane_image, &rendered.mounts),
         )
         .await?;
     }
@@ -175,6 +177,12 @@ pub async fn reconcile_gateway(
             generation,
         ),
         condition(existing, condition_type::READY, &ready, generation),
+        condition(
+            existing,
+            condition_type::RESOLVED_REFS,
+            &rendered.resolved_refs,
+            generation,
+        ),
     ];
     let changed_program = existing
         .iter()
@@ -444,6 +452,18 @@ async fn publish(ctx: &Context, gateway: &McpGateway, type_: EventType, reason: 
     }
 }
 
+/// Maps a changed Secret or ConfigMap to the gateways that reference it.
+fn gateways_naming<K>(
+    ctx: Arc<Context>,
+    kind: Kind,
+) -> impl Fn(PartialObjectMeta<K>) -> Vec<ObjectRef<McpGateway>> + Send + Sync + 'static {
+    move |object| {
+        let ns = object.metadata.namespace.unwrap_or_default();
+        let name = object.metadata.name.unwrap_or_default();
+        ctx.references.gateways(kind, &ns, &name)
+    }
+}
+
 /// Run both controllers until `shutdown`, over `namespace` (or all namespaces).
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: CancellationToken) {
     let api = |client: Client| match &namespace {
@@ -476,12 +496,35 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: Cancell
         }
     };
     let (config_maps, deployments, services, accounts) = owned(ctx.client.clone());
+    // Referenced Secrets and ConfigMaps, watched by metadata only (an
+    // `Api<PartialObjectMeta<_>>` asks for nothing else): the operator never holds their
+    // values, and reads a referenced one (for its keys) only in a reconcile.
+    let (secrets, referenced_maps): (
+        Api<PartialObjectMeta<Secret>>,
+        Api<PartialObjectMeta<ConfigMap>>,
+    ) = match &namespace {
+        Some(ns) => (
+            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
+        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+    };
     let stop = shutdown.clone();
     let gateway_controller = Controller::new(gateways, watcher::Config::default())
         .owns(config_maps, watcher::Config::default())
         .owns(deployments, watcher::Config::default())
         .owns(services, watcher::Config::default())
         .owns(accounts, watcher::Config::default())
+        .watches(
+            secrets,
+            watcher::Config::default(),
+            gateways_naming(ctx.clone(), Kind::Secret),
+        )
+        .watches(
+            referenced_maps,
+            watcher::Config::default(),
+            gateways_naming(ctx.clone(), Kind::ConfigMap),
+        )
         .watches(
             toolkits.clone(),
             watcher::Config::default(),

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod controller;
 pub mod leader;
+pub mod references;
 pub mod render;
 pub mod resources;
 pub mod selector;

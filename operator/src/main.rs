@@ -115,6 +115,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         recorder: Recorder::new(client, reporter),
         admin: admin.clone(),
         failures: Default::default(),
+        references: Default::default(),
     });
     let namespaces: Vec<String> = args
         .watch_namespaces

@@ -11,13 +11,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use kube::ResourceExt;
 use mcpgw_config::model::IsoDuration;
 use mcpgw_config::model::{
-    Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute, McpServer, TcpServer,
-    ToolkitCondition,
+    Authorization, Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute, McpServer,
+    TcpServer, ToolkitCondition,
 };
 use mcpgw_config::{compile, config_sha256, to_yaml};
 use mcpgw_crds::{McpGateway, McpToolkit, reason};
 
 use crate::selector::{self, SelectorError};
+
+mod auth;
+
+pub use auth::{
+    CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, JWT_GUARD, KeySource, Mounts,
+    credential_path,
+};
 
 /// Where the data plane finds its config (the ConfigMap mount) and session key.
 pub const CONFIG_DIR: &str = "/etc/mcpgw/config";
@@ -34,8 +41,11 @@ pub struct Inputs<'a> {
     pub toolkits: &'a [McpToolkit],
     /// The Services in the gateway's namespace: name → its ports.
     pub services: &'a BTreeMap<String, BTreeSet<i32>>,
-    /// Whether the session-key Secret (and its key) exists, when one is referenced.
-    pub session_key_found: bool,
+    /// The Secrets the gateway and its toolkits reference that exist: name → the keys of
+    /// their data (never the values).
+    pub secrets: &'a BTreeMap<String, BTreeSet<String>>,
+    /// The same for the ConfigMaps they reference.
+    pub config_maps: &'a BTreeMap<String, BTreeSet<String>>,
 }
 
 /// One condition to set: status, reason, message.
@@ -76,6 +86,8 @@ pub struct ToolkitVerdict {
 pub struct Rendered {
     /// `Accepted` of the gateway.
     pub accepted: Verdict,
+    /// `ResolvedRefs` of the gateway: its Secrets and ConfigMaps exist.
+    pub resolved_refs: Verdict,
     /// The binding config, when there is one to serve.
     pub config: Option<RenderedConfig>,
     /// `Programmed` of the gateway, as far as rendering goes.
@@ -84,6 +96,8 @@ pub struct Rendered {
     pub served: Vec<String>,
     /// Per McpToolkit object name (only those whose `spec.gateway` names this gateway).
     pub toolkits: BTreeMap<String, ToolkitVerdict>,
+    /// What the Deployment mounts for the config's files (empty without a config).
+    pub mounts: Mounts,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,14 +117,17 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
         .filter(|t| t.spec.gateway == gateway.name_any())
         .collect();
 
+    let resolved_refs = auth::gateway_refs(gateway, inputs);
     let refused = |reason: &'static str,
                    message: String,
                    toolkits: &mut BTreeMap<String, ToolkitVerdict>| Rendered {
         accepted: Verdict::no(reason, message.clone()),
+        resolved_refs: resolved_refs.clone(),
         config: None,
         programmed: Verdict::no(reason, message),
         served: vec![],
         toolkits: std::mem::take(toolkits),
+        mounts: Mounts::default(),
     };
     let selector = match spec
         .toolkit_selector
@@ -134,25 +151,15 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
             return refused(reason::INVALID, message, &mut toolkits);
         }
     };
-    if spec.session_key_secret_ref.is_some() && !inputs.session_key_found {
-        let secret = spec
-            .session_key_secret_ref
-            .as_ref()
-            .map(|r| (r.name.as_str(), r.key.as_str()));
-        let (name, key) = secret.unwrap_or_default();
-        let message =
-            format!("spec.sessionKeySecretRef: Secret {name:?} with key {key:?} not found");
+    if !resolved_refs.status {
         for t in &ours {
             toolkits.insert(
                 t.name_any(),
-                not_accepted(
-                    reason::SECRET_NOT_FOUND,
-                    "the gateway is not accepted",
-                    None,
-                ),
+                not_accepted(resolved_refs.reason, "the gateway is not accepted", None),
             );
         }
-        return refused(reason::SECRET_NOT_FOUND, message, &mut toolkits);
+        let (reason, message) = (resolved_refs.reason, resolved_refs.message.clone());
+        return refused(reason, message, &mut toolkits);
     }
 
     // Candidates: selected, references resolved, first holder of their name.
@@ -197,6 +204,16 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
             continue;
         }
         holders.insert(&toolkit.spec.toolkit, name.clone());
+        if let Some(verdict) = auth::needs_gateway_auth(toolkit, gateway) {
+            toolkits.insert(
+                name,
+                ToolkitVerdict {
+                    accepted: verdict,
+                    resolved_refs: refs,
+                },
+            );
+            continue;
+        }
         let server = match (
             &refs.status,
             server_url(toolkit, &gateway.namespace().unwrap_or_default()),
@@ -234,10 +251,12 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                     .to_owned();
             return Rendered {
                 accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
+                resolved_refs,
                 config: None,
                 programmed: Verdict::no(reason::NO_TOOLKITS, message),
                 served: vec![],
                 toolkits,
+                mounts: Mounts::default(),
             };
         }
         let config = binding_config(gateway, &candidates);
@@ -248,6 +267,7 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                     Err(e) => {
                         return Rendered {
                             accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
+                            resolved_refs,
                             config: None,
                             programmed: Verdict::no(
                                 reason::INVALID_CONFIG,
@@ -255,6 +275,7 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                             ),
                             served: vec![],
                             toolkits,
+                            mounts: Mounts::default(),
                         };
                     }
                 };
@@ -265,6 +286,8 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                 served.sort();
                 return Rendered {
                     accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
+                    resolved_refs,
+                    mounts: auth::mounts(gateway, candidates.iter().map(|(t, _)| *t)),
                     config: Some(RenderedConfig {
                         sha256: config_sha256(yaml.as_bytes()),
                         yaml,
@@ -280,11 +303,29 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
             Err(e) => e.errors,
         };
         let before = candidates.len();
+        // Routes are rendered in toolkit-name order: a route's index names its toolkit.
+        let mut names: Vec<String> = candidates
+            .iter()
+            .map(|(t, _)| t.spec.toolkit.clone())
+            .collect();
+        names.sort_unstable();
         candidates.retain(|(toolkit, _)| {
-            let prefix = format!("bindings.{}.", client_binding(&toolkit.spec.toolkit));
+            let client = format!("bindings.{}", client_binding(&toolkit.spec.toolkit));
+            let route = names
+                .binary_search(&toolkit.spec.toolkit)
+                .ok()
+                .map(|index| format!("bindings.north_mcp_proxy.routes[{index}]"));
+            let under = |path: &str, prefix: &str| {
+                path == prefix
+                    || path
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+            };
             let mine: Vec<_> = errors
                 .iter()
-                .filter(|e| e.path.starts_with(&prefix) || e.path == prefix.trim_end_matches('.'))
+                .filter(|e| {
+                    under(&e.path, &client) || route.as_ref().is_some_and(|r| under(&e.path, r))
+                })
                 .collect();
             if mine.is_empty() {
                 return true;
@@ -311,10 +352,12 @@ pub fn render(inputs: &Inputs<'_>) -> Rendered {
                 .join("; ");
             return Rendered {
                 accepted: Verdict::no(reason::INVALID, message.clone()),
+                resolved_refs,
                 config: None,
                 programmed: Verdict::no(reason::INVALID_CONFIG, message),
                 served: vec![],
                 toolkits,
+                mounts: Mounts::default(),
             };
         }
     }
@@ -331,8 +374,17 @@ fn not_accepted(
     }
 }
 
-/// `ResolvedRefs`: a URL needs nothing; a Service must exist with the port.
+/// `ResolvedRefs`: a URL needs nothing; a Service must exist with the port; a
+/// credential Secret must exist with its key.
 fn resolve(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Verdict {
+    let service = resolve_service(toolkit, inputs);
+    if !service.status {
+        return service;
+    }
+    auth::missing_credential(toolkit, inputs).unwrap_or(service)
+}
+
+fn resolve_service(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Verdict {
     let Some(service) = &toolkit.spec.upstream.service else {
         return Verdict::yes(reason::RESOLVED_REFS, "the upstream is a URL");
     };
@@ -375,6 +427,16 @@ fn binding_config(gateway: &McpGateway, toolkits: &[(&McpToolkit, String)]) -> C
     if let Some(secret) = &spec.session_key_secret_ref {
         server.options.session_key = Some(format!("{SESSION_DIR}/{}", secret.key));
     }
+    if let Some(gateway_auth) = &spec.auth {
+        server
+            .options
+            .authorization
+            .insert(JWT_GUARD.to_owned(), Authorization::bearer());
+        server.options.resource_metadata = gateway_auth
+            .resource_metadata
+            .as_ref()
+            .map(auth::resource_metadata);
+    }
     let mut sorted: Vec<_> = toolkits.iter().collect();
     sorted.sort_by(|a, b| a.0.spec.toolkit.cmp(&b.0.spec.toolkit));
     let routes = sorted.iter().map(|(toolkit, _)| {
@@ -389,7 +451,11 @@ fn binding_config(gateway: &McpGateway, toolkits: &[(&McpToolkit, String)]) -> C
         if let Some(p) = &s.resources {
             condition = condition.with_resources(p.clone());
         }
-        McpProxyRoute::new(condition, client_binding(&s.toolkit))
+        let route = McpProxyRoute::new(condition, client_binding(&s.toolkit));
+        match &s.required_roles {
+            Some(roles) => route.guarded(JWT_GUARD, roles.iter().cloned()),
+            None => route,
+        }
     });
     let port =
         u16::try_from(spec.listener.port).unwrap_or(mcpgw_crds::DEFAULT_LISTENER_PORT as u16);
@@ -397,22 +463,34 @@ fn binding_config(gateway: &McpGateway, toolkits: &[(&McpToolkit, String)]) -> C
         "{}/{}",
         gateway.namespace().unwrap_or_default(),
         gateway.name_any()
-    ))
-    .with_binding(
-        "north_tcp_server",
-        TcpServer::new("0.0.0.0", port, "north_http_server"),
-    )
-    .with_binding(
-        "north_http_server",
-        HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
-    )
-    .with_binding("north_mcp_server", server)
-    .with_binding("north_mcp_proxy", McpProxy::new(routes.collect::<Vec<_>>()));
+    ));
+    if let Some(gateway_auth) = &spec.auth {
+        config = config.with_guard(JWT_GUARD, auth::guard(&gateway_auth.jwt));
+    }
+    config = config
+        .with_binding(
+            "north_tcp_server",
+            TcpServer::new("0.0.0.0", port, "north_http_server"),
+        )
+        .with_binding(
+            "north_http_server",
+            HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
+        )
+        .with_binding("north_mcp_server", server)
+        .with_binding("north_mcp_proxy", McpProxy::new(routes.collect::<Vec<_>>()));
     for (toolkit, url) in sorted {
         let mut client = McpClient::new(url.clone());
         // NB: an unparsable timeout is left out here; the API server's pattern already
         // refuses what the config parser would.
         client.options.timeout = toolkit.spec.timeout.parse::<IsoDuration>().ok();
+        if toolkit.spec.forward_caller_token {
+            client
+                .options
+                .authorization
+                .insert(JWT_GUARD.to_owned(), Authorization::bearer());
+        }
+        client.options.credentials = auth::credentials(toolkit);
+        client.options.authorization_url = toolkit.spec.authorization_url.clone();
         config = config.with_binding(client_binding(&toolkit.spec.toolkit), client);
     }
     config

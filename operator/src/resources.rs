@@ -11,16 +11,20 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
-    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    Capabilities, ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
+    HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ProjectedVolumeSource, SeccompProfile, SecretProjection, SecretVolumeSource, SecurityContext,
+    Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
 use mcpgw_crds::McpGateway;
 
-use crate::render::{CONFIG_DIR, CONFIG_KEY, SESSION_DIR};
+use crate::render::{
+    CONFIG_DIR, CONFIG_KEY, CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, KeySource,
+    Mounts, SESSION_DIR,
+};
 
 /// The one field manager of everything the operator applies.
 pub const FIELD_MANAGER: &str = "mcpgw-operator";
@@ -116,7 +120,9 @@ pub fn service(gateway: &McpGateway) -> Service {
     }
 }
 
-pub fn deployment(gateway: &McpGateway, default_image: &str) -> Deployment {
+/// The data-plane Deployment; `mounts` are the files the rendered config names besides
+/// its own (JWT keys, toolkits' credentials).
+pub fn deployment(gateway: &McpGateway, default_image: &str, mounts: &Mounts) -> Deployment {
     let spec = &gateway.spec;
     let probe = |path: &str, period: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -127,6 +133,7 @@ pub fn deployment(gateway: &McpGateway, default_image: &str) -> Deployment {
         period_seconds: Some(period),
         ..Probe::default()
     };
+    let files = mounts;
     let mut mounts = vec![VolumeMount {
         name: "config".to_owned(),
         mount_path: CONFIG_DIR.to_owned(),
@@ -153,6 +160,22 @@ pub fn deployment(gateway: &McpGateway, default_image: &str) -> Deployment {
             secret: Some(SecretVolumeSource {
                 secret_name: Some(secret.name.clone()),
                 ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    for (name, dir, sources) in projected_volumes(files) {
+        mounts.push(VolumeMount {
+            name: name.to_owned(),
+            mount_path: dir.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+        volumes.push(Volume {
+            name: name.to_owned(),
+            projected: Some(ProjectedVolumeSource {
+                sources: Some(sources),
+                ..ProjectedVolumeSource::default()
             }),
             ..Volume::default()
         });
@@ -226,6 +249,54 @@ pub fn deployment(gateway: &McpGateway, default_image: &str) -> Deployment {
     }
 }
 
+/// The projected volumes (name, mount directory, sources) of the JWT keys and the
+/// toolkits' credentials: only the named keys, each as a file at the path the config
+/// names. NB: projected Secrets and ConfigMaps are updated in place by the kubelet (they
+/// are not mounted with `subPath`), so a rotated credential reaches the running pods,
+/// which re-read the file; `optional` keeps a Secret deleted after rendering from
+/// blocking the pods' start (the next reconcile drops what named it).
+fn projected_volumes(mounts: &Mounts) -> Vec<(&'static str, &'static str, Vec<VolumeProjection>)> {
+    let item = |key: &str, path: String| {
+        Some(vec![KeyToPath {
+            key: key.to_owned(),
+            path,
+            mode: None,
+        }])
+    };
+    let secret = |name: &str, key: &str, path: String| VolumeProjection {
+        secret: Some(SecretProjection {
+            name: name.to_owned(),
+            items: item(key, path),
+            optional: Some(true),
+        }),
+        ..VolumeProjection::default()
+    };
+    let mut volumes = Vec::new();
+    if let Some(jwks) = &mounts.jwks {
+        let source = match jwks {
+            KeySource::Secret { name, key } => secret(name, key, JWKS_FILE.to_owned()),
+            KeySource::ConfigMap { name, key } => VolumeProjection {
+                config_map: Some(ConfigMapProjection {
+                    name: name.clone(),
+                    items: item(key, JWKS_FILE.to_owned()),
+                    optional: Some(true),
+                }),
+                ..VolumeProjection::default()
+            },
+        };
+        volumes.push(("jwks", JWKS_DIR, vec![source]));
+    }
+    if !mounts.credentials.is_empty() {
+        let sources = mounts
+            .credentials
+            .iter()
+            .map(|(toolkit, (name, key))| secret(name, key, format!("{toolkit}/{CREDENTIAL_FILE}")))
+            .collect();
+        volumes.push(("credentials", CREDENTIALS_DIR, sources));
+    }
+    volumes
+}
+
 /// Where clients inside the cluster reach the gateway.
 pub fn endpoint(gateway: &McpGateway) -> String {
     format!(
@@ -253,7 +324,11 @@ mod tests {
 
     #[test]
     fn the_deployment_mounts_config_and_key_and_never_restarts_on_config_changes() {
-        let d = deployment(&gateway(), "ghcr.io/mcpgw/mcpgw-dataplane:0.1.0");
+        let d = deployment(
+            &gateway(),
+            "ghcr.io/mcpgw/mcpgw-dataplane:0.1.0",
+            &Mounts::default(),
+        );
         let template = d.spec.as_ref().map(|s| &s.template);
         let annotations = template
             .and_then(|t| t.metadata.as_ref())
@@ -292,13 +367,81 @@ mod tests {
     }
 
     #[test]
+    fn jwt_keys_and_credentials_are_mounted_read_only_as_the_files_the_config_names() {
+        let mounts = Mounts {
+            jwks: Some(KeySource::ConfigMap {
+                name: "jwks".into(),
+                key: "keys.json".into(),
+            }),
+            credentials: BTreeMap::from([
+                ("github".into(), ("gh".into(), "token".into())),
+                ("search".into(), ("search-api".into(), "api-key".into())),
+            ]),
+        };
+        let d = deployment(&gateway(), "img", &mounts);
+        let pod = d.spec.and_then(|s| s.template.spec).expect("pod spec");
+        let container_mounts: Vec<_> = pod.containers[0]
+            .volume_mounts
+            .iter()
+            .flatten()
+            .map(|m| (m.name.as_str(), m.mount_path.as_str(), m.read_only))
+            .collect();
+        assert_eq!(
+            container_mounts,
+            [
+                ("config", "/etc/mcpgw/config", Some(true)),
+                ("session-key", "/etc/mcpgw/session", Some(true)),
+                ("jwks", "/etc/mcpgw/jwks", Some(true)),
+                ("credentials", "/etc/mcpgw/credentials", Some(true)),
+            ]
+        );
+        let volume = |name: &str| {
+            let volumes = pod.volumes.iter().flatten();
+            let found = volumes
+                .filter(|v| v.name == name)
+                .find_map(|v| v.projected.clone());
+            found.and_then(|p| p.sources).unwrap_or_default()
+        };
+        let files = |sources: Vec<VolumeProjection>| -> Vec<(String, String, String)> {
+            sources
+                .into_iter()
+                .flat_map(|s| {
+                    let (name, items) = match (s.secret, s.config_map) {
+                        (Some(s), _) => (format!("Secret/{}", s.name), s.items),
+                        (None, Some(c)) => (format!("ConfigMap/{}", c.name), c.items),
+                        _ => (String::new(), None),
+                    };
+                    let items = items.into_iter().flatten();
+                    items.map(move |i| (name.clone(), i.key, i.path))
+                })
+                .collect()
+        };
+        let row = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+        assert_eq!(
+            files(volume("jwks")),
+            [row("ConfigMap/jwks", "keys.json", "jwks.json")]
+        );
+        assert_eq!(
+            files(volume("credentials")),
+            [
+                row("Secret/gh", "token", "github/credential"),
+                row("Secret/search-api", "api-key", "search/credential"),
+            ]
+        );
+        assert_eq!(
+            crate::render::credential_path("github"),
+            "/etc/mcpgw/credentials/github/credential"
+        );
+    }
+
+    #[test]
     fn every_object_is_owned_by_the_gateway() {
         let g = gateway();
         for meta in [
             config_map(&g, "x").metadata,
             service_account(&g).metadata,
             service(&g).metadata,
-            deployment(&g, "img").metadata,
+            deployment(&g, "img", &Mounts::default()).metadata,
         ] {
             let owner = &meta.owner_references.expect("owned")[0];
             assert_eq!(

@@ -129,7 +129,10 @@ fn toolkit(name: &str, spec: Value) -> McpToolkit {
 }
 
 /// The error message the API server gives when it refuses `create`.
-async fn refused(api: &Api<McpToolkit>, object: &McpToolkit) -> String {
+async fn refused<K>(api: &Api<K>, object: &K) -> String
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     match api.create(&PostParams::default(), object).await {
         Ok(_) => panic!("{} was accepted", object.name_any()),
         Err(kube::Error::Api(status)) => {
@@ -234,6 +237,118 @@ async fn the_crds_install_and_enforce_their_rules_on_a_real_api_server() {
         other => panic!("a rename went through: {other:?}"),
     }
     println!("refusals:\n  {bad_name}\n  {no_upstream}\n  {both}");
+
+    // The authentication rules, with our messages.
+    let forward_conflict =
+        "forwardCallerToken sends the caller's token in the Authorization header";
+    for (name, header) in [
+        ("fwd-default", None),
+        ("fwd-explicit", Some("Authorization")),
+    ] {
+        let mut reference = json!({"name": "gh", "key": "token"});
+        if let Some(header) = header {
+            reference["header"] = json!(header);
+        }
+        let message = refused(
+            &toolkits,
+            &toolkit(
+                name,
+                json!({"gateway": "demo", "toolkit": name,
+            "upstream": {"url": "http://x:1/mcp"}, "forwardCallerToken": true,
+            "credentialSecretRef": reference}),
+            ),
+        )
+        .await;
+        assert!(message.contains(forward_conflict), "{message}");
+        println!("  {message}");
+    }
+    let forwarding = toolkits
+        .create(
+            &PostParams::default(),
+            &toolkit(
+                "forwarding",
+                json!({
+        "gateway": "demo", "toolkit": "forwarding", "upstream": {"url": "http://x:1/mcp"},
+        "forwardCallerToken": true, "requiredRoles": ["repo"],
+        "credentialSecretRef": {"name": "gh", "key": "token", "header": "x-api-key"},
+        "authorizationUrl": "https://github.com/login/oauth/authorize"}),
+            ),
+        )
+        .await
+        .expect("accepted");
+    assert_eq!(
+        forwarding.spec.required_roles,
+        Some(vec!["repo".to_owned()])
+    );
+    let defaulted = toolkits.get("time").await.unwrap();
+    assert!(
+        !defaulted.spec.forward_caller_token,
+        "forwardCallerToken defaults to false"
+    );
+
+    let gateway = |name: &str, jwt: Value| -> McpGateway {
+        serde_json::from_value(
+            json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": {"auth": {"jwt": jwt}}}),
+        )
+        .expect("gateway")
+    };
+    let jwt = |extra: Value| {
+        let mut jwt = json!({"issuer": "https://auth.example.com", "audiences": ["https://mcp.example.com/mcp"]});
+        jwt.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        jwt
+    };
+    let url = json!("https://auth.example.com/jwks.json");
+    let reference = json!({"name": "jwks", "key": "jwks.json"});
+    for (name, extra, expected) in [
+        (
+            "no-keys",
+            json!({}),
+            "set exactly one of jwt.jwksUrl and jwt.keysFrom",
+        ),
+        (
+            "two-keys",
+            json!({"jwksUrl": url, "keysFrom": {"configMapKeyRef": reference}}),
+            "set exactly one of jwt.jwksUrl and jwt.keysFrom",
+        ),
+        (
+            "two-refs",
+            json!({"keysFrom": {"configMapKeyRef": reference, "secretKeyRef": reference}}),
+            "set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef",
+        ),
+        (
+            "no-refs",
+            json!({"keysFrom": {}}),
+            "set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef",
+        ),
+        (
+            "bad-leeway",
+            json!({"jwksUrl": url, "leeway": "30s"}),
+            "must be an ISO-8601 duration, such as PT30S or PT1M",
+        ),
+    ] {
+        let message = refused(&gateways, &gateway(name, jwt(extra))).await;
+        assert!(message.contains(expected), "{name}: {message}");
+        println!("  {message}");
+    }
+    let secured = gateways
+        .create(
+            &PostParams::default(),
+            &gateway(
+                "secured",
+                jwt(json!({"keysFrom": {"secretKeyRef": reference}})),
+            ),
+        )
+        .await
+        .expect("a gateway with keys from a Secret is accepted");
+    let jwt = secured.spec.auth.expect("auth").jwt;
+    assert_eq!(
+        (jwt.roles_claim.as_str(), jwt.identity_claim.as_str()),
+        ("scope", "sub"),
+        "claims defaulted by the API server"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,6 +37,8 @@ WATCH_RULES: dict[tuple[str, str], set[str]] = {
     ("", "services"): {"get", "list", "watch", "create", "patch"},
     ("", "serviceaccounts"): {"get", "list", "watch", "create", "patch"},
     ("apps", "deployments"): {"get", "list", "watch", "create", "patch"},
+    # get: which keys a referenced Secret holds (session key, JWT keys, toolkit
+    # credentials); list/watch: their metadata, to re-reconcile when one appears.
     ("", "secrets"): {"get", "list", "watch"},
     ("", "pods"): {"get", "list", "watch"},
     ("events.k8s.io", "events"): {"create", "patch"},

@@ -93,6 +93,10 @@ tests/helm/check.sh, which refuses anything beyond this contract.
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "create", "patch"]
+{{- /* Secrets: get a referenced one (session key, JWT keys, a toolkit's credential) to
+learn which keys it holds; list/watch their metadata only, to re-reconcile a gateway when
+a Secret it names appears, changes or goes. ConfigMaps above: owned configs, and JWT keys
+a gateway names. */}}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]

@@ -112,7 +112,7 @@ pub fn example_documents() -> Vec<(String, Value)> {
 
 /// What the API server's OpenAPI validation would say about `value`, one line per problem:
 /// types, required and unknown fields (which the API server would prune silently), enums,
-/// bounds, lengths and patterns. CEL rules are not evaluated here.
+/// bounds, lengths, item counts and patterns. CEL rules are not evaluated here.
 pub fn schema_problems(schema: &Value, value: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     check(schema, value, "", &mut problems);
@@ -169,6 +169,15 @@ fn check(schema: &Value, value: &Value, path: &str, problems: &mut Vec<String>) 
             if !regex.is_match(text) {
                 problem(format!("{text:?} does not match {pattern}"));
             }
+        }
+    }
+    if let Some(values) = value.as_array() {
+        let count = values.len() as f64;
+        if number("minItems").is_some_and(|min| count < min) {
+            problems.push(format!("{path}: fewer items than minItems"));
+        }
+        if number("maxItems").is_some_and(|max| count > max) {
+            problems.push(format!("{path}: more items than maxItems"));
         }
     }
     if let (Some(items), Some(values)) = (schema.get("items"), value.as_array()) {

@@ -13,6 +13,8 @@ use mcpgw_crds::{
 
 use super::*;
 
+mod auth;
+
 fn gateway(name: &str) -> McpGateway {
     let mut g = McpGateway::new(name, McpGatewaySpec::default());
     g.metadata.namespace = Some("shop".into());
@@ -43,12 +45,21 @@ fn services() -> BTreeMap<String, BTreeSet<i32>> {
     ])
 }
 
+/// The Secrets every test cluster holds: name → keys.
+fn secrets() -> BTreeMap<String, BTreeSet<String>> {
+    BTreeMap::from([(
+        "demo-key".to_owned(),
+        BTreeSet::from(["session.key".to_owned()]),
+    )])
+}
+
 fn run(gateway: &McpGateway, toolkits: &[McpToolkit]) -> Rendered {
     render(&Inputs {
         gateway,
         toolkits,
         services: &services(),
-        session_key_found: true,
+        secrets: &secrets(),
+        config_maps: &BTreeMap::new(),
     })
 }
 
@@ -58,6 +69,13 @@ fn golden(name: &str, rendered: &Rendered) {
     let config = rendered.config.as_ref().expect("a config");
     mcpgw_config::compile_yaml(&config.yaml)
         .unwrap_or_else(|e| panic!("the data plane rejects it: {e}"));
+    golden_model(name, rendered);
+}
+
+/// [`golden`] without the data plane's parser (the config rendered has compiled from
+/// the model, in `render`).
+fn golden_model(name: &str, rendered: &Rendered) {
+    let config = rendered.config.as_ref().expect("a config");
     assert_eq!(
         config.sha256,
         mcpgw_config::config_sha256(config.yaml.as_bytes())
@@ -231,10 +249,15 @@ fn a_missing_session_key_secret_refuses_the_gateway() {
         gateway: &g,
         toolkits: &demo_toolkits(),
         services: &services(),
-        session_key_found: false,
+        secrets: &BTreeMap::new(),
+        config_maps: &BTreeMap::new(),
     });
     assert_eq!(
         (r.accepted.status, r.accepted.reason),
+        (false, reason::SECRET_NOT_FOUND)
+    );
+    assert_eq!(
+        (r.resolved_refs.status, r.resolved_refs.reason),
         (false, reason::SECRET_NOT_FOUND)
     );
     assert!(r.config.is_none());

@@ -234,5 +234,6 @@ pub fn context_with(client: kube::Client, probe: Arc<FakeProbe>) -> Arc<Context>
         ),
         admin: Arc::new(AdminState::default()),
         failures: Default::default(),
+        references: Default::default(),
     })
 }

@@ -1,0 +1,237 @@
+//! The authentication side of rendering: the gateway's JWT guard and resource
+//! metadata, a toolkit's credentials, the Secrets and ConfigMaps they name, and
+//! the files the data plane finds them in.
+//!
+//! NB: only names of objects and keys pass through here, never their values:
+//! the Deployment mounts the objects and the config names the files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mcpgw_config::model::{
+    Audience, Guard, IsoDuration, JwtAlgorithmName, JwtKeys, JwtOptions, ResourceMetadata,
+    StaticCredentials,
+};
+use mcpgw_crds::{JwksSource, JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, reason};
+
+use super::{Inputs, Verdict};
+
+/// Name of the gateway's one guard in the binding config.
+pub const JWT_GUARD: &str = "jwt";
+/// Where the JWT keys' Secret or ConfigMap key is mounted.
+pub const JWKS_DIR: &str = "/etc/mcpgw/jwks";
+/// The file name of the JWT keys in [`JWKS_DIR`].
+// NB: a fixed name rather than the object's key, so that no key (say `..data`, which
+// the kubelet uses itself) can clash with the volume's own files.
+pub const JWKS_FILE: &str = "jwks.json";
+/// Where toolkits' credential Secrets are mounted, one directory per toolkit.
+pub const CREDENTIALS_DIR: &str = "/etc/mcpgw/credentials";
+/// The file name of a toolkit's credential in `CREDENTIALS_DIR/<toolkit>/`.
+pub const CREDENTIAL_FILE: &str = "credential";
+
+/// A key of a Secret or ConfigMap to mount as one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    Secret { name: String, key: String },
+    ConfigMap { name: String, key: String },
+}
+
+/// The files the data plane reads besides its config and session key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mounts {
+    /// The JWT keys, mounted as `JWKS_DIR/JWKS_FILE`.
+    pub jwks: Option<KeySource>,
+    /// Per served toolkit name: its credential Secret and key, mounted as
+    /// `CREDENTIALS_DIR/<toolkit>/CREDENTIAL_FILE`.
+    pub credentials: BTreeMap<String, (String, String)>,
+}
+
+/// The path of a toolkit's credential file.
+pub fn credential_path(toolkit: &str) -> String {
+    format!("{CREDENTIALS_DIR}/{toolkit}/{CREDENTIAL_FILE}")
+}
+
+/// The JWT guard of a gateway's `spec.auth.jwt`.
+pub fn guard(jwt: &JwtAuth) -> Guard {
+    let audience = match jwt.audiences.as_slice() {
+        [one] => Audience::One(one.clone()),
+        many => Audience::Many(many.to_vec()),
+    };
+    let (keys, keys_file) = match (&jwt.jwks_url, &jwt.keys_from) {
+        (Some(url), _) => (Some(JwtKeys::Url(url.clone())), None),
+        (None, _) => (None, Some(format!("{JWKS_DIR}/{JWKS_FILE}"))),
+    };
+    Guard::jwt(JwtOptions {
+        issuer: jwt.issuer.clone(),
+        audience,
+        keys,
+        keys_file,
+        algorithms: jwt
+            .algorithms
+            .as_ref()
+            .map(|list| list.iter().map(|a| algorithm(*a)).collect()),
+        // NB: an unparsable leeway is left out here; the CRD's CEL rule already refuses
+        // what the config parser would.
+        leeway: jwt
+            .leeway
+            .as_deref()
+            .and_then(|l| l.parse::<IsoDuration>().ok()),
+        roles: Some(jwt.roles_claim.clone()),
+        identity: Some(jwt.identity_claim.clone()),
+        refresh_interval: None,
+    })
+}
+
+fn algorithm(algorithm: JwtAlgorithm) -> JwtAlgorithmName {
+    match algorithm {
+        JwtAlgorithm::RS256 => JwtAlgorithmName::RS256,
+        JwtAlgorithm::RS384 => JwtAlgorithmName::RS384,
+        JwtAlgorithm::RS512 => JwtAlgorithmName::RS512,
+        JwtAlgorithm::PS256 => JwtAlgorithmName::PS256,
+        JwtAlgorithm::PS384 => JwtAlgorithmName::PS384,
+        JwtAlgorithm::PS512 => JwtAlgorithmName::PS512,
+        JwtAlgorithm::ES256 => JwtAlgorithmName::ES256,
+        JwtAlgorithm::ES384 => JwtAlgorithmName::ES384,
+        JwtAlgorithm::EdDSA => JwtAlgorithmName::EdDSA,
+    }
+}
+
+/// The protected-resource metadata of `spec.auth.resourceMetadata`.
+pub fn resource_metadata(metadata: &mcpgw_crds::ResourceMetadata) -> ResourceMetadata {
+    ResourceMetadata {
+        resource: metadata.resource.clone(),
+        authorization_servers: metadata.authorization_servers.clone().unwrap_or_default(),
+        scopes_supported: metadata.scopes_supported.clone(),
+        resource_name: metadata.resource_name.clone(),
+        resource_documentation: metadata.resource_documentation.clone(),
+    }
+}
+
+/// A toolkit's `options.credentials`, when it names a credential Secret.
+pub fn credentials(toolkit: &McpToolkit) -> Option<StaticCredentials> {
+    let reference = toolkit.spec.credential_secret_ref.as_ref()?;
+    Some(StaticCredentials {
+        file: credential_path(&toolkit.spec.toolkit),
+        header: reference.header.clone(),
+        format: reference.format.clone(),
+    })
+}
+
+/// What the gateway mounts: its JWT keys, and the credentials of `served` toolkits.
+pub fn mounts<'a>(
+    gateway: &McpGateway,
+    served: impl IntoIterator<Item = &'a McpToolkit>,
+) -> Mounts {
+    let jwks = gateway
+        .spec
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.jwt.keys_from.as_ref())
+        .and_then(key_source);
+    let credentials = served
+        .into_iter()
+        .filter_map(|t| {
+            let r = t.spec.credential_secret_ref.as_ref()?;
+            Some((t.spec.toolkit.clone(), (r.name.clone(), r.key.clone())))
+        })
+        .collect();
+    Mounts { jwks, credentials }
+}
+
+fn key_source(source: &JwksSource) -> Option<KeySource> {
+    match (&source.secret_key_ref, &source.config_map_key_ref) {
+        (Some(r), _) => Some(KeySource::Secret {
+            name: r.name.clone(),
+            key: r.key.clone(),
+        }),
+        (None, Some(r)) => Some(KeySource::ConfigMap {
+            name: r.name.clone(),
+            key: r.key.clone(),
+        }),
+        (None, None) => None,
+    }
+}
+
+/// `ResolvedRefs` of the gateway: its session-key Secret and its JWT keys' object exist
+/// with their keys.
+pub fn gateway_refs(gateway: &McpGateway, inputs: &Inputs<'_>) -> Verdict {
+    let spec = &gateway.spec;
+    if let Some(r) = &spec.session_key_secret_ref
+        && !has_key(inputs.secrets, &r.name, &r.key)
+    {
+        return Verdict::no(
+            reason::SECRET_NOT_FOUND,
+            format!(
+                "spec.sessionKeySecretRef: Secret {:?} with key {:?} not found",
+                r.name, r.key
+            ),
+        );
+    }
+    let jwks = spec
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.jwt.keys_from.as_ref())
+        .and_then(key_source);
+    match jwks {
+        Some(KeySource::Secret { name, key }) if !has_key(inputs.secrets, &name, &key) => {
+            Verdict::no(
+                reason::SECRET_NOT_FOUND,
+                format!(
+                    "spec.auth.jwt.keysFrom.secretKeyRef: Secret {name:?} with key {key:?} not found"
+                ),
+            )
+        }
+        Some(KeySource::ConfigMap { name, key }) if !has_key(inputs.config_maps, &name, &key) => {
+            Verdict::no(
+                reason::CONFIG_MAP_NOT_FOUND,
+                format!(
+                    "spec.auth.jwt.keysFrom.configMapKeyRef: ConfigMap {name:?} with key {key:?} not found"
+                ),
+            )
+        }
+        _ => Verdict::yes(reason::RESOLVED_REFS, "every referenced object exists"),
+    }
+}
+
+/// `ResolvedRefs=False` of a toolkit whose credential Secret (or its key) is missing.
+pub fn missing_credential(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Option<Verdict> {
+    let r = toolkit.spec.credential_secret_ref.as_ref()?;
+    (!has_key(inputs.secrets, &r.name, &r.key)).then(|| {
+        Verdict::no(
+            reason::SECRET_NOT_FOUND,
+            format!(
+                "spec.credentialSecretRef: Secret {:?} with key {:?} not found in this namespace",
+                r.name, r.key
+            ),
+        )
+    })
+}
+
+/// Why a toolkit cannot be served by a gateway without `spec.auth`, if it cannot.
+pub fn needs_gateway_auth(toolkit: &McpToolkit, gateway: &McpGateway) -> Option<Verdict> {
+    if gateway.spec.auth.is_some() {
+        return None;
+    }
+    let spec = &toolkit.spec;
+    let fields: Vec<&str> = [
+        spec.required_roles.is_some().then_some("requiredRoles"),
+        spec.forward_caller_token.then_some("forwardCallerToken"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!fields.is_empty()).then(|| {
+        Verdict::no(
+            reason::GATEWAY_AUTH_MISSING,
+            format!(
+                "spec.{} needs callers' tokens, but McpGateway {:?} has no spec.auth: \
+                 add a JWT guard to the gateway or drop the field",
+                fields.join(" and spec."),
+                spec.gateway
+            ),
+        )
+    })
+}
+
+fn has_key(objects: &BTreeMap<String, BTreeSet<String>>, name: &str, key: &str) -> bool {
+    objects.get(name).is_some_and(|keys| keys.contains(key))
+}
