@@ -311,11 +311,7 @@ fn roles_or_forwarding_on_a_gateway_without_auth_are_not_accepted() {
 }
 
 /// The auth goldens through the data plane's own parser.
-// NB: ignored until the config crate accepts guards (issue 5, the config helper's branch):
-// on this branch `parse` still refuses `guards`, `authorization` and `guarded` as "not
-// supported yet". After the merge: `cargo nextest run -p mcpgw-operator --run-ignored all`.
 #[test]
-#[ignore = "needs the config crate's guard support (parse still refuses guards here)"]
 fn the_auth_goldens_are_accepted_by_the_data_planes_parser() {
     for name in ["auth", "auth-jwks-url"] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
