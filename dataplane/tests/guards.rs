@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{Mcp, Resp, send, tool_names};
-use support::tokens::TestIssuer;
+use support::tokens::{TestIssuer, TestKey};
 use support::{Peer, TestGateway, py_client, run, workspace};
 
 const AUDIENCE: &str = "https://mcp.example.test/mcp";
@@ -192,6 +192,16 @@ async fn a_valid_token_opens_the_guarded_toolkit_and_reaches_only_it() {
     let open_seen = records(&t.open).await;
     assert!(!open_seen.is_empty());
     assert!(open_seen.iter().all(|(_, a)| a.is_none()), "{open_seen:?}");
+
+    // The same with an ES256 token whose roles are an array claim.
+    let mut claims = t.issuer.claims("carol", "");
+    claims["scope"] = json!(["other", "secure:use"]);
+    let ec = t.issuer.mint(&claims, TestKey::Ec);
+    let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&ec)).await;
+    let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+    assert!(tools.contains(&"secure__whoami".to_owned()), "{tools:?}");
+    let secure = mcp.call_tool(2, "secure__whoami", json!({})).await;
+    assert_eq!(text(&secure), format!("Bearer {ec}"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +350,12 @@ async fn a_tool_of_a_visible_toolkit_that_needs_more_roles_asks_to_step_up() {
       - when: [ { toolkit: kit, tools: [ echo ] } ]
         guarded: { authn_jwt: [ kit:write ] }
         exit: south_kit";
-    let gw = TestGateway::start(&guarded(&jwks, routes, &client("kit", &kit.url(), ""))).await;
+    // Keys written in the config this time, rather than in a file.
+    let yaml = guarded(&jwks, routes, &client("kit", &kit.url(), "")).replace(
+        &format!("keys_file: {jwks}"),
+        &format!("keys: {}", issuer.jwks_array()),
+    );
+    let gw = TestGateway::start(&yaml).await;
 
     let reader = issuer.token("alice", "kit:read");
     let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&reader)).await;
