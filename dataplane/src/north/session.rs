@@ -66,6 +66,13 @@ pub struct InFlightGuard {
     pub cancel: CancellationToken,
 }
 
+impl InFlightGuard {
+    /// The id of the tracked request.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+}
+
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
         lock(&self.session.inflight).remove(&self.id);

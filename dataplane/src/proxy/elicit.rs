@@ -29,18 +29,20 @@ pub const URL_ELICITATION_REQUIRED: i64 = -32042;
 const ANSWER_WAIT: Duration = Duration::from_secs(600);
 
 impl Proxy {
-    /// Answer a request that `toolkit` failed with `error`.
+    /// Answer the request in `message` (the one `guard` tracks), which
+    /// `toolkit` failed with `error`.
     pub(super) async fn refused(
         &self,
         session: &Arc<Session>,
         principal: &Principal,
         toolkit: Arc<Toolkit>,
-        request: Request,
+        message: Message,
         guard: InFlightGuard,
         error: &ClientError,
     ) -> Reply {
-        let id = request.id.clone();
-        if toolkit.elicits_authorization(error)
+        let id = guard.id().clone();
+        if let Message::Request(request) = message
+            && toolkit.elicits_authorization(error)
             && let Some(url) = &toolkit.authorization_url
         {
             let elicitation = elicitation(&toolkit.name, url.as_str());

@@ -123,11 +123,8 @@ impl Proxy {
                 tracing::warn!(toolkit = %toolkit.name, %method, error = %e, "upstream request failed");
                 self.metrics
                     .toolkit_failed(&toolkit.name, Operation::Request);
-                let Message::Request(request) = message else {
-                    unreachable!("built from a request above")
-                };
                 return self
-                    .refused(session, principal, toolkit, request, guard, &e)
+                    .refused(session, principal, toolkit, message, guard, &e)
                     .await;
             }
             Ok((_, PostReply::Json { message, .. })) => {
