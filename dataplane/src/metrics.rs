@@ -26,6 +26,29 @@ impl Operation {
     }
 }
 
+/// Why a guard refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token, and no route is open to anonymous callers (401).
+    NoToken,
+    /// A token that did not pass (401).
+    InvalidToken,
+    /// The caller lacks the roles an item needs (403, or 401 when anonymous).
+    InsufficientScope,
+}
+
+impl Refusal {
+    const ALL: [Self; 3] = [Self::NoToken, Self::InvalidToken, Self::InsufficientScope];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::NoToken => "no_token",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
 /// The gateway's metrics, shared by every endpoint.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -33,6 +56,8 @@ pub struct Metrics {
     toolkit_failures: Mutex<BTreeMap<(String, Operation), u64>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Indexed like [`Refusal::ALL`].
+    refusals: [AtomicU64; 3],
 }
 
 impl Metrics {
@@ -42,6 +67,11 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         *failures.entry((toolkit.to_owned(), operation)).or_default() += 1;
+    }
+
+    /// A guard refused a request.
+    pub fn refused(&self, why: Refusal) {
+        self.refusals[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A changed config file was applied (`true`) or rejected.
@@ -97,6 +127,16 @@ impl Metrics {
             "mcpgw_config_reloads_total{{result=\"rejected\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP mcpgw_auth_refusals_total Requests a guard refused, by reason.\n");
+        out.push_str("# TYPE mcpgw_auth_refusals_total counter\n");
+        for why in Refusal::ALL {
+            let _ = writeln!(
+                out,
+                "mcpgw_auth_refusals_total{{reason=\"{}\"}} {}",
+                why.label(),
+                self.refusals[why as usize].load(Ordering::Relaxed)
+            );
+        }
         out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");
         out.push_str("# TYPE mcpgw_sessions gauge\n");
         let _ = writeln!(out, "mcpgw_sessions {sessions}");
@@ -114,7 +154,10 @@ mod tests {
         metrics.toolkit_failed("time", Operation::List);
         metrics.toolkit_failed("time", Operation::List);
         metrics.toolkit_failed("everything", Operation::Request);
+        metrics.refused(Refusal::InvalidToken);
         let text = metrics.render(3);
+        assert!(text.contains("mcpgw_auth_refusals_total{reason=\"invalid_token\"} 1\n"));
+        assert!(text.contains("mcpgw_auth_refusals_total{reason=\"no_token\"} 0\n"));
         assert!(
             text.contains("mcpgw_toolkit_failures_total{toolkit=\"time\",operation=\"list\"} 2\n"),
             "{text}"

@@ -279,6 +279,20 @@ async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{resp:?}");
     assert!(records(&t.open).await.is_empty());
     assert!(records(&t.secure).await.is_empty());
+
+    let metrics = send(
+        Method::GET,
+        &url.replace("/mcp", "/metrics"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    let refused = format!(
+        "mcpgw_auth_refusals_total{{reason=\"invalid_token\"}} {}\n",
+        cases.len() + 1
+    );
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(text.contains(&refused), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

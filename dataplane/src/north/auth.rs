@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::rejection::Rejection;
 use crate::guard::{GuardError, JwtGuard, KeyFetcher};
+use crate::metrics::{Metrics, Refusal};
 use crate::principal::Principal;
 
 /// Where protected-resource metadata is served (RFC 9728 §3), followed by
@@ -39,6 +40,7 @@ pub struct Authenticator {
     path: String,
     /// Whether any route admits anonymous callers.
     open_routes: bool,
+    metrics: Arc<Metrics>,
 }
 
 impl Authenticator {
@@ -49,6 +51,7 @@ impl Authenticator {
         endpoint: &EndpointPlan,
         path: &str,
         previous: Option<&Authenticator>,
+        metrics: Arc<Metrics>,
     ) -> Result<Option<Self>, GuardBuildError> {
         let Some(plan) = &endpoint.authorization else {
             return Ok(None);
@@ -78,6 +81,7 @@ impl Authenticator {
             guard,
             path: path.to_owned(),
             open_routes,
+            metrics,
         }))
     }
 
@@ -92,6 +96,7 @@ impl Authenticator {
             if self.open_routes {
                 return Ok(Principal::Anonymous);
             }
+            self.metrics.refused(Refusal::NoToken);
             return Err(self.unauthorized(headers, None, "this endpoint needs a bearer token"));
         };
         let token = value
@@ -114,6 +119,7 @@ impl Authenticator {
 
     /// 401 `invalid_token`.
     fn invalid(&self, headers: &HeaderMap, reason: &str) -> Rejection {
+        self.metrics.refused(Refusal::InvalidToken);
         let reason = format!("Unauthorized: {reason}");
         self.unauthorized(headers, Some(("invalid_token", &reason)), &reason)
     }
@@ -141,6 +147,7 @@ impl Authenticator {
         principal: &Principal,
         roles: &[String],
     ) -> Rejection {
+        self.metrics.refused(Refusal::InsufficientScope);
         let scope = roles.join(" ");
         let (status, error, message) = match principal {
             Principal::Anonymous => (

@@ -61,7 +61,8 @@ impl Endpoint {
         previous: Option<&Endpoint>,
     ) -> Result<Self, EndpointError> {
         let settings = plan.server.clone();
-        let auth = Authenticator::new(plan, path, previous.and_then(|p| p.auth.as_ref()))?;
+        let before = previous.and_then(|p| p.auth.as_ref());
+        let auth = Authenticator::new(plan, path, before, proxy.metrics().clone())?;
         let sealer = match previous {
             Some(p) if p.settings.session_key_file == settings.session_key_file => p.sealer.clone(),
             _ => Arc::new(match &settings.session_key_file {

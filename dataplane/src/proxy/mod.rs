@@ -161,6 +161,11 @@ impl Proxy {
         })
     }
 
+    /// The gateway's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     fn toolkit(&self, name: &str) -> Option<&Arc<Toolkit>> {
         self.toolkits.iter().find(|t| &*t.name == name)
     }
