@@ -10,6 +10,7 @@
 mod config;
 mod cpu;
 mod hop;
+mod jwt;
 mod load;
 mod memory;
 mod reload;
@@ -47,6 +48,7 @@ pub struct Mode {
     pub reloads: usize,
     pub reload_toolkits: usize,
     pub seal_iterations: usize,
+    pub jwt_iterations: usize,
 }
 
 const FULL: Mode = Mode {
@@ -61,6 +63,7 @@ const FULL: Mode = Mode {
     reloads: 10,
     reload_toolkits: 100,
     seal_iterations: 100_000,
+    jwt_iterations: 20_000,
 };
 
 const QUICK: Mode = Mode {
@@ -75,6 +78,7 @@ const QUICK: Mode = Mode {
     reloads: 3,
     reload_toolkits: 100,
     seal_iterations: 20_000,
+    jwt_iterations: 2_000,
 };
 
 fn main() {
@@ -101,7 +105,7 @@ fn main() {
 fn run(mode: &'static Mode) -> anyhow::Result<Results> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "mcpgw bench ({} mode, {cpus} CPUs): memory, latency, throughput, reload, sealing…",
+        "mcpgw bench ({} mode, {cpus} CPUs): memory, latency, throughput, reload, sealing, JWT…",
         mode.name
     );
     let cpu_start = cpu::CpuTimes::now();
@@ -133,6 +137,7 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
         mode.reloads,
     )?;
     let seal = seal::measure(mode.seal_iterations)?;
+    let jwt = jwt::measure(&rt.sut, mode.jwt_iterations)?;
     let others_cpu = cpu_start
         .zip(cpu::CpuTimes::now())
         .map(|(start, end)| start.others_since(&end));
@@ -145,6 +150,7 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
         memory,
         reload,
         seal,
+        jwt,
     })
 }
 

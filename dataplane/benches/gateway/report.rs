@@ -1,6 +1,7 @@
 //! The printed report: one table per measurement, then a verdict per target.
 
 use crate::Mode;
+use crate::jwt::JwtReport;
 use crate::memory::MemoryReport;
 use crate::reload::ReloadReport;
 use crate::seal::SealReport;
@@ -34,6 +35,7 @@ pub struct Results {
     pub memory: MemoryReport,
     pub reload: ReloadReport,
     pub seal: SealReport,
+    pub jwt: JwtReport,
 }
 
 const DIRECT: usize = 0;
@@ -166,6 +168,27 @@ pub fn print(r: &Results) {
         "  Sealer::open    {:>8.0} ns/op ({:.1} µs)",
         s.open_ns,
         s.open_ns / 1e3
+    );
+    println!();
+    let j = &r.jwt;
+    println!("JWT verification (guarded endpoints): JwtGuard::verify, inline keys");
+    println!(
+        "  first use, RS256 (2048-bit) {:>8.0} ns/op ({:.1} µs), {} distinct tokens",
+        j.rs256_ns,
+        j.rs256_ns / 1e3,
+        j.full_iterations
+    );
+    println!(
+        "  first use, ES256 (P-256)    {:>8.0} ns/op ({:.1} µs), {} distinct tokens",
+        j.es256_ns,
+        j.es256_ns / 1e3,
+        j.full_iterations
+    );
+    println!(
+        "  a token seen before         {:>8.0} ns/op ({:.1} µs), {} iterations",
+        j.repeat_ns,
+        j.repeat_ns / 1e3,
+        j.repeat_iterations
     );
     println!();
     let verdicts = verdicts(r);

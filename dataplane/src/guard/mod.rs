@@ -57,6 +57,7 @@
 mod cache;
 mod fetch;
 mod keys;
+mod verified;
 
 #[cfg(test)]
 mod tests;
@@ -96,6 +97,8 @@ pub struct JwtGuard {
     roles_claim: String,
     identity_claim: String,
     keys: Keys,
+    /// Tokens accepted already.
+    verified: verified::Verified,
 }
 
 enum Keys {
@@ -258,6 +261,10 @@ impl JwtGuard {
             roles_claim: plan.roles_claim.clone(),
             identity_claim: plan.identity_claim.clone(),
             keys,
+            verified: verified::Verified::new(
+                plan.refresh_interval,
+                std::time::Duration::from_secs(leeway),
+            ),
         })
     }
 
@@ -270,8 +277,20 @@ impl JwtGuard {
         }
     }
 
-    /// Verifies a bearer token (without its `Bearer ` prefix).
+    /// Verifies a bearer token (without its `Bearer ` prefix). A token accepted
+    /// before is answered from memory until it expires (see `verified.rs`).
     pub async fn verify(&self, token: &str) -> Result<Caller, Denied> {
+        let now = std::time::SystemTime::now();
+        if let Some(caller) = self.verified.get(token, now) {
+            return Ok(caller);
+        }
+        let (caller, exp) = self.check_token(token).await?;
+        self.verified.insert(token, &caller, exp, now);
+        Ok(caller)
+    }
+
+    /// The full check: signature, claims, caller; and the token's `exp`.
+    async fn check_token(&self, token: &str) -> Result<(Caller, u64), Denied> {
         let header = TokenHeader::parse(token)?;
         let (alg, validation) = self
             .validations
@@ -300,11 +319,24 @@ impl JwtGuard {
             Some(Value::Number(id)) => id.to_string(),
             _ => return Err(Denied::MissingIdentity),
         };
-        Ok(Caller {
+        // NB: `exp` is required, so validation saw a number; a float is cut down.
+        let exp = claims
+            .get("exp")
+            .and_then(|e| e.as_u64().or_else(|| e.as_f64().map(|f| f as u64)))
+            .ok_or(Denied::MissingExpiry)?;
+        let caller = Caller {
             identity,
             roles: roles(claims.get(&self.roles_claim)),
             token: Token::new(token),
-        })
+        };
+        Ok((caller, exp))
+    }
+
+    /// Let every interval pass at once: keys are due, remembered tokens forgotten.
+    #[cfg(test)]
+    fn expire_all(&self) {
+        self.cache().expire();
+        self.verified.clear();
     }
 
     /// The key cache, for tests of the refresh schedule.

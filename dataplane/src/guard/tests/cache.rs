@@ -77,7 +77,7 @@ async fn a_flood_of_unknown_kids_refreshes_at_most_once_per_interval() {
     assert_eq!(guard.verify(&token).await, Err(Denied::UnknownKey));
     assert_eq!(server.hits(), 2);
 
-    guard.cache().expire();
+    guard.expire_all();
     assert_eq!(guard.verify(&token).await, Err(Denied::UnknownKey));
     assert_eq!(
         server.hits(),
@@ -112,7 +112,7 @@ async fn stale_keys_are_refreshed_by_the_next_verify() {
     // The RSA key is withdrawn (revoked); once the keys are due, it stops verifying.
     server.reply(200, &jwk_set(&[&issuer.ec.jwk]));
     assert!(guard.verify(&token).await.is_ok(), "not due yet");
-    guard.cache().expire();
+    guard.expire_all();
     assert_eq!(guard.verify(&token).await, Err(Denied::UnknownKey));
     assert_eq!(
         server.hits(),
@@ -131,7 +131,7 @@ async fn a_failed_refresh_keeps_the_previous_keys_until_the_next_interval() {
     for (status, body) in [(500, "oops"), (200, "{\"keys\": \"garbage\"}")] {
         server.reply(status, body);
         let before = server.hits();
-        guard.cache().expire();
+        guard.expire_all();
         assert!(
             guard.verify(&token).await.is_ok(),
             "stale keys after HTTP {status}"
@@ -249,7 +249,7 @@ async fn a_keys_file_is_reread_when_due() {
     let next = SigningKey::p256("next");
     std::fs::write(&file.0, jwk_set(&[&next.jwk])).expect("rewrite");
     assert!(guard.verify(&old).await.is_ok(), "not due yet");
-    guard.cache().expire();
+    guard.expire_all();
     assert_eq!(guard.verify(&old).await, Err(Denied::UnknownKey));
     // The scheduled re-read, then one more for the kid it no longer holds.
     assert_eq!(guard.cache().attempts(), 3);
