@@ -606,6 +606,27 @@ async fn the_design_example_loads_and_behaves() {
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_keys_are_a_503_not_the_callers_fault() {
+    let issuer = TestIssuer::new(AUDIENCE);
+    let kit = Peer::start("auth");
+    // Port 9 (discard) is closed on loopback: every fetch of the keys fails.
+    let yaml = guarded(
+        "unused",
+        &route("kit", None),
+        &client("kit", &kit.url(), ""),
+    )
+    .replace("keys_file: unused", "keys: http://127.0.0.1:9/jwks.json");
+    let gw = TestGateway::start(&yaml).await;
+    let resp = initialize_with(&gw.url(), &format!("Bearer {}", issuer.token("alice", ""))).await;
+    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+    assert_eq!(resp.header("retry-after"), Some("5"));
+    // Anonymous callers, who need no keys, are still served.
+    let anonymous = Mcp::connect_as(&gw.url(), json!({}), None).await;
+    let whoami = anonymous.call_tool(1, "kit__whoami", json!({})).await;
+    assert_eq!(text(&whoami), "none");
+}
+
 /// Random and mutated Authorization headers: always 401, never a panic or a
 /// 5xx, and the gateway keeps serving.
 #[tokio::test(flavor = "multi_thread")]

@@ -14,7 +14,7 @@ use mcpgw_config::{AuthorizationPlan, EndpointPlan};
 use serde_json::{Value, json};
 
 use super::rejection::Rejection;
-use crate::guard::{GuardError, JwtGuard, KeyFetcher};
+use crate::guard::{Denied, GuardError, JwtGuard, KeyFetcher};
 use crate::metrics::{Metrics, Refusal};
 use crate::principal::Principal;
 
@@ -110,6 +110,12 @@ impl Authenticator {
         };
         match self.guard.verify(token).await {
             Ok(caller) => Ok(Principal::Caller(Arc::new(caller))),
+            // NB: not the caller's fault; a 401 would send clients to re-authorize
+            // in a loop while the issuer's keys are out of reach.
+            Err(Denied::KeysUnavailable) => {
+                tracing::warn!("a token could not be checked: the guard's keys are unavailable");
+                Err(Rejection::GuardUnavailable)
+            }
             Err(denied) => {
                 tracing::debug!(reason = %denied, "token refused");
                 Err(self.invalid(headers, &denied.to_string()))

@@ -30,6 +30,8 @@ pub enum Rejection {
     ProtocolVersion(String, String),
     #[error("Conflict: this session already has a standalone stream open")]
     StreamOpen,
+    #[error("Service Unavailable: the guard's keys cannot be loaded; try again later")]
+    GuardUnavailable,
     #[error("{0}")]
     Decode(#[from] DecodeError),
     #[error("{}", .0.message)]
@@ -54,6 +56,7 @@ impl Rejection {
             Self::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StreamOpen => StatusCode::CONFLICT,
+            Self::GuardUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Challenge { status, .. } => *status,
             Self::BodyRead
             | Self::MissingSession
@@ -92,6 +95,10 @@ impl Rejection {
             Self::Challenge { challenge, .. } => {
                 resp.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            Self::GuardUnavailable => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }
