@@ -267,6 +267,16 @@ async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
             "{case}: the challenge must not echo the token"
         );
     }
+    // Upstream side: none of those initializes reached a toolkit.
+    assert!(
+        records(&t.open).await.is_empty(),
+        "open saw a refused request"
+    );
+    assert!(
+        records(&t.secure).await.is_empty(),
+        "secure saw a refused request"
+    );
+
     // A valid session, then a request in it with a bad token: 401 too.
     let good = t.issuer.token("alice", "secure:use");
     let mut mcp = Mcp::connect_as(&url, json!({}), Some(&good)).await;
