@@ -11,6 +11,10 @@ usage:
   kube_json.py derive-toolkit FROM TO   McpToolkit FROM -> a copy named TO, applyable: the
                                         server metadata and status dropped, spec strings
                                         equal to FROM and URL hosts FROM renamed to TO
+  kube_json.py with-credential NAME SECRET KEY
+                                        an applyable McpToolkit -> the same upstream as
+                                        toolkit NAME, whose credential is key KEY of
+                                        Secret SECRET (spec.credentialSecretRef)
   kube_json.py gateway-deployment       the operator's data-plane Deployment follows the
                                         contract (port 7114 `mcp`, probes, config mount)
   kube_json.py gateway-service          the operator's Service exposes port 7114
@@ -145,6 +149,18 @@ def gateway_service(obj: dict) -> None:
         fail(f"Service {obj['metadata']['name']} does not expose port 7114")
 
 
+def with_credential(obj: dict, name: str, secret: str, key: str) -> None:
+    if obj.get("kind") != "McpToolkit":
+        fail(f"expected an McpToolkit, got {obj.get('kind')}")
+    obj["metadata"] = {"name": name, "namespace": (obj.get("metadata") or {}).get("namespace")}
+    spec = obj.setdefault("spec", {})
+    spec["toolkit"] = name
+    spec["credentialSecretRef"] = {"name": secret, "key": key}
+    obj.pop("status", None)
+    json.dump(obj, sys.stdout, indent=2)
+    print()
+
+
 def main(argv: list[str]) -> None:
     commands = {
         "selector": (selector, 0),
@@ -154,6 +170,7 @@ def main(argv: list[str]) -> None:
         "configmap-sha": (configmap_sha, 1),
         "configmap-has": (configmap_has, 2),
         "derive-toolkit": (derive_toolkit, 2),
+        "with-credential": (with_credential, 3),
         "gateway-deployment": (gateway_deployment, 0),
         "gateway-service": (gateway_service, 0),
     }

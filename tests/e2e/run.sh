@@ -14,7 +14,8 @@
 # upstreams (tests/e2e/upstreams.yaml) and examples/k8s/, wait for
 # McpGateway demo to be Ready, then talk MCP to it through a port-forward with
 # curl; add a third McpToolkit and check it is served within 30 s without the
-# data-plane pod restarting. The cluster is deleted on exit.
+# data-plane pod restarting; add a fourth whose credential Secret appears only
+# later and check ResolvedRefs follows it. The cluster is deleted on exit.
 #
 # Prints one line per check and `N passed, M failed` last; exits 1 if any failed.
 #
@@ -345,3 +346,43 @@ check "/readyz serves the new ConfigMap" serves_configmap || true
 check "McpGateway demo is Ready after the reload" \
   kubectl -n "$NS" wait mcpgateway/demo --for=condition=Ready --timeout=60s || true
 check "McpGateway demo: Accepted, Programmed and Ready are True after the reload" gateway_conditions || true
+
+# --- a toolkit credential from a Secret --------------------------------------
+
+# McpToolkit `keyed` reaches svc/more with the gateway's own key from a Secret
+# that does not exist yet: the toolkit reports ResolvedRefs=False, then True
+# once the Secret is created, and the key's value never lands in the ConfigMap.
+add_toolkit_keyed() {
+  kube_json with-credential keyed e2e-keyed-token token <"$WORK/more.json" >"$WORK/keyed.json" &&
+    kubectl -n "$NS" apply -f "$WORK/keyed.json"
+}
+setup "kubectl apply McpToolkit keyed (its credential Secret not created yet)" add_toolkit_keyed
+check "McpToolkit keyed: ResolvedRefs=False while its Secret is missing" \
+  kubectl -n "$NS" wait mcptoolkit/keyed --for=condition=ResolvedRefs=False --timeout=60s || true
+setup "kubectl create secret generic e2e-keyed-token" \
+  kubectl -n "$NS" create secret generic e2e-keyed-token --from-literal=token=e2e-keyed-value
+check "McpToolkit keyed: ResolvedRefs=True once the Secret exists" \
+  kubectl -n "$NS" wait mcptoolkit/keyed --for=condition=ResolvedRefs=True --timeout=120s || true
+
+# The new mount rolls the data-plane pods, which ends the port-forward (it
+# holds one pod): re-open it whenever /healthz stops answering.
+keyed_served() { # a new session lists keyed__echo
+  local deadline=$((SECONDS + 240))
+  until initialize && has_tools keyed__echo; do
+    if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi
+    sleep 2
+    if ! curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$LOCAL_PORT/healthz"; then
+      kubectl -n "$NS" rollout status deployment/demo --timeout=2m || true
+      kill "$PF_PID" 2>/dev/null || true
+      start_port_forward || true
+    fi
+  done
+}
+check "tools/list shows keyed__echo" keyed_served || true
+no_value_in_configmap() {
+  if kubectl -n "$NS" get configmap demo-config -o json | grep -q e2e-keyed-value; then
+    echo "the Secret's value is in ConfigMap demo-config"
+    return 1
+  fi
+}
+check "the Secret's value is not in ConfigMap demo-config" no_value_in_configmap || true
