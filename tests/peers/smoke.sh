@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of the peer harness (and a reference implementation
 # of the readiness protocol in shell):
-#   * starts `everything`, `time` and `paging` with PORT=0 via run-peer.sh,
+#   * starts `everything`, `time`, `paging` and `auth` with PORT=0 via run-peer.sh,
 #     each in its own session (setsid), and learns the port from the
 #     readiness line;
 #   * curl initialize against all three;
@@ -9,6 +9,8 @@
 #   * py_client.py against everything (expects no step errors);
 #   * paging: walks every list by nextCursor, a bad cursor gets -32602, and
 #     set-tool-count sends tools/list_changed on the GET stream;
+#   * auth: initialize, the Inspector calls whoami ("none"), and /records
+#     shows the requests it recorded;
 #   * with --conformance: conformance.sh against everything;
 #   * stops every process group and checks that nothing is left running.
 # Exit 0 when every check passed.
@@ -209,6 +211,7 @@ PY
 start_peer everything || true
 start_peer time || true
 start_peer paging || true
+start_peer auth || true
 
 if [ -n "${PEER_PORT[everything]:-}" ]; then
   curl_initialize everything
@@ -252,6 +255,17 @@ if [ -n "${PEER_PORT[paging]:-}" ]; then
   fi
 fi
 
-for name in everything time paging; do stop_peer "$name"; done
+if [ -n "${PEER_PORT[auth]:-}" ]; then
+  curl_initialize auth
+  inspector auth whoami '{}' 'none'
+  records="$(curl -sS --max-time 10 "http://127.0.0.1:${PEER_PORT[auth]}/records" || true)"
+  if printf '%s' "$records" | grep -q '"authorization": *null'; then
+    ok "auth: /records lists the requests, with no Authorization header"
+  else
+    bad "auth: unexpected /records: ${records:0:300}"
+  fi
+fi
+
+for name in everything time paging auth; do stop_peer "$name"; done
 
 if [ "$FAILURES" -eq 0 ]; then echo "smoke: all checks passed"; else echo "smoke: $FAILURES check(s) failed"; exit 1; fi
