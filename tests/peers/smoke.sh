@@ -4,8 +4,8 @@
 #   * starts `everything`, `time`, `paging` and `auth` with PORT=0 via run-peer.sh,
 #     each in its own session (setsid), and learns the port from the
 #     readiness line;
-#   * curl initialize against all three;
-#   * Inspector CLI tools/list + tools/call against all three;
+#   * curl initialize against each;
+#   * Inspector CLI tools/list + tools/call against each;
 #   * py_client.py against everything (expects no step errors);
 #   * paging: walks every list by nextCursor, a bad cursor gets -32602, and
 #     set-tool-count sends tools/list_changed on the GET stream;
