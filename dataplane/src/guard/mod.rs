@@ -37,7 +37,9 @@
 //!   both with the plan's leeway.
 //! - The caller: identity from the identity claim (a string, or a number written
 //!   out), required; roles from the roles claim, a space-separated string or an
-//!   array of strings (any other shape: no roles).
+//!   array of strings (any other shape: no roles). A claim name is looked up as
+//!   is first; a dotted name that is not a top-level claim walks nested objects
+//!   (`realm_access.roles`).
 //!
 //! # Keys
 //!
@@ -314,7 +316,7 @@ impl JwtGuard {
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(Denied::WrongIssuer);
         }
-        let identity = match claims.get(&self.identity_claim) {
+        let identity = match claim(&claims, &self.identity_claim) {
             Some(Value::String(id)) if !id.is_empty() => id.clone(),
             Some(Value::Number(id)) => id.to_string(),
             _ => return Err(Denied::MissingIdentity),
@@ -326,7 +328,7 @@ impl JwtGuard {
             .ok_or(Denied::MissingExpiry)?;
         let caller = Caller {
             identity,
-            roles: roles(claims.get(&self.roles_claim)),
+            roles: roles(claim(&claims, &self.roles_claim)),
             token: Token::new(token),
         };
         Ok((caller, exp))
@@ -441,6 +443,18 @@ fn denied(kind: &ErrorKind) -> Denied {
 }
 
 /// The roles in a roles claim: a space-separated string or an array of strings.
+/// The claim `name`: a top-level claim of that name (Auth0-style names such as
+/// `https://example.com/roles` contain dots), or else, for a dotted name, the
+/// nested member it walks to (Keycloak's `realm_access.roles`).
+fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(value) = claims.get(name) {
+        return Some(value);
+    }
+    let mut parts = name.split('.');
+    let first = claims.get(parts.next()?)?;
+    parts.try_fold(first, |value, part| value.as_object()?.get(part))
+}
+
 fn roles(claim: Option<&Value>) -> BTreeSet<String> {
     match claim {
         Some(Value::String(roles)) => roles.split_whitespace().map(str::to_owned).collect(),
@@ -450,5 +464,35 @@ fn roles(claim: Option<&Value>) -> BTreeSet<String> {
             .collect::<Option<BTreeSet<String>>>()
             .unwrap_or_default(),
         _ => BTreeSet::new(),
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn claims_are_found_by_name_then_by_dotted_path() {
+        let claims = json!({
+            "realm_access": {"roles": ["admin", "user"]},
+            "https://example.com/roles": "a b",
+            "scope": "x",
+        });
+        let claims = claims.as_object().expect("an object");
+        let found = |name: &str| roles(claim(claims, name));
+        assert_eq!(found("scope"), BTreeSet::from(["x".to_owned()]));
+        assert_eq!(
+            found("realm_access.roles"),
+            BTreeSet::from(["admin".to_owned(), "user".to_owned()])
+        );
+        assert_eq!(
+            found("https://example.com/roles"),
+            BTreeSet::from(["a".to_owned(), "b".to_owned()])
+        );
+        assert!(found("realm_access.missing").is_empty());
+        assert!(found("scope.deeper").is_empty());
+        assert!(found("").is_empty());
     }
 }
