@@ -80,7 +80,8 @@ pub struct JwtAuth {
     ).message("must be an ISO-8601 duration, such as PT30S or PT1M"))]
     pub leeway: Option<String>,
     /// The claim holding the caller's roles: a space-separated string or an array of
-    /// strings. Default `scope`.
+    /// strings. A dotted name that is no top-level claim walks nested objects (Keycloak:
+    /// `realm_access.roles`). Default `scope`.
     #[serde(default = "default_roles_claim")]
     #[schemars(length(min = 1, max = 256))]
     pub roles_claim: String,

@@ -69,7 +69,8 @@ pub struct JwtOptions {
     #[schemars(extend("default" = "PT30S"))]
     pub leeway: Option<IsoDuration>,
     /// The claim holding the caller's roles, a space-separated string or an array of
-    /// strings. Default `scope`.
+    /// strings. A dotted name that is no top-level claim walks nested objects (Keycloak:
+    /// `realm_access.roles`). Default `scope`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1), extend("default" = "scope"))]
     pub roles: Option<String>,
