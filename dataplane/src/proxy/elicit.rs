@@ -99,9 +99,11 @@ impl Retry {
         if tx.send(sse::message_event(&ask)).await.is_err() {
             return error_response(id, declined(&self.toolkit.name));
         }
+        // NB: stop waiting when the session ends or the client leaves the stream.
         let answer = tokio::select! {
             a = tokio::time::timeout(ANSWER_WAIT, answer) => a.ok().and_then(Result::ok),
             () = self.session.closed.cancelled() => None,
+            () = tx.closed() => None,
         };
         let accepted = answer
             .as_ref()
