@@ -259,6 +259,12 @@ impl Session {
         (id, rx)
     }
 
+    /// Stop waiting for the answer to a request the gateway sent (it timed out,
+    /// or the client left); a late answer is still accepted, and dropped.
+    pub fn forget_gateway_request(&self, id: &RequestId) {
+        lock(&self.gateway_requests).remove(id);
+    }
+
     /// Deliver the client's answer to a request the gateway sent; `false` when
     /// the response answers no such request.
     pub fn answer_gateway_request(&self, response: &Response) -> bool {

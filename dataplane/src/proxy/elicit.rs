@@ -94,7 +94,11 @@ impl Retry {
     async fn elicit(&self, elicitation: Value, tx: &mpsc::Sender<bytes::Bytes>) -> Message {
         let id = self.request.id.clone();
         let (ask_id, answer) = self.session.gateway_request();
-        let ask = Request::new(ask_id, "elicitation/create", Some(elicitation.clone()));
+        let ask = Request::new(
+            ask_id.clone(),
+            "elicitation/create",
+            Some(elicitation.clone()),
+        );
         let ask = Message::Request(ask).encode();
         if tx.send(sse::message_event(&ask)).await.is_err() {
             return error_response(id, declined(&self.toolkit.name));
@@ -105,6 +109,9 @@ impl Retry {
             () = self.session.closed.cancelled() => None,
             () = tx.closed() => None,
         };
+        if answer.is_none() {
+            self.session.forget_gateway_request(&ask_id);
+        }
         let accepted = answer
             .as_ref()
             .and_then(|r| r.outcome.as_ref().ok())
