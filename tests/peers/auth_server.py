@@ -40,22 +40,17 @@ cannot bind, and 2 on a bad environment.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import socket
-import sys
 from typing import Any
 
-import uvicorn
 from mcp_types import INVALID_PARAMS
 
 from mcp.server import CacheHint, Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
+from peer_http import LOOPBACK, argument_parser, serve
 
-READY_PREFIX = "MCPGW_PEER_READY"
-LOOPBACK = "127.0.0.1"
 MCP_PATH = "/mcp"
 RECORDS_PATH = "/records"
 DEFAULT_CHALLENGE = 'Bearer realm="x", scope="repo", error="invalid_token"'
@@ -244,55 +239,14 @@ def build_app(settings: Settings) -> RecordingApp:
 # --- startup ------------------------------------------------------------------
 
 
-class ReadyServer(uvicorn.Server):
-    """uvicorn.Server that announces the bound port once it is serving."""
-
-    announced = False
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.announced or self.should_exit:
-            return
-        bound = [sock.getsockname() for server in self.servers for sock in (server.sockets or [])]
-        if not bound or any(addr[0] != LOOPBACK for addr in bound):
-            sys.stderr.write(f"auth_server: refusing: bound to {bound}, not only {LOOPBACK}\n")
-            os._exit(70)
-        self.announced = True
-        os.write(2, f"{READY_PREFIX} port={bound[0][1]}\n".encode())
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description="mcpgw header-recording test MCP server")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 0))
-    parser.add_argument("--log-level", default="info")
+    parser = argument_parser("mcpgw header-recording test MCP server")
     args = parser.parse_args()
-    if not 0 <= args.port <= 65535:
-        parser.error(f"port out of range: {args.port}")
     try:
         settings = Settings(dict(os.environ))
     except ValueError as exc:
         parser.error(str(exc))
-
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((LOOPBACK, args.port))
-    except OSError as exc:
-        sys.stderr.write(f"auth_server: cannot bind {LOOPBACK}:{args.port}: {exc}\n")
-        sys.exit(1)
-    sock.listen(128)
-    sock.set_inheritable(False)
-
-    config = uvicorn.Config(
-        build_app(settings),
-        log_level=args.log_level,
-        # An open GET stream would otherwise hold a graceful shutdown forever.
-        timeout_graceful_shutdown=1,
-        lifespan="on",
-    )
-    ReadyServer(config).run(sockets=[sock])
+    serve("auth_server", build_app(settings), args)
 
 
 if __name__ == "__main__":
