@@ -62,7 +62,7 @@ pub struct JwtOptions {
     /// HMAC algorithms cannot be chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
-    pub algorithms: Option<Vec<JwtAlgorithmName>>,
+    pub algorithms: Option<Vec<JwtAlgorithm>>,
     /// Clock skew allowed on `exp` and `nbf`, as an ISO-8601 duration, at most `PT5M`.
     /// Default `PT30S`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,9 +178,12 @@ pub struct Jwk {
     pub x5t_s256: Option<String>,
 }
 
-/// The JWS algorithms a guard can accept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum JwtAlgorithmName {
+/// The JWS algorithms a JWT guard can accept: asymmetric ones only, so that `none`
+/// and the HMAC-with-a-public-key confusion cannot be expressed.
+// NB: the plan uses this type too (`plan::JwtAlgorithm`); the CRDs keep their own,
+// since the Kubernetes API is versioned apart from the binding config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum JwtAlgorithm {
     RS256,
     RS384,
     RS512,
@@ -190,6 +193,36 @@ pub enum JwtAlgorithmName {
     ES256,
     ES384,
     EdDSA,
+}
+
+impl JwtAlgorithm {
+    /// Every algorithm, the default allow-list.
+    pub const ALL: [Self; 9] = [
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+    ];
+
+    /// The name in a JWS header (`alg`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+        }
+    }
 }
 
 /// An entry of `options.authorization` (`mcp server` and `mcp client`), keyed by

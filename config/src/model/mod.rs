@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::duration::IsoDuration;
 pub use binding::{Binding, BindingKind};
 pub use guard::{
-    Audience, Authorization, AuthorizationMap, Guard, GuardType, Jwk, JwtAlgorithmName, JwtKeys,
+    Audience, Authorization, AuthorizationMap, Guard, GuardType, Jwk, JwtAlgorithm, JwtKeys,
     JwtOptions, ResourceMetadata, StaticCredentials,
 };
 pub use mcp::{

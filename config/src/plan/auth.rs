@@ -58,50 +58,7 @@ pub enum KeySource {
     Url(Url),
 }
 
-/// JWS algorithms a guard accepts: asymmetric ones only, so that `none` and the
-/// HMAC-with-a-public-key confusion cannot be expressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum JwtAlgorithm {
-    RS256,
-    RS384,
-    RS512,
-    PS256,
-    PS384,
-    PS512,
-    ES256,
-    ES384,
-    EdDSA,
-}
-
-impl JwtAlgorithm {
-    /// Every algorithm, the default allow-list.
-    pub const ALL: [Self; 9] = [
-        Self::RS256,
-        Self::RS384,
-        Self::RS512,
-        Self::PS256,
-        Self::PS384,
-        Self::PS512,
-        Self::ES256,
-        Self::ES384,
-        Self::EdDSA,
-    ];
-
-    /// The name in a JWS header (`alg`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::RS512 => "RS512",
-            Self::PS256 => "PS256",
-            Self::PS384 => "PS384",
-            Self::PS512 => "PS512",
-            Self::ES256 => "ES256",
-            Self::ES384 => "ES384",
-            Self::EdDSA => "EdDSA",
-        }
-    }
-}
+pub use crate::model::JwtAlgorithm;
 
 /// How a credential is written into a header value: Zilla's
 /// `credentials: "Bearer {credentials}"`, split around the placeholder.

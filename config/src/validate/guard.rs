@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{clean, net};
 use crate::error::{FieldError, Invalid};
-use crate::model::{Audience, Guard, GuardType, Jwk, JwtAlgorithmName, JwtKeys};
-use crate::plan::{JwtAlgorithm, JwtGuardPlan, KeySource};
+use crate::model::{Audience, Guard, GuardType, Jwk, JwtAlgorithm, JwtKeys};
+use crate::plan::{JwtGuardPlan, KeySource};
 
 /// Default of `leeway`: 30 seconds.
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -331,7 +331,7 @@ fn base64url_length(bytes: usize) -> usize {
 /// The allow-list: at least one, no repeats; every algorithm when left out.
 fn algorithms(
     path: &str,
-    names: Option<&[JwtAlgorithmName]>,
+    names: Option<&[JwtAlgorithm]>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<JwtAlgorithm> {
     let Some(names) = names else {
@@ -341,8 +341,7 @@ fn algorithms(
         errors.push(FieldError::new(path, Invalid::NoAlgorithms));
     }
     let mut algorithms = Vec::new();
-    for (index, name) in names.iter().enumerate() {
-        let algorithm = algorithm(*name);
+    for (index, &algorithm) in names.iter().enumerate() {
         if algorithms.contains(&algorithm) {
             let error = Invalid::DuplicateAlgorithm(algorithm.as_str());
             errors.push(FieldError::new(format!("{path}[{index}]"), error));
@@ -351,20 +350,6 @@ fn algorithms(
         }
     }
     algorithms
-}
-
-fn algorithm(name: JwtAlgorithmName) -> JwtAlgorithm {
-    match name {
-        JwtAlgorithmName::RS256 => JwtAlgorithm::RS256,
-        JwtAlgorithmName::RS384 => JwtAlgorithm::RS384,
-        JwtAlgorithmName::RS512 => JwtAlgorithm::RS512,
-        JwtAlgorithmName::PS256 => JwtAlgorithm::PS256,
-        JwtAlgorithmName::PS384 => JwtAlgorithm::PS384,
-        JwtAlgorithmName::PS512 => JwtAlgorithm::PS512,
-        JwtAlgorithmName::ES256 => JwtAlgorithm::ES256,
-        JwtAlgorithmName::ES384 => JwtAlgorithm::ES384,
-        JwtAlgorithmName::EdDSA => JwtAlgorithm::EdDSA,
-    }
 }
 
 #[cfg(test)]

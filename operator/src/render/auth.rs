@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mcpgw_config::model::{
-    Audience, Guard, IsoDuration, JwtAlgorithmName, JwtKeys, JwtOptions, ResourceMetadata,
-    StaticCredentials,
+    Audience, Guard, IsoDuration, JwtAlgorithm as ModelAlgorithm, JwtKeys, JwtOptions,
+    ResourceMetadata, StaticCredentials,
 };
 use mcpgw_crds::{JwksSource, JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, reason};
 
@@ -81,17 +81,17 @@ pub fn guard(jwt: &JwtAuth) -> Guard {
     })
 }
 
-fn algorithm(algorithm: JwtAlgorithm) -> JwtAlgorithmName {
+fn algorithm(algorithm: JwtAlgorithm) -> ModelAlgorithm {
     match algorithm {
-        JwtAlgorithm::RS256 => JwtAlgorithmName::RS256,
-        JwtAlgorithm::RS384 => JwtAlgorithmName::RS384,
-        JwtAlgorithm::RS512 => JwtAlgorithmName::RS512,
-        JwtAlgorithm::PS256 => JwtAlgorithmName::PS256,
-        JwtAlgorithm::PS384 => JwtAlgorithmName::PS384,
-        JwtAlgorithm::PS512 => JwtAlgorithmName::PS512,
-        JwtAlgorithm::ES256 => JwtAlgorithmName::ES256,
-        JwtAlgorithm::ES384 => JwtAlgorithmName::ES384,
-        JwtAlgorithm::EdDSA => JwtAlgorithmName::EdDSA,
+        JwtAlgorithm::RS256 => ModelAlgorithm::RS256,
+        JwtAlgorithm::RS384 => ModelAlgorithm::RS384,
+        JwtAlgorithm::RS512 => ModelAlgorithm::RS512,
+        JwtAlgorithm::PS256 => ModelAlgorithm::PS256,
+        JwtAlgorithm::PS384 => ModelAlgorithm::PS384,
+        JwtAlgorithm::PS512 => ModelAlgorithm::PS512,
+        JwtAlgorithm::ES256 => ModelAlgorithm::ES256,
+        JwtAlgorithm::ES384 => ModelAlgorithm::ES384,
+        JwtAlgorithm::EdDSA => ModelAlgorithm::EdDSA,
     }
 }
 
