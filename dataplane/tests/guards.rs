@@ -42,6 +42,31 @@ impl Drop for Scratch {
     }
 }
 
+/// A test issuer and its public JWK set, written to a file of a fresh scratch
+/// directory (kept for the test's life) for the guard's `keys_file`.
+struct Keys {
+    issuer: TestIssuer,
+    jwks: String,
+    scratch: Scratch,
+}
+
+impl Keys {
+    fn new(name: &str) -> Self {
+        Self::for_audience(name, AUDIENCE)
+    }
+
+    fn for_audience(name: &str, audience: &str) -> Self {
+        let issuer = TestIssuer::new(audience);
+        let scratch = Scratch::new(name);
+        let jwks = scratch.write("jwks.json", &issuer.jwks());
+        Self {
+            issuer,
+            jwks,
+            scratch,
+        }
+    }
+}
+
 /// A guarded gateway config: `routes` and `clients` are YAML lines for the
 /// proxy's routes and the client bindings.
 fn guarded(jwks_file: &str, routes: &str, clients: &str) -> String {
@@ -75,6 +100,12 @@ bindings:
 {routes}
 {clients}"#
     )
+}
+
+/// A guarded config with one open toolkit `kit` at `url`; `options` are appended
+/// to its client's options.
+fn one_kit(jwks_file: &str, url: &str, options: &str) -> String {
+    guarded(jwks_file, &route("kit", None), &client("kit", url, options))
 }
 
 fn route(toolkit: &str, roles: Option<&str>) -> String {
@@ -135,18 +166,15 @@ async fn initialize_with(url: &str, authorization: &str) -> Resp {
 /// One open toolkit and one guarded toolkit that gets the caller's token,
 /// both recording peers.
 struct TwoToolkits {
-    issuer: TestIssuer,
+    keys: Keys,
     open: Peer,
     secure: Peer,
     gw: TestGateway,
-    _scratch: Scratch,
 }
 
 impl TwoToolkits {
     async fn start(name: &str) -> Self {
-        let issuer = TestIssuer::new(AUDIENCE);
-        let scratch = Scratch::new(name);
-        let jwks = scratch.write("jwks.json", &issuer.jwks());
+        let keys = Keys::new(name);
         let (open, secure) = (Peer::start("auth"), Peer::start("auth"));
         let routes = [route("open", None), route("secure", Some("secure:use"))].join("\n");
         let clients = [
@@ -154,13 +182,12 @@ impl TwoToolkits {
             client("secure", &secure.url(), FORWARD),
         ]
         .join("\n");
-        let gw = TestGateway::start(&guarded(&jwks, &routes, &clients)).await;
+        let gw = TestGateway::start(&guarded(&keys.jwks, &routes, &clients)).await;
         Self {
-            issuer,
+            keys,
             open,
             secure,
             gw,
-            _scratch: scratch,
         }
     }
 }
@@ -168,7 +195,7 @@ impl TwoToolkits {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_valid_token_opens_the_guarded_toolkit_and_reaches_only_it() {
     let t = TwoToolkits::start("valid").await;
-    let token = t.issuer.token("alice", "secure:use other");
+    let token = t.keys.issuer.token("alice", "secure:use other");
     let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&token)).await;
 
     let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
@@ -194,9 +221,9 @@ async fn a_valid_token_opens_the_guarded_toolkit_and_reaches_only_it() {
     assert!(open_seen.iter().all(|(_, a)| a.is_none()), "{open_seen:?}");
 
     // The same with an ES256 token whose roles are an array claim.
-    let mut claims = t.issuer.claims("carol", "");
+    let mut claims = t.keys.issuer.claims("carol", "");
     claims["scope"] = json!(["other", "secure:use"]);
-    let ec = t.issuer.mint(&claims, TestKey::Ec);
+    let ec = t.keys.issuer.mint(&claims, TestKey::Ec);
     let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&ec)).await;
     let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
     assert!(tools.contains(&"secure__whoami".to_owned()), "{tools:?}");
@@ -207,7 +234,7 @@ async fn a_valid_token_opens_the_guarded_toolkit_and_reaches_only_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_token_or_the_role_only_open_toolkits_exist() {
     let t = TwoToolkits::start("anonymous").await;
-    let outsider = t.issuer.token("bob", "other");
+    let outsider = t.keys.issuer.token("bob", "other");
     for token in [None, Some(outsider.as_str())] {
         let mcp = Mcp::connect_as(&t.gw.url(), json!({}), token).await;
         let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
@@ -241,6 +268,7 @@ async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
         t.gw.gateway.local_addrs()[0]
     );
     let mut cases: Vec<(String, String)> = t
+        .keys
         .issuer
         .bad_tokens("mallory")
         .into_iter()
@@ -278,11 +306,11 @@ async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
     );
 
     // A valid session, then a request in it with a bad token: 401 too.
-    let good = t.issuer.token("alice", "secure:use");
+    let good = t.keys.issuer.token("alice", "secure:use");
     let mut mcp = Mcp::connect_as(&url, json!({}), Some(&good)).await;
     clear_records(&t.open).await;
     clear_records(&t.secure).await;
-    mcp.token = Some(format!("Bearer {}", t.issuer.expired("alice")));
+    mcp.token = Some(format!("Bearer {}", t.keys.issuer.expired("alice")));
     let resp = mcp
         .post(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "secure__whoami", "arguments": {}}}))
         .await;
@@ -308,15 +336,18 @@ async fn every_invalid_token_gets_401_with_metadata_and_reaches_no_upstream() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_belongs_to_the_caller_who_opened_it() {
     let t = TwoToolkits::start("owner").await;
-    let alice = t.issuer.token("alice", "secure:use");
+    let alice = t.keys.issuer.token("alice", "secure:use");
     let mcp = Mcp::connect_as(&t.gw.url(), json!({}), Some(&alice)).await;
     let refreshed = Mcp {
-        token: Some(format!("Bearer {}", t.issuer.token("alice", "secure:use"))),
+        token: Some(format!(
+            "Bearer {}",
+            t.keys.issuer.token("alice", "secure:use")
+        )),
         ..mcp.clone()
     };
     let ok = refreshed.request(1, "tools/list", json!({})).await;
     assert!(ok.get("result").is_some(), "{ok}");
-    for token in [Some(t.issuer.token("bob", "secure:use")), None] {
+    for token in [Some(t.keys.issuer.token("bob", "secure:use")), None] {
         let stranger = Mcp {
             token: token.map(|t| format!("Bearer {t}")),
             ..mcp.clone()
@@ -365,9 +396,7 @@ async fn protected_resource_metadata_is_served_at_both_well_known_paths() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tool_of_a_visible_toolkit_that_needs_more_roles_asks_to_step_up() {
-    let issuer = TestIssuer::new(AUDIENCE);
-    let scratch = Scratch::new("step-up");
-    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let keys = Keys::new("step-up");
     let kit = Peer::start("auth");
     let routes = "      - when: [ { toolkit: kit, tools: [ whoami ] } ]
         exit: south_kit
@@ -375,13 +404,13 @@ async fn a_tool_of_a_visible_toolkit_that_needs_more_roles_asks_to_step_up() {
         guarded: { authn_jwt: [ kit:write ] }
         exit: south_kit";
     // Keys written in the config this time, rather than in a file.
-    let yaml = guarded(&jwks, routes, &client("kit", &kit.url(), "")).replace(
-        &format!("keys_file: {jwks}"),
-        &format!("keys: {}", issuer.jwks_array()),
+    let yaml = guarded(&keys.jwks, routes, &client("kit", &kit.url(), "")).replace(
+        &format!("keys_file: {}", keys.jwks),
+        &format!("keys: {}", keys.issuer.jwks_array()),
     );
     let gw = TestGateway::start(&yaml).await;
 
-    let reader = issuer.token("alice", "kit:read");
+    let reader = keys.issuer.token("alice", "kit:read");
     let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&reader)).await;
     let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
     assert_eq!(tools, vec!["kit__whoami".to_owned()]);
@@ -408,7 +437,7 @@ async fn a_tool_of_a_visible_toolkit_that_needs_more_roles_asks_to_step_up() {
     let writer = Mcp::connect_as(
         &gw.url(),
         json!({}),
-        Some(&issuer.token("alice", "kit:write")),
+        Some(&keys.issuer.token("alice", "kit:write")),
     )
     .await;
     let echoed = writer
@@ -431,18 +460,11 @@ async fn demanding(required: &str) -> Peer {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upstream_challenge_reaches_the_client_on_initialize_call_and_stream() {
-    let issuer = TestIssuer::new(AUDIENCE);
-    let scratch = Scratch::new("challenge");
-    let jwks = scratch.write("jwks.json", &issuer.jwks());
-    let accepted = issuer.token("alice", "");
-    let refused = issuer.token("alice", "repo");
+    let keys = Keys::new("challenge");
+    let accepted = keys.issuer.token("alice", "");
+    let refused = keys.issuer.token("alice", "repo");
     let kit = demanding(&accepted).await;
-    let yaml = guarded(
-        &jwks,
-        &route("kit", None),
-        &client("kit", &kit.url(), FORWARD),
-    );
-    let gw = TestGateway::start(&yaml).await;
+    let gw = TestGateway::start(&one_kit(&keys.jwks, &kit.url(), FORWARD)).await;
 
     // initialize: the only toolkit refuses, so its challenge is the answer.
     let resp = initialize_with(&gw.url(), &format!("Bearer {refused}")).await;
@@ -479,19 +501,12 @@ async fn an_upstream_challenge_reaches_the_client_on_initialize_call_and_stream(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_caller_without_credentials_is_sent_to_the_authorization_url() {
-    let issuer = TestIssuer::new(AUDIENCE);
-    let scratch = Scratch::new("elicit");
-    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let keys = Keys::new("elicit");
     let kit = demanding("a-token-nobody-has").await;
     let connect = "https://auth.example.test/connect/kit";
     let options = format!("{FORWARD}, authorization_url: \"{connect}\"");
-    let yaml = guarded(
-        &jwks,
-        &route("kit", None),
-        &client("kit", &kit.url(), &options),
-    );
-    let gw = TestGateway::start(&yaml).await;
-    let token = issuer.token("alice", "");
+    let gw = TestGateway::start(&one_kit(&keys.jwks, &kit.url(), &options)).await;
+    let token = keys.issuer.token("alice", "");
 
     // A client that declared URL elicitation is asked on the call's stream.
     let mut with_url = py_client(&gw.url(), "");
@@ -543,19 +558,12 @@ async fn a_caller_without_credentials_is_sent_to_the_authorization_url() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_credential_is_sent_and_followed_when_the_file_changes() {
-    let issuer = TestIssuer::new(AUDIENCE);
-    let scratch = Scratch::new("static");
-    let jwks = scratch.write("jwks.json", &issuer.jwks());
-    let key = scratch.write("key", "first-key\n");
+    let keys = Keys::new("static");
+    let key = keys.scratch.write("key", "first-key\n");
     let kit = Peer::start("auth");
     let options = format!(", credentials: {{ file: \"{key}\" }}");
-    let yaml = guarded(
-        &jwks,
-        &route("kit", None),
-        &client("kit", &kit.url(), &options),
-    );
-    let gw = TestGateway::start(&yaml).await;
-    let caller = issuer.token("alice", "");
+    let gw = TestGateway::start(&one_kit(&keys.jwks, &kit.url(), &options)).await;
+    let caller = keys.issuer.token("alice", "");
     let mcp = Mcp::connect_as(&gw.url(), json!({}), Some(&caller)).await;
     assert_eq!(
         text(&mcp.call_tool(1, "kit__whoami", json!({})).await),
@@ -586,13 +594,11 @@ async fn a_file_credential_is_sent_and_followed_when_the_file_changes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_design_example_loads_and_behaves() {
-    let issuer = TestIssuer::new("http://127.0.0.1:7114/mcp");
-    let scratch = Scratch::new("example");
-    let jwks = scratch.write("jwks.json", &issuer.jwks());
+    let keys = Keys::for_audience("example", "http://127.0.0.1:7114/mcp");
     let (everything, time) = (Peer::start("auth"), Peer::start("auth"));
     let yaml = std::fs::read_to_string(workspace().join("examples/guarded.yaml"))
         .unwrap()
-        .replace("/etc/mcpgw/jwks/jwks.json", &jwks)
+        .replace("/etc/mcpgw/jwks/jwks.json", &keys.jwks)
         .replace("https://auth.example.com", "https://auth.example.test")
         .replace("port: 7114", "port: 0")
         .replace("http://127.0.0.1:3001/mcp", &everything.url())
@@ -606,13 +612,17 @@ async fn the_design_example_loads_and_behaves() {
         "{tools:?}"
     );
 
-    let token = issuer.token("alice", "time:read");
+    let token = keys.issuer.token("alice", "time:read");
     let member = Mcp::connect_as(&gw.url(), json!({}), Some(&token)).await;
     let whoami = member.call_tool(2, "time__whoami", json!({})).await;
     assert_eq!(text(&whoami), format!("Bearer {token}"));
     let other = member.call_tool(3, "everything__whoami", json!({})).await;
     assert_eq!(text(&other), "none");
-    let bad = initialize_with(&gw.url(), &format!("Bearer {}", issuer.expired("alice"))).await;
+    let bad = initialize_with(
+        &gw.url(),
+        &format!("Bearer {}", keys.issuer.expired("alice")),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -621,12 +631,8 @@ async fn unreachable_keys_are_a_503_not_the_callers_fault() {
     let issuer = TestIssuer::new(AUDIENCE);
     let kit = Peer::start("auth");
     // Port 9 (discard) is closed on loopback: every fetch of the keys fails.
-    let yaml = guarded(
-        "unused",
-        &route("kit", None),
-        &client("kit", &kit.url(), ""),
-    )
-    .replace("keys_file: unused", "keys: http://127.0.0.1:9/jwks.json");
+    let yaml = one_kit("unused", &kit.url(), "")
+        .replace("keys_file: unused", "keys: http://127.0.0.1:9/jwks.json");
     let gw = TestGateway::start(&yaml).await;
     let resp = initialize_with(&gw.url(), &format!("Bearer {}", issuer.token("alice", ""))).await;
     assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
@@ -644,7 +650,7 @@ async fn malformed_authorization_headers_always_get_401() {
     use rand::{Rng, SeedableRng};
     let t = TwoToolkits::start("fuzz").await;
     let url = t.gw.url();
-    let good = t.issuer.token("alice", "secure:use");
+    let good = t.keys.issuer.token("alice", "secure:use");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6a77);
     let alphabet: Vec<char> = "ABCabc012.-_~+/= \t\"',;:!@#$%&*()[]{}<>?"
         .chars()
