@@ -11,11 +11,12 @@ use crate::plan::{
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
 
-fn url(text: &str) -> Url {
+pub(super) fn url(text: &str) -> Url {
     Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
-fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
+/// An open toolkit at `http://127.0.0.1:<port>/mcp` with the default options.
+pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
     ToolkitPlan {
         name: name.to_owned(),
         client_binding: format!("south_mcp_client_{name}"),

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use url::Url;
-
+use super::tests::{toolkit, url};
 use crate::model::{
     Authorization, Binding, Guard, JwtKeys, JwtOptions, McpClient, McpProxy, McpProxyRoute,
     McpServer, ResourceMetadata, StaticCredentials, ToolkitCondition,
@@ -15,27 +14,10 @@ use crate::plan::{
 use crate::testing::{GUARDED, guarded_with, rust_config};
 use crate::{compile, compile_yaml, parse_yaml, to_yaml};
 
-fn url(text: &str) -> Url {
-    Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
-}
-
 fn endpoint(yaml: &str) -> Result<EndpointPlan, String> {
     compile_yaml(yaml)
         .map(|plan| plan.listeners[0].routes[0].endpoint.clone())
         .map_err(|e| e.to_string())
-}
-
-fn guarded_toolkit(name: &str, port: u16) -> ToolkitPlan {
-    ToolkitPlan {
-        name: name.to_owned(),
-        client_binding: format!("south_mcp_client_{name}"),
-        server: url(&format!("http://127.0.0.1:{port}/mcp")),
-        timeout: Duration::from_secs(60),
-        access: vec![AccessRule::open()],
-        forward: None,
-        credentials: None,
-        authorization_url: None,
-    }
 }
 
 fn roles(list: &[&str]) -> Option<Vec<String>> {
@@ -50,7 +32,7 @@ fn guarded_example_compiles_to_the_expected_plan() {
             roles: roles(&["time:read"]),
         }],
         forward: Some(CredentialFormat::bearer()),
-        ..guarded_toolkit("time", 3002)
+        ..toolkit("time", 3002, 60)
     };
     let authorization = AuthorizationPlan {
         guard: "authn_jwt".to_owned(),
@@ -80,7 +62,7 @@ fn guarded_example_compiles_to_the_expected_plan() {
     );
     assert_eq!(
         endpoint.map(|e| e.proxy.toolkits),
-        Ok(vec![guarded_toolkit("everything", 3001), time])
+        Ok(vec![toolkit("everything", 3001, 60), time])
     );
 }
 
@@ -258,7 +240,7 @@ fn static_credentials_and_authorization_url_compile() {
                     .unwrap_or_else(CredentialFormat::bearer),
             }),
             authorization_url: Some(url("https://everything.example.com/connect")),
-            ..guarded_toolkit("everything", 3001)
+            ..toolkit("everything", 3001, 60)
         })
     );
     let defaulted = guarded_with(
