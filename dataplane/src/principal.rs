@@ -39,7 +39,7 @@ impl Principal {
         match (&rule.roles, self) {
             (None, _) => true,
             (Some(_), Self::Anonymous) => false,
-            (Some(roles), Self::Caller(caller)) => roles.iter().all(|r| caller.roles.contains(r)),
+            (Some(roles), Self::Caller(caller)) => caller.has_roles(roles),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use mcpgw_config::{AuthorizationPlan, EndpointPlan};
 use serde_json::{Value, json};
+use url::Position;
 
 use super::rejection::Rejection;
 use crate::guard::{Denied, GuardError, JwtGuard, KeyFetcher};
@@ -200,22 +201,17 @@ impl Authenticator {
 
     /// The URL of this endpoint's metadata document.
     pub fn metadata_url(&self, headers: &HeaderMap) -> String {
-        let resource = self.resource(headers);
-        let path = match resource
-            .find("://")
-            .and_then(|at| resource[at + 3..].find('/').map(|p| at + 3 + p))
-        {
-            Some(start) => (&resource[..start], &resource[start..]),
-            None => (resource.as_str(), ""),
-        };
-        let suffix = if path.1 == "/" { "" } else { path.1 };
-        format!("{}{METADATA_PATH}{suffix}", path.0)
+        let (origin, path) = self.resource(headers);
+        let suffix = if path == "/" { "" } else { path.as_str() };
+        format!("{origin}{METADATA_PATH}{suffix}")
     }
 
-    /// The resource identifier: configured, or the URL the client called.
-    fn resource(&self, headers: &HeaderMap) -> String {
+    /// The resource identifier, split where its path starts: configured, or
+    /// the URL the client called.
+    fn resource(&self, headers: &HeaderMap) -> (String, String) {
         if let Some(resource) = &self.plan.resource_metadata.resource {
-            return resource.as_str().trim_end_matches('/').to_owned();
+            let path = resource[Position::BeforePath..].trim_end_matches('/');
+            return (resource[..Position::BeforePath].to_owned(), path.to_owned());
         }
         let scheme = forwarded(headers, "x-forwarded-proto")
             .filter(|p| *p == "https" || *p == "http")
@@ -224,14 +220,15 @@ impl Authenticator {
             .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
             .filter(|h| is_authority(h))
             .unwrap_or("localhost");
-        format!("{scheme}://{host}{}", self.path)
+        (format!("{scheme}://{host}"), self.path.clone())
     }
 
     /// The RFC 9728 metadata document.
     pub fn metadata(&self, headers: &HeaderMap) -> Value {
         let metadata = &self.plan.resource_metadata;
+        let (origin, path) = self.resource(headers);
         let mut document = json!({
-            "resource": self.resource(headers),
+            "resource": origin + &path,
             "authorization_servers": metadata.authorization_servers,
             "bearer_methods_supported": ["header"],
         });
@@ -282,6 +279,82 @@ fn quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn authenticator(resource: Option<&str>, path: &str) -> Authenticator {
+        let plan = AuthorizationPlan {
+            guard: "jwt".into(),
+            jwt: mcpgw_config::JwtGuardPlan {
+                issuer: "https://auth.example.test".into(),
+                audiences: vec!["a".into()],
+                // Never read: these tests check no token.
+                keys: mcpgw_config::KeySource::File("/nonexistent/jwks.json".into()),
+                algorithms: mcpgw_config::JwtAlgorithm::ALL.to_vec(),
+                leeway: std::time::Duration::ZERO,
+                roles_claim: "scope".into(),
+                identity_claim: "sub".into(),
+                refresh_interval: std::time::Duration::from_secs(60),
+            },
+            credentials: mcpgw_config::CredentialFormat::bearer(),
+            resource_metadata: mcpgw_config::ResourceMetadataPlan {
+                resource: resource.map(|r| url::Url::parse(r).expect("a URL")),
+                authorization_servers: vec![],
+                scopes_supported: vec![],
+                resource_name: None,
+                resource_documentation: None,
+            },
+        };
+        Authenticator {
+            guard: Arc::new(JwtGuard::new(&plan.jwt, KeyFetcher::default()).expect("a guard")),
+            plan,
+            path: path.into(),
+            open_routes: true,
+            metrics: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn metadata_urls_put_the_well_known_path_before_the_resource_path() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("gw.example.com:8443"),
+        );
+        let cases = [
+            (
+                Some("https://mcp.example.com/mcp/"),
+                "/mcp",
+                "https://mcp.example.com/mcp",
+                "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+            ),
+            (
+                Some("https://mcp.example.com/"),
+                "/mcp",
+                "https://mcp.example.com",
+                "https://mcp.example.com/.well-known/oauth-protected-resource",
+            ),
+            (
+                None,
+                "/mcp",
+                "http://gw.example.com:8443/mcp",
+                "http://gw.example.com:8443/.well-known/oauth-protected-resource/mcp",
+            ),
+            (
+                None,
+                "/",
+                "http://gw.example.com:8443/",
+                "http://gw.example.com:8443/.well-known/oauth-protected-resource",
+            ),
+        ];
+        for (resource, path, expected_resource, expected_url) in cases {
+            let auth = authenticator(resource, path);
+            assert_eq!(
+                auth.metadata_url(&headers),
+                expected_url,
+                "{resource:?} {path}"
+            );
+            assert_eq!(auth.metadata(&headers)["resource"], expected_resource);
+        }
+    }
 
     #[test]
     fn quoting_keeps_header_values_valid() {

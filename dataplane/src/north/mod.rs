@@ -13,4 +13,4 @@ pub use body::Body;
 pub use endpoint::{Endpoint, EndpointError};
 pub use rejection::Rejection;
 pub use seal::{KeyError, SealedState, SealedUpstream, Sealer};
-pub use session::{InFlight, InFlightGuard, Session, SessionStore};
+pub use session::{InFlight, InFlightGuard, Session, SessionStore, random_hex};

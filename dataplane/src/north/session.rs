@@ -18,6 +18,13 @@ use crate::jsonrpc::{RequestId, Response};
 use crate::mcp;
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
 
+/// `bytes` random bytes in hex: ids the gateway makes up (nobody can guess them).
+pub fn random_hex(bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut random);
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The start of the ids of requests the gateway itself sends clients.
 const GATEWAY_REQUEST_PREFIX: &str = "_mcpgw/";
 
@@ -248,12 +255,7 @@ impl Session {
     /// answer arrives. The `_mcpgw/` prefix cannot collide with the ids of
     /// toolkits' requests (`<toolkit>/…`: toolkit names have no `_`).
     pub fn gateway_request(&self) -> (RequestId, oneshot::Receiver<Response>) {
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let id = RequestId::String(format!(
-            "{GATEWAY_REQUEST_PREFIX}{}",
-            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
+        let id = RequestId::String(format!("{GATEWAY_REQUEST_PREFIX}{}", random_hex(12)));
         let (tx, rx) = oneshot::channel();
         lock(&self.gateway_requests).insert(id.clone(), tx);
         (id, rx)

@@ -11,14 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::RngCore;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::relay::{error_response, exchange, upstream_challenge, upstream_error};
 use super::{Naming, Proxy, Reply, Toolkit};
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
-use crate::north::{InFlightGuard, Session};
+use crate::north::{InFlightGuard, Session, random_hex};
 use crate::principal::Principal;
 use crate::south::ClientError;
 use crate::sse;
@@ -149,12 +148,9 @@ impl Retry {
 /// The URL-mode elicitation sending the caller to `url`. The URL is the
 /// configured one, unchanged: the page it names identifies the user itself.
 fn elicitation(toolkit: &str, url: &str) -> Value {
-    let mut id = [0u8; 16];
-    rand::rng().fill_bytes(&mut id);
-    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
     json!({
         "mode": "url",
-        "elicitationId": id,
+        "elicitationId": random_hex(16),
         "url": url,
         "message": format!("Toolkit `{toolkit}` needs your authorization. Open the link to grant it, then try again."),
     })
