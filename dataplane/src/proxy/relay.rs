@@ -247,13 +247,9 @@ impl Proxy {
         let opened = futures_util::future::join_all(opens).await;
         let any_open = opened.iter().any(|(_, o)| matches!(o, Ok(Some(_))));
         if !any_open
-            && let Some((toolkit, e)) = opened.iter().find_map(|(t, o)| {
-                o.as_ref()
-                    .err()
-                    .filter(|e| e.challenge().is_some())
-                    .map(|e| (t, e))
-            })
-            && let Some(challenge) = upstream_challenge(&toolkit.name, e)
+            && let Some(challenge) = opened
+                .iter()
+                .find_map(|(t, o)| upstream_challenge(&t.name, o.as_ref().err()?))
         {
             return Err(challenge);
         }
