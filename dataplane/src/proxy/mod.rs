@@ -64,7 +64,7 @@ impl Toolkit {
                 .map_err(|_| ProxyError::Header(plan.name.clone()))?;
         Ok(Self {
             name: plan.name.as_str().into(),
-            client: ToolkitClient::with_credentials(uri, plan.timeout, http.clone(), credentials),
+            client: ToolkitClient::new(uri, plan.timeout, http.clone(), credentials),
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),

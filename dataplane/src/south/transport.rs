@@ -114,11 +114,7 @@ pub struct ToolkitClient {
 }
 
 impl ToolkitClient {
-    pub fn new(endpoint: Uri, timeout: Duration, http: HttpClient) -> Self {
-        Self::with_credentials(endpoint, timeout, http, UpstreamCredentials::default())
-    }
-
-    pub fn with_credentials(
+    pub fn new(
         endpoint: Uri,
         timeout: Duration,
         http: HttpClient,
