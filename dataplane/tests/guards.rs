@@ -630,9 +630,17 @@ async fn the_design_example_loads_and_behaves() {
 async fn unreachable_keys_are_a_503_not_the_callers_fault() {
     let issuer = TestIssuer::new(AUDIENCE);
     let kit = Peer::start("auth");
-    // Port 9 (discard) is closed on loopback: every fetch of the keys fails.
+    // A JWKS "server" on a port of its own that hangs up on every connection:
+    // every fetch of the keys fails at once.
+    let refusing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_url = format!("http://{}/jwks.json", refusing.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((connection, _)) = refusing.accept().await {
+            drop(connection);
+        }
+    });
     let yaml = one_kit("unused", &kit.url(), "")
-        .replace("keys_file: unused", "keys: http://127.0.0.1:9/jwks.json");
+        .replace("keys_file: unused", &format!("keys: {jwks_url}"));
     let gw = TestGateway::start(&yaml).await;
     let resp = initialize_with(&gw.url(), &format!("Bearer {}", issuer.token("alice", ""))).await;
     assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
