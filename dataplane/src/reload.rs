@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use mcpgw_config::{ConfigError, Plan, config_sha256};
 use notify::{RecursiveMode, Watcher};
@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::north::EndpointError;
 use crate::proxy::ProxyError;
-use crate::runtime::Inner;
+use crate::runtime::{Inner, unix_now};
 
 /// How often the file is read even without a change event (a safety net for
 /// file systems that do not report changes).
@@ -41,49 +41,18 @@ pub enum ReloadError {
     Endpoint(#[from] EndpointError),
 }
 
-/// What `/readyz` reports: the config being served, and the last failure.
+/// A config file that was refused: which one, why and when (for `/readyz`).
 #[derive(Debug, Clone)]
-pub struct ConfigStatus {
-    name: String,
-    /// SHA-256 of the applied file's bytes: what the operator compares with
-    /// the ConfigMap it rendered to know the pod serves it.
-    sha256: Option<String>,
-    applied_at: u64,
-    last_error: Option<Failure>,
-}
-
-#[derive(Debug, Clone)]
-struct Failure {
+pub(crate) struct Failure {
     sha256: String,
     error: String,
     at: u64,
 }
 
-impl ConfigStatus {
-    pub(crate) fn started(plan: &Plan, sha256: Option<String>) -> Self {
-        Self {
-            name: plan.name.clone(),
-            sha256,
-            applied_at: unix_now(),
-            last_error: None,
-        }
-    }
-
+impl Failure {
     pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "status": "ok",
-            "config": {"name": self.name, "sha256": self.sha256, "appliedAt": self.applied_at},
-            "lastError": self.last_error.as_ref().map(|f| json!({
-                "sha256": f.sha256, "error": f.error, "at": f.at,
-            })),
-        })
+        json!({"sha256": self.sha256, "error": self.error, "at": self.at})
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ReloadError> {
@@ -146,34 +115,28 @@ fn check(path: &Path, inner: &Inner) {
         }
     };
     let sha256 = config_sha256(&bytes);
-    {
-        let status = inner.status_lock();
-        let known = status.sha256.as_deref() == Some(&sha256)
-            || status
-                .last_error
-                .as_ref()
-                .is_some_and(|f| f.sha256 == sha256);
-        if known {
-            return;
-        }
+    let served = inner.snapshot().applied.sha256.as_deref() == Some(&sha256);
+    let refused = inner.last_failure().is_some_and(|f| f.sha256 == sha256);
+    if served || refused {
+        return;
     }
     let started = std::time::Instant::now();
-    let outcome = compile(&bytes).and_then(|plan| inner.apply(&plan).map(|()| plan));
-    let mut status = inner.status_lock();
+    let outcome = compile(&bytes)
+        .and_then(|plan| inner.apply(&plan, Some(sha256.clone())).map(|()| plan.name));
     match outcome {
-        Ok(plan) => {
-            tracing::info!(config = %plan.name, %sha256, took = ?started.elapsed(), "config applied");
-            *status = ConfigStatus::started(&plan, Some(sha256));
+        Ok(name) => {
+            tracing::info!(config = %name, %sha256, took = ?started.elapsed(), "config applied");
+            inner.set_last_failure(None);
             inner.metrics.config_reloaded(true);
         }
         Err(e) => {
             // NB: errors name config fields, never secret values (the config holds none).
             tracing::error!(%sha256, error = %e, "config rejected; still serving the last good one");
-            status.last_error = Some(Failure {
+            inner.set_last_failure(Some(Failure {
                 sha256,
                 error: e.to_string(),
                 at: unix_now(),
-            });
+            }));
             inner.metrics.config_reloaded(false);
         }
     }

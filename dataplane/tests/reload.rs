@@ -142,6 +142,9 @@ async fn a_toolkit_added_by_a_configmap_swap_is_served_within_a_second_and_clien
     .await
     .expect("list_changed on the client's stream");
     assert!(heard, "{got:?}");
+    // NB: clients hear of the change once the new config serves: by then
+    // `/readyz` reports its hash too (one publish, no window with the old one).
+    assert_eq!(readyz(&gateway).await["config"]["sha256"], sha256(&after));
     let list = mcp.request(2, "tools/list", json!({})).await;
     let served = swapped.elapsed();
     println!("toolkit added and served {served:?} after the swap");
