@@ -7,6 +7,7 @@
 //! Streamable HTTP client of each toolkit).
 
 pub mod guard;
+pub mod ids;
 pub mod jsonrpc;
 pub mod mcp;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod principal;
 pub mod proxy;
 pub mod reload;
 pub mod runtime;
+pub mod session;
 pub mod south;
 pub mod sse;
 

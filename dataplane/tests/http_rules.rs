@@ -195,7 +195,7 @@ async fn notifications_and_responses_get_202_with_no_body() {
     assert!(resp.body.is_empty());
     // A client answer to a server→client request of toolkit `m` goes there with its own id.
     let resp = mcp
-        .post(&json!({"jsonrpc": "2.0", "id": mcpgw_dataplane::proxy::client_bound_id("m", &mcpgw_dataplane::jsonrpc::RequestId::Number(7)).to_value(), "result": {"roots": []}}))
+        .post(&json!({"jsonrpc": "2.0", "id": mcpgw_dataplane::ids::client_bound_id("m", &mcpgw_dataplane::jsonrpc::RequestId::Number(7)).to_value(), "result": {"roots": []}}))
         .await;
     assert_eq!(resp.status, StatusCode::ACCEPTED);
     assert!(resp.body.is_empty());

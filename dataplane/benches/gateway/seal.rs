@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::ensure;
-use mcpgw_dataplane::north::{SealedState, SealedUpstream, Sealer};
+use mcpgw_dataplane::session::{SealedState, SealedUpstream, Sealer};
 use serde_json::json;
 
 /// Nanoseconds per operation.

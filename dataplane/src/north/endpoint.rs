@@ -14,12 +14,11 @@ use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
-use super::seal::{KeyError, Sealer};
-use super::session::{Session, SessionStore};
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
 use crate::proxy::{Challenge, InitializeFailure, Proxy, Reply};
+use crate::session::{KeyError, Sealer, Session, SessionStore};
 use crate::south::Hello;
 
 /// An endpoint as one applied plan has it. A reload builds a new one for

@@ -5,12 +5,8 @@ mod body;
 mod endpoint;
 mod headers;
 mod rejection;
-mod seal;
-mod session;
 
 pub use auth::{Authenticator, METADATA_PATH};
 pub use body::Body;
 pub use endpoint::{Endpoint, EndpointError};
 pub use rejection::Rejection;
-pub use seal::{KeyError, SealedState, SealedUpstream, Sealer};
-pub use session::{InFlight, InFlightGuard, Session, SessionStore, random_hex};

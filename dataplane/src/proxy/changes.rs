@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Naming, Proxy, Toolkit, end_upstream};
 use crate::jsonrpc::{Message, Notification};
-use crate::north::Session;
+use crate::session::Session;
 
 /// What a reload changed in a proxy's toolkits.
 #[derive(Debug, Default)]

@@ -16,9 +16,10 @@ use tokio::sync::mpsc;
 
 use super::relay::{error_response, exchange, upstream_challenge, upstream_error};
 use super::{Naming, Proxy, Reply, Toolkit};
+use crate::ids::random_hex;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
-use crate::north::{InFlightGuard, Session, random_hex};
 use crate::principal::Principal;
+use crate::session::{InFlightGuard, Session};
 use crate::south::ClientError;
 use crate::sse;
 

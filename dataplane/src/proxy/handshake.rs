@@ -10,8 +10,8 @@ use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Naming, Proxy};
 use crate::jsonrpc::ErrorObject;
 use crate::metrics::Operation;
-use crate::north::Session;
 use crate::principal::Principal;
+use crate::session::Session;
 use crate::south::{ClientError, UpstreamSession};
 
 impl Proxy {

@@ -15,8 +15,8 @@ use super::relay::{exchange, upstream_challenge, upstream_error};
 use super::{Proxy, Reply, Toolkit};
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::metrics::Operation;
-use crate::north::Session;
 use crate::principal::Principal;
+use crate::session::Session;
 use crate::south::ClientError;
 
 /// A paginated list method.

@@ -21,12 +21,11 @@ pub use access::View;
 pub use changes::ToolkitChanges;
 pub use handshake::InitializeFailure;
 pub use naming::Naming;
-pub use relay::client_bound_id;
 
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::metrics::Metrics;
-use crate::north::Session;
 use crate::principal::Principal;
+use crate::session::Session;
 use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
 use access::Decision;
 

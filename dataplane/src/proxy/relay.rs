@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Challenge, Proxy, Reply, Toolkit};
 use crate::guard::Token;
+use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::metrics::{Metrics, Operation};
-use crate::north::Session;
 use crate::principal::Principal;
+use crate::session::Session;
 use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
 use crate::sse;
 
@@ -25,23 +26,6 @@ use crate::sse;
 const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(600);
 /// Frames buffered towards a slow client before the relay waits for it.
 const STREAM_BUFFER: usize = 32;
-
-/// The id a server→client request carries downstream: it names the toolkit
-/// so the client's answer can be routed back, with the upstream's own id.
-/// Ids of different toolkits can therefore never collide.
-pub fn client_bound_id(toolkit: &str, upstream_id: &RequestId) -> RequestId {
-    RequestId::String(format!("{toolkit}/{}", upstream_id.to_value()))
-}
-
-/// Undo [`client_bound_id`].
-fn parse_client_bound_id(id: &RequestId) -> Option<(&str, RequestId)> {
-    let RequestId::String(s) = id else {
-        return None;
-    };
-    let (toolkit, original) = s.split_once('/')?;
-    let original: Value = serde_json::from_str(original).ok()?;
-    Some((toolkit, RequestId::from_value(&original)?))
-}
 
 /// The JSON-RPC error a client sees when a toolkit fails. Says which toolkit
 /// and what kind of failure, never the upstream's address or credentials.
@@ -186,7 +170,7 @@ impl Proxy {
         if session.answer_gateway_request(&response) {
             return Ok(());
         }
-        let routed = response.id.as_ref().and_then(parse_client_bound_id);
+        let routed = response.id.as_ref().and_then(ids::parse_client_bound_id);
         let Some((toolkit, original)) = routed else {
             return Err(ErrorObject::new(
                 code::INVALID_REQUEST,
@@ -321,7 +305,7 @@ fn expose(naming: &super::Naming, toolkit: &str, method: &str, message: Message)
             Message::Notification(n)
         }
         Message::Request(mut r) => {
-            r.id = client_bound_id(toolkit, &r.id);
+            r.id = ids::client_bound_id(toolkit, &r.id);
             if let Some(params) = r.params.as_mut() {
                 naming.expose_params(toolkit, &r.method, params);
             }

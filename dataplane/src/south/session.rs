@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient, gateway_request_id};
+use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient};
 use crate::guard::Token;
+use crate::ids;
 use crate::jsonrpc::{Message, Notification, Request};
 
 /// What the downstream client said in `initialize`, replayed to each upstream.
@@ -127,7 +128,7 @@ async fn initialize(
     hello: &Hello,
     caller: Option<&Token>,
 ) -> Result<UpstreamSession, ClientError> {
-    let id = gateway_request_id("initialize");
+    let id = ids::gateway_to_upstream("initialize");
     let request = Message::Request(Request::new(
         id.clone(),
         "initialize",

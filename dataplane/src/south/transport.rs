@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::credentials::{CredentialError, UpstreamCredentials};
 use super::stream::MessageStream;
 use crate::guard::Token;
-use crate::jsonrpc::{Message, RequestId};
+use crate::jsonrpc::Message;
 use crate::mcp::{HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 
 /// Largest JSON reply or SSE event accepted from an upstream.
@@ -329,9 +329,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-/// An id the gateway uses for requests it makes on its own (initialize).
-pub fn gateway_request_id(purpose: &str) -> RequestId {
-    RequestId::String(format!("mcpgw-{purpose}"))
 }

@@ -1,32 +1,27 @@
-//! Downstream sessions: what the gateway remembers between a client's requests.
+//! Downstream sessions (the 2025 protocol era): what the gateway remembers
+//! between a client's requests — its hello, its upstream sessions, the
+//! requests in flight and the gateway's own requests waiting for answers.
+//! Held in a [`SessionStore`] per endpoint and sealed into the session id
+//! ([`seal`]) so that any replica can serve any session.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+mod seal;
+mod store;
+
+pub use seal::{KeyError, SealedState, SealedUpstream, Sealer};
+pub use store::SessionStore;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
-
-use std::collections::BTreeMap;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::seal::{SealedState, SealedUpstream};
 use crate::jsonrpc::{RequestId, Response};
-use crate::mcp;
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
-
-/// `bytes` random bytes in hex: ids the gateway makes up (nobody can guess them).
-pub fn random_hex(bytes: usize) -> String {
-    let mut random = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut random);
-    random.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The start of the ids of requests the gateway itself sends clients.
-const GATEWAY_REQUEST_PREFIX: &str = "_mcpgw/";
+use crate::{ids, mcp};
 
 /// One downstream session.
 #[derive(Debug)]
@@ -46,7 +41,7 @@ pub struct Session {
     pub closed: CancellationToken,
     // NB: std mutexes below are only held for map look-ups, never across an await.
     upstreams: Mutex<HashMap<Arc<str>, Arc<UpstreamSlot>>>,
-    inflight: Mutex<HashMap<RequestId, InFlight>>,
+    pub(crate) inflight: Mutex<HashMap<RequestId, InFlight>>,
     standalone: Mutex<Option<CancellationToken>>,
     /// The open standalone stream, for notifications the gateway itself sends.
     notifier: Mutex<Option<mpsc::Sender<Bytes>>>,
@@ -86,7 +81,7 @@ impl Drop for InFlightGuard {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // NB: no code panics while holding these locks; recover rather than propagate.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -228,7 +223,7 @@ impl Session {
             .collect()
     }
 
-    fn has_open_stream(&self) -> bool {
+    pub(crate) fn has_open_stream(&self) -> bool {
         lock(&self.standalone)
             .as_ref()
             .is_some_and(|t| !t.is_cancelled())
@@ -255,7 +250,7 @@ impl Session {
     /// answer arrives. The `_mcpgw/` prefix cannot collide with the ids of
     /// toolkits' requests (`<toolkit>/…`: toolkit names have no `_`).
     pub fn gateway_request(&self) -> (RequestId, oneshot::Receiver<Response>) {
-        let id = RequestId::String(format!("{GATEWAY_REQUEST_PREFIX}{}", random_hex(12)));
+        let id = ids::gateway_to_client();
         let (tx, rx) = oneshot::channel();
         lock(&self.gateway_requests).insert(id.clone(), tx);
         (id, rx)
@@ -280,7 +275,7 @@ impl Session {
                 true
             }
             // An answer for this gateway that nobody waits for any more (timed out).
-            None => matches!(id, RequestId::String(s) if s.starts_with(GATEWAY_REQUEST_PREFIX)),
+            None => ids::is_gateway_to_client(id),
         }
     }
 
@@ -303,85 +298,8 @@ impl Session {
         *lock(&self.last_seen) = Instant::now();
     }
 
-    fn idle_for(&self, now: Instant) -> Duration {
+    pub(crate) fn idle_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(*lock(&self.last_seen))
-    }
-}
-
-/// The sessions one endpoint holds in memory. With sealed ids this is a
-/// cache: a session missing here is rebuilt from its id.
-#[derive(Debug, Default)]
-pub struct SessionStore {
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
-    /// Ids of sessions ended here (by hash), so their sealed ids stay dead
-    /// on this replica; kept for one idle timeout.
-    ended: Mutex<HashMap<u64, Instant>>,
-    hasher: RandomState,
-}
-
-impl SessionStore {
-    pub fn insert(&self, session: Arc<Session>) {
-        lock(&self.sessions).insert(session.id().to_owned(), session);
-    }
-
-    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
-        let session = lock(&self.sessions).get(id).cloned()?;
-        session.touch();
-        Some(session)
-    }
-
-    /// Whether the session with this id was ended on this replica.
-    pub fn has_ended(&self, id: &str) -> bool {
-        lock(&self.ended).contains_key(&self.hasher.hash_one(id))
-    }
-
-    /// End a session: forget it and remember that its id is dead.
-    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        lock(&self.ended).insert(self.hasher.hash_one(id), Instant::now());
-        let session = lock(&self.sessions).remove(id)?;
-        session.closed.cancel();
-        Some(session)
-    }
-
-    /// Remove and return the sessions idle for longer than `max_idle`.
-    pub fn expire(&self, max_idle: Duration) -> Vec<Arc<Session>> {
-        let now = Instant::now();
-        lock(&self.ended).retain(|_, at| now.saturating_duration_since(*at) <= max_idle);
-        let mut sessions = lock(&self.sessions);
-        let expired: Vec<String> = sessions
-            .iter()
-            .filter(|(_, s)| {
-                s.idle_for(now) > max_idle && lock(&s.inflight).is_empty() && !s.has_open_stream()
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        expired
-            .iter()
-            .filter_map(|id| sessions.remove(id))
-            .inspect(|s| s.closed.cancel())
-            .collect()
-    }
-
-    /// Every session held now.
-    pub fn all(&self) -> Vec<Arc<Session>> {
-        lock(&self.sessions).values().cloned().collect()
-    }
-
-    /// Remove and return every session (at shutdown).
-    pub fn drain(&self) -> Vec<Arc<Session>> {
-        lock(&self.sessions)
-            .drain()
-            .map(|(_, s)| s)
-            .inspect(|s| s.closed.cancel())
-            .collect()
-    }
-
-    pub fn len(&self) -> usize {
-        lock(&self.sessions).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
