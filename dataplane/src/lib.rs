@@ -6,6 +6,7 @@
 //! (routing by toolkit, naming, merging, relaying) → [`south`] (the
 //! Streamable HTTP client of each toolkit).
 
+pub mod call;
 pub mod guard;
 pub mod ids;
 pub mod jsonrpc;

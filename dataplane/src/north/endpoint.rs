@@ -14,7 +14,9 @@ use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
 use super::rejection::Rejection;
+use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
+use crate::mcp::method::INITIALIZE;
 use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
 use crate::proxy::{Challenge, InitializeFailure, Proxy, Reply};
@@ -148,31 +150,27 @@ impl Endpoint {
         let (parts, body) = req.into_parts();
         let body = self.read_body(&parts.headers, body).await?;
         let message = Message::decode(&body)?;
-        if let Message::Request(r) = &message
-            && r.method == "initialize"
-        {
-            return self.initialize(r.clone(), &parts.headers, principal).await;
+        if let Message::Request(r) = message {
+            if INITIALIZE.is(&r.method) {
+                return self.initialize(r, &parts.headers, principal).await;
+            }
+            let call = Call::in_session(&self.session(&parts.headers, principal)?, principal);
+            let answer = self.proxy.request(&call, r).await;
+            return self.reply(answer, &parts.headers, principal);
         }
-        let session = self.session(&parts.headers, principal)?;
+        let call = Call::in_session(&self.session(&parts.headers, principal)?, principal);
         match message {
-            Message::Request(request) => {
-                let answer = self.proxy.request(&session, principal, request).await;
-                self.reply(answer, &parts.headers, principal)
-            }
             Message::Notification(notification) => {
-                self.proxy
-                    .notification(&session, principal, notification)
-                    .await;
-                Ok(accepted())
+                self.proxy.notification(&call, notification).await
             }
-            Message::Response(response) => {
-                self.proxy
-                    .client_response(&session, principal, response)
-                    .await
-                    .map_err(Rejection::Message)?;
-                Ok(accepted())
-            }
+            Message::Response(response) => self
+                .proxy
+                .client_response(&call, response)
+                .await
+                .map_err(Rejection::Message)?,
+            Message::Request(_) => {}
         }
+        Ok(accepted())
     }
 
     /// The body, refused with 413 once it passes the limit (declared or actual).
@@ -224,9 +222,10 @@ impl Endpoint {
         }
         let owner = principal.identity().map(str::to_owned);
         let session = Arc::new(Session::new(version, hello, owner));
+        let call = Call::in_session(&session, principal);
         let initialized = self
             .proxy
-            .initialize(&session, principal, self.settings.initialize_timeout)
+            .initialize(&call, self.settings.initialize_timeout)
             .await;
         Ok(match initialized {
             Ok(result) => {
@@ -258,11 +257,8 @@ impl Endpoint {
         }
         let session = self.session(headers, principal)?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
-        match self
-            .proxy
-            .standalone(&session, principal, stop.clone())
-            .await
-        {
+        let call = Call::in_session(&session, principal);
+        match self.proxy.standalone(&call, stop.clone()).await {
             Ok(frames) => Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard())))),
             Err(challenge) => {
                 stop.cancel();

@@ -9,7 +9,8 @@
 
 use mcpgw_config::Allow;
 
-use super::{Target, Toolkit};
+use super::Toolkit;
+use crate::mcp::method::Target;
 use crate::principal::Principal;
 
 /// Whether a caller may use one item.
@@ -28,16 +29,11 @@ impl Toolkit {
         self.access.iter().any(|rule| principal.admitted_by(rule))
     }
 
-    /// Whether `principal` may see `name` in a list of `check`'s kind.
-    pub(super) fn lists(
-        &self,
-        principal: &Principal,
-        check: fn(&Allow, &str) -> bool,
-        name: &str,
-    ) -> bool {
+    /// Whether `principal` may see the item `name` (of `target`'s kind) in a list.
+    pub(super) fn lists(&self, principal: &Principal, target: Target, name: &str) -> bool {
         self.access
             .iter()
-            .any(|rule| principal.admitted_by(rule) && check(&rule.allow, name))
+            .any(|rule| principal.admitted_by(rule) && allows(&rule.allow, target, name))
     }
 
     /// Whether `principal` may use the item `name` (the toolkit's own name for it).
@@ -47,7 +43,7 @@ impl Toolkit {
         }
         let mut needs = None;
         for rule in &self.access {
-            if !target.allowed(&rule.allow, name) {
+            if !allows(&rule.allow, target, name) {
                 continue;
             }
             if principal.admitted_by(rule) {
@@ -66,6 +62,16 @@ impl Toolkit {
         self.access
             .iter()
             .any(|rule| principal.admitted_by(rule) && rule.allow.is_unrestricted())
+    }
+}
+
+/// Whether a route's allow-lists let `name` (of `target`'s kind) through.
+fn allows(allow: &Allow, target: Target, name: &str) -> bool {
+    match target {
+        Target::Tool => allow.tool(name),
+        Target::Prompt => allow.prompt(name),
+        Target::Resource => allow.resource(name),
+        Target::Task => true,
     }
 }
 
@@ -202,9 +208,8 @@ mod tests {
             github.decide(&reader, Target::Tool, "delete_repo"),
             Decision::Hidden
         );
-        let check: fn(&Allow, &str) -> bool = Allow::tool;
-        assert!(!github.lists(&reader, check, "create_issue"));
-        assert!(github.lists(&caller(&["github:write"]), check, "create_issue"));
+        assert!(!github.lists(&reader, Target::Tool, "create_issue"));
+        assert!(github.lists(&caller(&["github:write"]), Target::Tool, "create_issue"));
         assert!(!github.unrestricted_for(&reader));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{Naming, Proxy, Toolkit, end_upstream};
 use crate::jsonrpc::{Message, Notification};
+use crate::mcp::method::LISTS_CHANGED;
 use crate::session::Session;
 
 /// What a reload changed in a proxy's toolkits.
@@ -59,12 +60,8 @@ impl ToolkitChanges {
             }
         }
         if self.lists_changed {
-            for method in [
-                "notifications/tools/list_changed",
-                "notifications/prompts/list_changed",
-                "notifications/resources/list_changed",
-            ] {
-                let note = Message::Notification(Notification::new(method, None));
+            for method in LISTS_CHANGED {
+                let note = Message::Notification(Notification::new(method.name, None));
                 session.notify(crate::sse::message_event(&note.encode()));
             }
         }

@@ -16,9 +16,11 @@ use tokio::sync::mpsc;
 
 use super::relay::{error_response, exchange, upstream_challenge, upstream_error};
 use super::{Naming, Proxy, Reply, Toolkit};
+use crate::call::Call;
 use crate::ids::random_hex;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
-use crate::principal::Principal;
+use crate::mcp::Method;
+use crate::mcp::method::ELICIT;
 use crate::session::{InFlightGuard, Session};
 use crate::south::ClientError;
 use crate::sse;
@@ -33,8 +35,8 @@ impl Proxy {
     /// `toolkit` failed with `error`.
     pub(super) async fn refused(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
+        call: &Call,
+        method: &'static Method,
         toolkit: Arc<Toolkit>,
         message: Message,
         guard: InFlightGuard,
@@ -46,12 +48,19 @@ impl Proxy {
             && let Some(url) = &toolkit.authorization_url
         {
             let elicitation = elicitation(&toolkit.name, url.as_str());
-            if !accepts_url_elicitation(&session.hello.capabilities) {
+            // NB: the answer to the gateway's own request arrives in the session;
+            // without one (or a client that cannot take it) the error says where to go.
+            let session = call
+                .session
+                .clone()
+                .filter(|_| accepts_url_elicitation(&call.hello.capabilities));
+            let Some(session) = session else {
                 return Reply::error(id, elicitation_required(&toolkit.name, elicitation));
-            }
+            };
             let retry = Retry {
-                session: session.clone(),
-                principal: principal.clone(),
+                session,
+                call: call.clone(),
+                method,
                 toolkit,
                 request,
                 naming: self.naming.clone(),
@@ -82,7 +91,8 @@ impl Toolkit {
 /// A request waiting on the caller's authorization.
 struct Retry {
     session: Arc<Session>,
-    principal: Principal,
+    call: Call,
+    method: &'static Method,
     toolkit: Arc<Toolkit>,
     request: Request,
     naming: Naming,
@@ -94,11 +104,7 @@ impl Retry {
     async fn elicit(&self, elicitation: Value, tx: &mpsc::Sender<bytes::Bytes>) -> Message {
         let id = self.request.id.clone();
         let (ask_id, answer) = self.session.gateway_request();
-        let ask = Request::new(
-            ask_id.clone(),
-            "elicitation/create",
-            Some(elicitation.clone()),
-        );
+        let ask = Request::new(ask_id.clone(), ELICIT.name, Some(elicitation.clone()));
         let ask = Message::Request(ask).encode();
         if tx.send(sse::message_event(&ask)).await.is_err() {
             return error_response(id, declined(&self.toolkit.name));
@@ -121,20 +127,19 @@ impl Retry {
         if !accepted {
             return error_response(id, declined(&self.toolkit.name));
         }
-        let slot = self.session.upstream(&self.toolkit.name);
+        let slot = self.call.upstream(&self.toolkit.name);
         let retried = exchange(
             &self.toolkit.client,
             &slot,
-            &self.session.hello,
-            self.principal.token(),
+            &self.call.hello,
+            self.call.caller(),
             self.request.clone(),
         )
         .await;
         match retried {
             Ok(Ok(mut result)) => {
-                let method = &self.request.method;
                 self.naming
-                    .expose_result(&self.toolkit.name, method, &mut result);
+                    .expose_result(&self.toolkit.name, self.method, &mut result);
                 Message::Response(Response::ok(id, result))
             }
             Ok(Err(error)) => error_response(id, error),

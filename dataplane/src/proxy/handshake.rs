@@ -8,10 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Naming, Proxy};
+use crate::call::Call;
 use crate::jsonrpc::ErrorObject;
 use crate::metrics::Operation;
-use crate::principal::Principal;
-use crate::session::Session;
 use crate::south::{ClientError, UpstreamSession};
 
 impl Proxy {
@@ -22,15 +21,14 @@ impl Proxy {
     /// caller's credentials (the client can act on it), else with an error.
     pub async fn initialize(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
+        call: &Call,
         bound: Duration,
     ) -> Result<Value, InitializeFailure> {
-        let visible = self.visible(principal);
+        let visible = self.visible(&call.principal);
         let opens = visible.iter().map(|toolkit| {
-            let slot = session.upstream(&toolkit.name);
-            let (opener, hello) = (toolkit.clone(), session.hello.clone());
-            let caller = principal.token().cloned();
+            let slot = call.upstream(&toolkit.name);
+            let (opener, hello) = (toolkit.clone(), call.hello.clone());
+            let caller = call.caller().cloned();
             // NB: a task, so that the bound below does not cancel the handshake.
             let open =
                 tokio::spawn(
@@ -85,10 +83,7 @@ impl Proxy {
             _ => self.merged_init(&opened, any_failed),
         };
         if let Some(obj) = result.as_object_mut() {
-            obj.insert(
-                "protocolVersion".into(),
-                Value::from(session.protocol_version),
-            );
+            obj.insert("protocolVersion".into(), Value::from(call.version));
         }
         Ok(result)
     }

@@ -8,76 +8,17 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mcpgw_config::Allow;
 use serde_json::{Map, Value};
 
 use super::relay::{exchange, upstream_challenge, upstream_error};
-use super::{Proxy, Reply, Toolkit};
+use super::{Challenge, Proxy, Reply, Toolkit};
+use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
+use crate::mcp::Method;
+use crate::mcp::method::ListKind;
 use crate::metrics::Operation;
 use crate::principal::Principal;
-use crate::session::Session;
 use crate::south::ClientError;
-
-/// A paginated list method.
-#[derive(Debug)]
-pub(super) struct ListKind {
-    /// The key of the items in the result.
-    items: &'static str,
-    /// The capability path a toolkit must declare to be asked.
-    capability: &'static [&'static str],
-    /// The item field allow-lists apply to, and how.
-    filter: Option<(&'static str, AllowCheck)>,
-}
-
-/// One of [`Allow::tool`], [`Allow::prompt`], [`Allow::resource`].
-type AllowCheck = fn(&Allow, &str) -> bool;
-
-pub(super) const TOOLS: ListKind = ListKind {
-    items: "tools",
-    capability: &["tools"],
-    filter: Some(("name", Allow::tool)),
-};
-pub(super) const PROMPTS: ListKind = ListKind {
-    items: "prompts",
-    capability: &["prompts"],
-    filter: Some(("name", Allow::prompt)),
-};
-pub(super) const RESOURCES: ListKind = ListKind {
-    items: "resources",
-    capability: &["resources"],
-    filter: Some(("uri", Allow::resource)),
-};
-pub(super) const TEMPLATES: ListKind = ListKind {
-    items: "resourceTemplates",
-    capability: &["resources"],
-    filter: Some(("uriTemplate", Allow::resource)),
-};
-pub(super) const TASKS: ListKind = ListKind {
-    items: "tasks",
-    capability: &["tasks", "list"],
-    filter: None,
-};
-
-impl ListKind {
-    /// Drop the items `principal` may not see: only what a route admitting
-    /// them allows is listed.
-    fn retain_allowed(&self, toolkit: &Toolkit, principal: &Principal, result: &mut Value) {
-        let Some((key, allowed)) = self.filter else {
-            return;
-        };
-        if toolkit.unrestricted_for(principal) {
-            return;
-        }
-        if let Some(Value::Array(items)) = result.get_mut(self.items) {
-            items.retain(|item| {
-                item.get(key)
-                    .and_then(Value::as_str)
-                    .is_some_and(|name| toolkit.lists(principal, allowed, name))
-            });
-        }
-    }
-}
 
 /// Per-toolkit cursors, keyed by toolkit name.
 type Cursors = BTreeMap<String, String>;
@@ -91,130 +32,163 @@ fn decode_cursor(cursor: &str) -> Option<Cursors> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// What one toolkit gave to a list.
+enum Answer {
+    /// Not asked: no cursor of its own on a later page, or it does not
+    /// declare the list's capability.
+    NotAsked,
+    /// Its page, filtered for the caller and renamed.
+    Page(Value),
+    /// It answered the list with a JSON-RPC error of its own.
+    Error(ErrorObject),
+    /// It could not be asked.
+    Failed(ClientError),
+}
+
 impl Proxy {
+    /// A page of `kind`'s list: one page from each toolkit the caller sees
+    /// that has more to give, merged in route order.
     pub(super) async fn list(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
-        request: Request,
+        call: &Call,
+        method: &'static Method,
         kind: &ListKind,
+        request: Request,
     ) -> Reply {
-        let _guard = session.begin(request.id.clone(), None);
-        let visible = self.visible(principal);
-        let cursors = match request.param_str("cursor") {
+        let _guard = call.begin(request.id.clone(), None);
+        let visible = self.visible(&call.principal);
+        let cursors = match request.param_str("cursor").map(decode_cursor) {
             None => None,
-            Some(c) => match decode_cursor(c) {
-                Some(c) if c.keys().all(|k| visible.iter().any(|t| *t.name == **k)) => Some(c),
-                _ => {
-                    return Reply::error(
-                        request.id,
-                        ErrorObject::new(code::INVALID_PARAMS, "Invalid cursor"),
-                    );
-                }
-            },
-        };
-        let caller = principal.token();
-        let asks = visible.iter().filter_map(|toolkit| {
-            let cursor = match &cursors {
-                None => None,
-                Some(c) => Some(c.get(&*toolkit.name)?.clone()),
-            };
-            let mut upstream_request = request.clone();
-            let params = upstream_request
-                .params
-                .get_or_insert_with(|| Value::Object(Map::new()));
-            if let Some(params) = params.as_object_mut() {
-                match cursor {
-                    Some(c) => params.insert("cursor".into(), Value::String(c)),
-                    None => params.remove("cursor"),
-                };
+            Some(Some(c)) if c.keys().all(|k| visible.iter().any(|t| *t.name == **k)) => Some(c),
+            Some(_) => {
+                let invalid = ErrorObject::new(code::INVALID_PARAMS, "Invalid cursor");
+                return Reply::error(request.id, invalid);
             }
-            let method = request.method.as_str();
-            Some(async move {
-                // NB: one bound for the whole ask, opening the session included.
-                let limit = toolkit.client.timeout();
-                let ask = async {
-                    let slot = session.upstream(&toolkit.name);
-                    let upstream = match slot.get(&toolkit.client, &session.hello, caller).await {
-                        Ok(u) => u,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    let declared = kind
-                        .capability
-                        .iter()
-                        .try_fold(upstream.capabilities(), |v, k| v.get(k))
-                        .is_some();
-                    if !declared {
-                        return None;
-                    }
-                    let exchanged = exchange(
-                        &toolkit.client,
-                        &slot,
-                        &session.hello,
-                        caller,
-                        upstream_request,
-                    )
-                    .await;
-                    Some(exchanged.map(|outcome| {
-                        outcome.map(|mut result| {
-                            kind.retain_allowed(toolkit, principal, &mut result);
-                            self.naming
-                                .expose_result(&toolkit.name, method, &mut result);
-                            result
-                        })
-                    }))
+        };
+        let request = &request;
+        let asks = visible.iter().map(|toolkit| {
+            let cursor = match &cursors {
+                None => Some(None),
+                // A page after the first asks only toolkits that have more.
+                Some(c) => c.get(&*toolkit.name).map(|c| Some(c.clone())),
+            };
+            async move {
+                let answer = match cursor {
+                    Some(cursor) => self.ask(call, method, kind, toolkit, request, cursor).await,
+                    None => Answer::NotAsked,
                 };
-                let outcome = tokio::time::timeout(limit, ask)
-                    .await
-                    .unwrap_or_else(|_| Some(Err(ClientError::Timeout(limit))));
-                (toolkit, outcome)
-            })
+                (toolkit, answer)
+            }
         });
         let answers = futures_util::future::join_all(asks).await;
+        self.merge(kind, request, answers)
+    }
 
+    /// One toolkit's page, bounded by its timeout (opening its session included),
+    /// filtered for the caller and renamed.
+    async fn ask(
+        &self,
+        call: &Call,
+        method: &'static Method,
+        kind: &ListKind,
+        toolkit: &Arc<Toolkit>,
+        request: &Request,
+        cursor: Option<String>,
+    ) -> Answer {
+        let mut upstream_request = request.clone();
+        let params = upstream_request
+            .params
+            .get_or_insert_with(|| Value::Object(Map::new()));
+        if let Some(params) = params.as_object_mut() {
+            match cursor {
+                Some(c) => params.insert("cursor".into(), Value::String(c)),
+                None => params.remove("cursor"),
+            };
+        }
+        let limit = toolkit.client.timeout();
+        let ask = async {
+            let slot = call.upstream(&toolkit.name);
+            let upstream = match slot.get(&toolkit.client, &call.hello, call.caller()).await {
+                Ok(u) => u,
+                Err(e) => return Answer::Failed(e),
+            };
+            let declared = kind
+                .capability
+                .iter()
+                .try_fold(upstream.capabilities(), |v, k| v.get(k))
+                .is_some();
+            if !declared {
+                return Answer::NotAsked;
+            }
+            let exchanged = exchange(
+                &toolkit.client,
+                &slot,
+                &call.hello,
+                call.caller(),
+                upstream_request,
+            )
+            .await;
+            match exchanged {
+                Ok(Ok(mut page)) => {
+                    retain_allowed(kind, toolkit, &call.principal, &mut page);
+                    self.naming.expose_result(&toolkit.name, method, &mut page);
+                    Answer::Page(page)
+                }
+                Ok(Err(error)) => Answer::Error(error),
+                Err(e) => Answer::Failed(e),
+            }
+        };
+        tokio::time::timeout(limit, ask)
+            .await
+            .unwrap_or_else(|_| Answer::Failed(ClientError::Timeout(limit)))
+    }
+
+    /// The merged page. A failed toolkit is left out (logged, counted); only
+    /// when no toolkit answered does the client get the first failure, or a
+    /// toolkit's challenge, which tells the client how to get more.
+    fn merge(
+        &self,
+        kind: &ListKind,
+        request: &Request,
+        answers: Vec<(&Arc<Toolkit>, Answer)>,
+    ) -> Reply {
         let mut items = Vec::new();
         let mut next = Cursors::new();
         let mut first_error = None;
-        let mut first_challenge = None;
+        let mut first_challenge: Option<Challenge> = None;
         let mut answered = 0usize;
-        for (toolkit, outcome) in answers {
-            let outcome = match outcome {
-                None => None,
-                Some(Ok(outcome)) => Some(outcome),
-                Some(Err(e)) => {
+        for (toolkit, answer) in answers {
+            let error = match answer {
+                Answer::NotAsked => continue,
+                Answer::Error(error) => error,
+                Answer::Failed(e) => {
                     if first_challenge.is_none() && !toolkit.elicits_authorization(&e) {
                         first_challenge = upstream_challenge(&toolkit.name, &e);
                     }
-                    Some(Err(upstream_error(&toolkit.name, &e)))
+                    upstream_error(&toolkit.name, &e)
                 }
-            };
-            match outcome {
-                None => {}
-                Some(Err(e)) => {
-                    tracing::warn!(toolkit = %toolkit.name, method = %request.method, error = %e.message,
-                        "toolkit left out of the list");
-                    self.metrics.toolkit_failed(&toolkit.name, Operation::List);
-                    first_error.get_or_insert(e);
-                }
-                Some(Ok(mut result)) => {
+                Answer::Page(mut page) => {
                     answered += 1;
-                    if let Some(Value::Array(page)) = result.get_mut(kind.items) {
+                    if let Some(Value::Array(page)) = page.get_mut(kind.items) {
                         items.append(page);
                     }
-                    if let Some(Value::String(c)) = result.get("nextCursor") {
+                    if let Some(Value::String(c)) = page.get("nextCursor") {
                         next.insert(toolkit.name.to_string(), c.clone());
                     }
+                    continue;
                 }
-            }
+            };
+            tracing::warn!(toolkit = %toolkit.name, method = %request.method, error = %error.message,
+                "toolkit left out of the list");
+            self.metrics.toolkit_failed(&toolkit.name, Operation::List);
+            first_error.get_or_insert(error);
         }
         if answered == 0 {
-            // Nothing to list: a toolkit's challenge tells the client how to get
-            // more; otherwise the first failure says why.
             if let Some(challenge) = first_challenge {
                 return Reply::Challenge(challenge);
             }
             if let Some(e) = first_error {
-                return Reply::error(request.id, e);
+                return Reply::error(request.id.clone(), e);
             }
         }
         let mut result = Map::new();
@@ -222,7 +196,25 @@ impl Proxy {
         if !next.is_empty() {
             result.insert("nextCursor".into(), Value::String(encode_cursor(&next)));
         }
-        Reply::result(request.id, Value::Object(result))
+        Reply::result(request.id.clone(), Value::Object(result))
+    }
+}
+
+/// Drop the items `principal` may not see: only what a route admitting them
+/// allows is listed.
+fn retain_allowed(kind: &ListKind, toolkit: &Toolkit, principal: &Principal, page: &mut Value) {
+    let Some((key, target)) = kind.filter else {
+        return;
+    };
+    if toolkit.unrestricted_for(principal) {
+        return;
+    }
+    if let Some(Value::Array(items)) = page.get_mut(kind.items) {
+        items.retain(|item| {
+            item.get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|name| toolkit.lists(principal, target, name))
+        });
     }
 }
 

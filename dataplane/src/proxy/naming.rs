@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::mcp::method::{Form, Method, Rename};
+
 const NAME_SEP: &str = "__";
 const URI_SEP: char = '+';
 
@@ -51,54 +53,55 @@ impl Naming {
         }
     }
 
-    /// Rewrite a result the toolkit returned for `method` into exposed names.
-    pub fn expose_result(&self, toolkit: &str, method: &str, result: &mut Value) {
+    /// `name` as the client sees it, in `form`.
+    fn exposed(&self, toolkit: &str, form: Form, name: &str) -> String {
+        match form {
+            Form::Name => self.name(toolkit, name),
+            Form::Uri => self.uri(toolkit, name),
+        }
+    }
+
+    /// Rewrite a result the toolkit returned for a request of `method` into exposed names.
+    pub fn expose_result(&self, toolkit: &str, method: &Method, result: &mut Value) {
+        self.expose(toolkit, &method.rename, result);
+    }
+
+    /// Rewrite the params of a notification or request (of method `method`)
+    /// that a toolkit sends to the client.
+    pub fn expose_params(&self, toolkit: &str, method: &str, params: &mut Value) {
+        let rename = Method::find(method).map_or(&Rename::Nothing, |m| &m.rename);
+        self.expose(toolkit, rename, params);
+    }
+
+    fn expose(&self, toolkit: &str, rename: &Rename, value: &mut Value) {
         if matches!(self, Self::Unchanged { .. }) {
             return;
         }
-        match method {
-            "tools/list" => self.map_items(result, "tools", "name", |s| self.name(toolkit, s)),
-            "prompts/list" => self.map_items(result, "prompts", "name", |s| self.name(toolkit, s)),
-            "resources/list" => {
-                self.map_items(result, "resources", "uri", |s| self.uri(toolkit, s))
+        match *rename {
+            Rename::Nothing => {}
+            Rename::Items { list, key, form } => {
+                if let Some(Value::Array(items)) = value.get_mut(list) {
+                    for item in items {
+                        map_str(item, key, |s| self.exposed(toolkit, form, s));
+                    }
+                }
             }
-            "resources/templates/list" => {
-                self.map_items(result, "resourceTemplates", "uriTemplate", |s| {
-                    self.uri(toolkit, s)
-                })
-            }
-            "resources/read" => self.map_items(result, "contents", "uri", |s| self.uri(toolkit, s)),
-            "tasks/list" => self.map_items(result, "tasks", "taskId", |s| self.uri(toolkit, s)),
-            "tasks/get" | "tasks/cancel" => map_str(result, "taskId", |s| self.uri(toolkit, s)),
-            "tools/call" | "tasks/result" => {
-                self.expose_content(toolkit, result.get_mut("content"));
-                if let Some(task) = result.get_mut("task") {
+            Rename::Field { key, form } => map_str(value, key, |s| self.exposed(toolkit, form, s)),
+            Rename::ToolResult => {
+                self.expose_content(toolkit, value.get_mut("content"));
+                if let Some(task) = value.get_mut("task") {
                     map_str(task, "taskId", |s| self.uri(toolkit, s));
                 }
             }
-            "prompts/get" => {
-                if let Some(Value::Array(messages)) = result.get_mut("messages") {
+            Rename::PromptMessages => {
+                if let Some(Value::Array(messages)) = value.get_mut("messages") {
                     for m in messages {
                         self.expose_content(toolkit, m.get_mut("content"));
                     }
                 }
             }
-            _ => {}
         }
-        self.expose_meta(toolkit, result);
-    }
-
-    /// Rewrite the params of a notification or request a toolkit sends to the client.
-    pub fn expose_params(&self, toolkit: &str, method: &str, params: &mut Value) {
-        if matches!(self, Self::Unchanged { .. }) {
-            return;
-        }
-        match method {
-            "notifications/resources/updated" => map_str(params, "uri", |s| self.uri(toolkit, s)),
-            "notifications/tasks/status" => map_str(params, "taskId", |s| self.uri(toolkit, s)),
-            _ => {}
-        }
-        self.expose_meta(toolkit, params);
+        self.expose_meta(toolkit, value);
     }
 
     /// Undo [`Naming::expose_params`]-style task references in what the client sends.
@@ -141,14 +144,6 @@ impl Naming {
             _ => {}
         }
     }
-
-    fn map_items(&self, result: &mut Value, list: &str, key: &str, f: impl Fn(&str) -> String) {
-        if let Some(Value::Array(items)) = result.get_mut(list) {
-            for item in items {
-                map_str(item, key, &f);
-            }
-        }
-    }
 }
 
 fn related_task(value: &mut Value) -> Option<&mut Value> {
@@ -168,6 +163,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::mcp::method;
 
     #[test]
     fn names_and_uris_round_trip_through_the_prefix() {
@@ -198,7 +194,7 @@ mod tests {
         assert_eq!(n.name("everything", "echo"), "echo");
         assert_eq!(n.split_name("time__x"), Some(("everything", "time__x")));
         let mut result = json!({"tools": [{"name": "echo"}]});
-        n.expose_result("everything", "tools/list", &mut result);
+        n.expose_result("everything", &method::TOOLS_LIST, &mut result);
         assert_eq!(result, json!({"tools": [{"name": "echo"}]}));
     }
 
@@ -210,7 +206,7 @@ mod tests {
             {"type": "resource_link", "uri": "demo://a", "name": "a"},
             {"type": "resource", "resource": {"uri": "demo://b", "text": "b"}},
         ], "task": {"taskId": "t1"}});
-        n.expose_result("e", "tools/call", &mut result);
+        n.expose_result("e", &method::TOOLS_CALL, &mut result);
         assert_eq!(result["content"][1]["uri"], "e+demo://a");
         assert_eq!(result["content"][2]["resource"]["uri"], "e+demo://b");
         assert_eq!(result["task"]["taskId"], "e+t1");
@@ -220,10 +216,10 @@ mod tests {
     fn lists_expose_every_item() {
         let n = Naming::Prefixed;
         let mut r = json!({"resourceTemplates": [{"uriTemplate": "demo://{id}"}]});
-        n.expose_result("e", "resources/templates/list", &mut r);
+        n.expose_result("e", &method::TEMPLATES_LIST, &mut r);
         assert_eq!(r["resourceTemplates"][0]["uriTemplate"], "e+demo://{id}");
         let mut r = json!({"messages": [{"role": "user", "content": {"type": "resource", "resource": {"uri": "x://y"}}}]});
-        n.expose_result("e", "prompts/get", &mut r);
+        n.expose_result("e", &method::PROMPTS_GET, &mut r);
         assert_eq!(r["messages"][0]["content"]["resource"]["uri"], "e+x://y");
         let mut p = json!({"uri": "demo://a"});
         n.expose_params("e", "notifications/resources/updated", &mut p);

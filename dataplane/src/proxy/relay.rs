@@ -11,13 +11,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Challenge, Proxy, Reply, Toolkit};
+use super::{Challenge, Proxy, Reply, Toolkit, method_or_unknown};
+use crate::call::Call;
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::mcp::Method;
+use crate::mcp::method::CANCELLED;
 use crate::metrics::{Metrics, Operation};
-use crate::principal::Principal;
-use crate::session::Session;
 use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
 use crate::sse;
 
@@ -87,32 +88,31 @@ impl Proxy {
     /// Send a client request to one toolkit and relay the exchange.
     pub(super) async fn forward(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
+        call: &Call,
+        method: &'static Method,
         toolkit: Arc<Toolkit>,
         request: Request,
     ) -> Reply {
         let id = request.id.clone();
-        let method = request.method.clone();
-        let guard = session.begin(id.clone(), Some(toolkit.name.clone()));
-        let slot = session.upstream(&toolkit.name);
-        let caller = principal.token();
+        let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
+        let slot = call.upstream(&toolkit.name);
+        let caller = call.caller();
         let message = Message::Request(request);
         let posted = tokio::select! {
-            r = slot.post(&toolkit.client, &session.hello, caller, &message) => r,
+            r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
             () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
         };
         let (upstream, mut stream) = match posted {
             Err(e) => {
-                tracing::warn!(toolkit = %toolkit.name, %method, error = %e, "upstream request failed");
+                tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
                 self.metrics
                     .toolkit_failed(&toolkit.name, Operation::Request);
                 return self
-                    .refused(session, principal, toolkit, message, guard, &e)
+                    .refused(call, method, toolkit, message, guard, &e)
                     .await;
             }
             Ok((_, PostReply::Json { message, .. })) => {
-                return Reply::Message(self.expose(&toolkit.name, &method, message));
+                return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
             Ok((_, PostReply::Accepted)) => {
                 let e = ClientError::Protocol("a request was answered 202".into());
@@ -136,7 +136,7 @@ impl Proxy {
         tokio::spawn(async move {
             loop {
                 let message = match relay.next(&mut stream, &guard.cancel).await {
-                    Step::Message(m) => expose(&naming, &relay.toolkit.name, &relay.method, m),
+                    Step::Message(m) => expose(&naming, &relay.toolkit.name, relay.method, m),
                     Step::Done(Some(m)) => m,
                     Step::Done(None) => return,
                 };
@@ -155,19 +155,18 @@ impl Proxy {
         Reply::Stream(rx)
     }
 
-    fn expose(&self, toolkit: &str, method: &str, message: Message) -> Message {
-        expose(&self.naming, toolkit, method, message)
-    }
-
     /// The client answered a server→client request: send it to the toolkit
     /// that asked, under the toolkit's own id.
     pub async fn client_response(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
+        call: &Call,
         mut response: Response,
     ) -> Result<(), ErrorObject> {
-        if session.answer_gateway_request(&response) {
+        if call
+            .session
+            .as_ref()
+            .is_some_and(|s| s.answer_gateway_request(&response))
+        {
             return Ok(());
         }
         let routed = response.id.as_ref().and_then(ids::parse_client_bound_id);
@@ -183,7 +182,7 @@ impl Proxy {
                 "the response answers an unknown toolkit",
             )
         })?;
-        let upstream = session.open_upstream(&toolkit.name).ok_or_else(|| {
+        let upstream = call.open_upstream(&toolkit.name).ok_or_else(|| {
             ErrorObject::new(code::INVALID_REQUEST, "the toolkit's session is gone")
         })?;
         response.id = Some(original);
@@ -193,7 +192,7 @@ impl Proxy {
         match toolkit
             .client
             .post(
-                upstream.headers(principal.token()),
+                upstream.headers(call.caller()),
                 &Message::Response(response),
             )
             .await
@@ -209,17 +208,16 @@ impl Proxy {
     /// was refused and one of them with a challenge.
     pub async fn standalone(
         &self,
-        session: &Arc<Session>,
-        principal: &Principal,
+        call: &Call,
         stop: CancellationToken,
     ) -> Result<mpsc::Receiver<Bytes>, Challenge> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         // Open every upstream stream before answering the client, so that no
         // notification falls in the gap between the two.
-        let caller = principal.token();
-        let visible = self.visible(principal);
+        let caller = call.caller();
+        let visible = self.visible(&call.principal);
         let opens = visible.iter().filter_map(|toolkit| {
-            let upstream = session.open_upstream(&toolkit.name)?;
+            let upstream = call.open_upstream(&toolkit.name)?;
             Some(async move {
                 let opened = toolkit
                     .client
@@ -237,7 +235,9 @@ impl Proxy {
         {
             return Err(challenge);
         }
-        session.set_notifier(tx.clone());
+        if let Some(session) = &call.session {
+            session.set_notifier(tx.clone());
+        }
         for (toolkit, opened) in opened {
             let body = match opened {
                 Ok(Some(body)) => body,
@@ -259,7 +259,7 @@ impl Proxy {
                     let Some(Ok(message)) = next else {
                         return;
                     };
-                    let message = expose(&naming, &toolkit.name, "", message);
+                    let message = expose(&naming, &toolkit.name, method_or_unknown(None), message);
                     if tx
                         .send(sse::message_event(&message.encode()))
                         .await
@@ -290,7 +290,7 @@ impl Proxy {
 }
 
 /// Rename what a toolkit sends for the client.
-fn expose(naming: &super::Naming, toolkit: &str, method: &str, message: Message) -> Message {
+fn expose(naming: &super::Naming, toolkit: &str, method: &Method, message: Message) -> Message {
     match message {
         Message::Response(mut r) => {
             if let Ok(result) = r.outcome.as_mut() {
@@ -340,7 +340,7 @@ fn closed_stream() -> mpsc::Receiver<Bytes> {
 struct Relay {
     toolkit: Arc<Toolkit>,
     id: RequestId,
-    method: String,
+    method: &'static Method,
     /// Session headers for the cancellation the gateway sends on timeout.
     upstream_headers: (Option<String>, String),
     /// The caller the exchange is made for.
@@ -397,7 +397,7 @@ impl Relay {
 
     async fn cancel_upstream(&self, reason: &str) {
         let cancelled = Message::Notification(Notification::new(
-            "notifications/cancelled",
+            CANCELLED.name,
             Some(serde_json::json!({"requestId": self.id.to_value(), "reason": reason})),
         ));
         let headers = crate::south::SessionHeaders {

@@ -33,7 +33,7 @@ pub struct Session {
     /// The version negotiated with the downstream client.
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
-    pub hello: Hello,
+    pub hello: Arc<Hello>,
     /// Who opened the session (`None`: an anonymous caller). Requests by anyone
     /// else are refused as if the session did not exist.
     pub owner: Option<String>,
@@ -63,12 +63,23 @@ pub struct InFlight {
 /// Removes an in-flight entry when the relay is done.
 #[derive(Debug)]
 pub struct InFlightGuard {
-    session: Arc<Session>,
+    /// The session tracking the request; `None` when nothing tracks it.
+    session: Option<Arc<Session>>,
     id: RequestId,
     pub cancel: CancellationToken,
 }
 
 impl InFlightGuard {
+    /// A guard for a request that no session tracks: nobody can cancel it by
+    /// id (the stateless era cancels by closing the request's stream).
+    pub fn untracked(id: RequestId) -> Self {
+        Self {
+            session: None,
+            id,
+            cancel: CancellationToken::new(),
+        }
+    }
+
     /// The id of the tracked request.
     pub fn id(&self) -> &RequestId {
         &self.id
@@ -77,7 +88,9 @@ impl InFlightGuard {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        lock(&self.session.inflight).remove(&self.id);
+        if let Some(session) = &self.session {
+            lock(&session.inflight).remove(&self.id);
+        }
     }
 }
 
@@ -93,7 +106,7 @@ impl Session {
             id: OnceLock::new(),
             issued_here: true,
             protocol_version,
-            hello,
+            hello: Arc::new(hello),
             owner,
             closed: CancellationToken::new(),
             upstreams: Mutex::default(),
@@ -240,7 +253,7 @@ impl Session {
             },
         );
         InFlightGuard {
-            session: self.clone(),
+            session: Some(self.clone()),
             id,
             cancel,
         }

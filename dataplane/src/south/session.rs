@@ -11,6 +11,7 @@ use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient};
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{Message, Notification, Request};
+use crate::mcp::method::{INITIALIZE, INITIALIZED};
 
 /// What the downstream client said in `initialize`, replayed to each upstream.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,10 +129,10 @@ async fn initialize(
     hello: &Hello,
     caller: Option<&Token>,
 ) -> Result<UpstreamSession, ClientError> {
-    let id = ids::gateway_to_upstream("initialize");
+    let id = ids::gateway_to_upstream(INITIALIZE.name);
     let request = Message::Request(Request::new(
         id.clone(),
-        "initialize",
+        INITIALIZE.name,
         Some(json!({
             "protocolVersion": hello.protocol_version,
             "capabilities": hello.capabilities,
@@ -185,8 +186,7 @@ async fn initialize(
             protocol_version,
             init,
         };
-        let initialized =
-            Message::Notification(Notification::new("notifications/initialized", None));
+        let initialized = Message::Notification(Notification::new(INITIALIZED.name, None));
         client.post(session.headers(caller), &initialized).await?;
         Ok(session)
     };

@@ -1,0 +1,469 @@
+//! One descriptor per MCP method the gateway knows: how a client's message
+//! of that method is handled (answered here, fanned out as a list, routed by
+//! a param naming the toolkit, …), how names in what a toolkit returns for
+//! it are exposed to the client, and which protocol eras have it.
+//!
+//! Everything that depends on the method reads it from here, so adding a
+//! method (or an era) is one entry, not a hunt through the proxy.
+
+use super::Era;
+
+/// What the gateway knows of one method.
+#[derive(Debug)]
+pub struct Method {
+    pub name: &'static str,
+    /// What the gateway does with it when a client sends it.
+    pub handling: Handling,
+    /// How toolkit names in its result (for a request) or its params (for a
+    /// message a toolkit sends) are exposed to the client.
+    pub rename: Rename,
+    /// The eras whose clients and servers may send it.
+    pub eras: Eras,
+}
+
+/// How a client's message of a method is handled.
+#[derive(Debug)]
+pub enum Handling {
+    /// `ping`: answered by the gateway.
+    Ping,
+    /// `initialize`: the handshake, answered at the edge; refused later in a session.
+    Initialize,
+    /// `server/discover`: 2026-07-28's replacement of the handshake.
+    // NB: answered once the gateway serves that era's clients; until then no
+    // client negotiates it, so the era check refuses it first.
+    Discover,
+    /// A paginated list, fanned out to every toolkit and merged.
+    List(ListKind),
+    /// Routed to the toolkit named by a param (`params[key]`).
+    Routed { key: &'static str, target: Target },
+    /// `completion/complete`: routed by `params.ref`, a prompt or resource.
+    Completion,
+    /// `logging/setLevel`: sent to every toolkit that logs.
+    SetLevel,
+    /// `notifications/initialized`: the gateway sent its own to each upstream.
+    Initialized,
+    /// `notifications/cancelled`: goes where the cancelled request went.
+    Cancelled,
+    /// Any other client notification: to every toolkit the session has open.
+    Broadcast,
+    /// Sent by servers only (notifications, server→client requests): relayed
+    /// to the client, renamed.
+    FromServer,
+}
+
+/// What a routed name refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Tool,
+    Prompt,
+    Resource,
+    Task,
+}
+
+impl Target {
+    /// How the target is written in an error (`Unknown tool: …`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+            Self::Resource => "resource",
+            Self::Task => "task",
+        }
+    }
+
+    /// How an exposed name of this target carries its toolkit.
+    pub fn form(self) -> Form {
+        match self {
+            Self::Tool | Self::Prompt => Form::Name,
+            Self::Resource | Self::Task => Form::Uri,
+        }
+    }
+}
+
+/// A paginated list method.
+#[derive(Debug)]
+pub struct ListKind {
+    /// The key of the items in the result.
+    pub items: &'static str,
+    /// The capability path a toolkit must declare to be asked.
+    pub capability: &'static [&'static str],
+    /// The item field that allow-lists apply to, and what it names.
+    pub filter: Option<(&'static str, Target)>,
+}
+
+/// How a toolkit name is written into a name: `<toolkit>__<name>` or `<toolkit>+<uri>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    Name,
+    Uri,
+}
+
+/// Where names sit in what a toolkit returns for a method.
+#[derive(Debug)]
+pub enum Rename {
+    /// Nothing to rename (beyond the related-task metadata every message may carry).
+    Nothing,
+    /// Each item of the array `list` has its `key` exposed.
+    Items {
+        list: &'static str,
+        key: &'static str,
+        form: Form,
+    },
+    /// The field `key` of the object itself.
+    Field { key: &'static str, form: Form },
+    /// A tool result: resource links and embedded resources in `content`, and `task.taskId`.
+    ToolResult,
+    /// A prompt: the content of each of its `messages`.
+    PromptMessages,
+}
+
+/// The eras a method exists in.
+#[derive(Clone, Copy, Debug)]
+pub struct Eras {
+    pub sessions: bool,
+    pub stateless: bool,
+}
+
+impl Eras {
+    pub fn has(self, era: Era) -> bool {
+        match era {
+            Era::Sessions => self.sessions,
+            Era::Stateless => self.stateless,
+        }
+    }
+}
+
+const BOTH: Eras = Eras {
+    sessions: true,
+    stateless: true,
+};
+const SESSIONS: Eras = Eras {
+    sessions: true,
+    stateless: false,
+};
+const STATELESS: Eras = Eras {
+    sessions: false,
+    stateless: true,
+};
+
+const fn method(name: &'static str, handling: Handling, rename: Rename, eras: Eras) -> Method {
+    Method {
+        name,
+        handling,
+        rename,
+        eras,
+    }
+}
+
+const fn items(list: &'static str, key: &'static str, form: Form) -> Rename {
+    Rename::Items { list, key, form }
+}
+
+const fn routed(key: &'static str, target: Target) -> Handling {
+    Handling::Routed { key, target }
+}
+
+pub static PING: Method = method("ping", Handling::Ping, Rename::Nothing, SESSIONS);
+pub static INITIALIZE: Method = method(
+    "initialize",
+    Handling::Initialize,
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static DISCOVER: Method = method(
+    "server/discover",
+    Handling::Discover,
+    Rename::Nothing,
+    STATELESS,
+);
+pub static TOOLS_LIST: Method = method(
+    "tools/list",
+    Handling::List(ListKind {
+        items: "tools",
+        capability: &["tools"],
+        filter: Some(("name", Target::Tool)),
+    }),
+    items("tools", "name", Form::Name),
+    BOTH,
+);
+pub static PROMPTS_LIST: Method = method(
+    "prompts/list",
+    Handling::List(ListKind {
+        items: "prompts",
+        capability: &["prompts"],
+        filter: Some(("name", Target::Prompt)),
+    }),
+    items("prompts", "name", Form::Name),
+    BOTH,
+);
+pub static RESOURCES_LIST: Method = method(
+    "resources/list",
+    Handling::List(ListKind {
+        items: "resources",
+        capability: &["resources"],
+        filter: Some(("uri", Target::Resource)),
+    }),
+    items("resources", "uri", Form::Uri),
+    BOTH,
+);
+pub static TEMPLATES_LIST: Method = method(
+    "resources/templates/list",
+    Handling::List(ListKind {
+        items: "resourceTemplates",
+        capability: &["resources"],
+        filter: Some(("uriTemplate", Target::Resource)),
+    }),
+    items("resourceTemplates", "uriTemplate", Form::Uri),
+    BOTH,
+);
+pub static TASKS_LIST: Method = method(
+    "tasks/list",
+    Handling::List(ListKind {
+        items: "tasks",
+        capability: &["tasks", "list"],
+        filter: None,
+    }),
+    items("tasks", "taskId", Form::Uri),
+    SESSIONS,
+);
+pub static TOOLS_CALL: Method = method(
+    "tools/call",
+    routed("name", Target::Tool),
+    Rename::ToolResult,
+    BOTH,
+);
+pub static PROMPTS_GET: Method = method(
+    "prompts/get",
+    routed("name", Target::Prompt),
+    Rename::PromptMessages,
+    BOTH,
+);
+pub static RESOURCES_READ: Method = method(
+    "resources/read",
+    routed("uri", Target::Resource),
+    items("contents", "uri", Form::Uri),
+    BOTH,
+);
+pub static RESOURCES_SUBSCRIBE: Method = method(
+    "resources/subscribe",
+    routed("uri", Target::Resource),
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static RESOURCES_UNSUBSCRIBE: Method = method(
+    "resources/unsubscribe",
+    routed("uri", Target::Resource),
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static TASKS_GET: Method = method(
+    "tasks/get",
+    routed("taskId", Target::Task),
+    Rename::Field {
+        key: "taskId",
+        form: Form::Uri,
+    },
+    BOTH,
+);
+pub static TASKS_CANCEL: Method = method(
+    "tasks/cancel",
+    routed("taskId", Target::Task),
+    Rename::Field {
+        key: "taskId",
+        form: Form::Uri,
+    },
+    BOTH,
+);
+pub static TASKS_RESULT: Method = method(
+    "tasks/result",
+    routed("taskId", Target::Task),
+    Rename::ToolResult,
+    SESSIONS,
+);
+pub static COMPLETE: Method = method(
+    "completion/complete",
+    Handling::Completion,
+    Rename::Nothing,
+    BOTH,
+);
+pub static SET_LEVEL: Method = method(
+    "logging/setLevel",
+    Handling::SetLevel,
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static INITIALIZED: Method = method(
+    "notifications/initialized",
+    Handling::Initialized,
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static CANCELLED: Method = method(
+    "notifications/cancelled",
+    Handling::Cancelled,
+    Rename::Nothing,
+    BOTH,
+);
+pub static PROGRESS: Method = method(
+    "notifications/progress",
+    Handling::Broadcast,
+    Rename::Nothing,
+    BOTH,
+);
+pub static ROOTS_LIST_CHANGED: Method = method(
+    "notifications/roots/list_changed",
+    Handling::Broadcast,
+    Rename::Nothing,
+    SESSIONS,
+);
+pub static TOOLS_LIST_CHANGED: Method = method(
+    "notifications/tools/list_changed",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static PROMPTS_LIST_CHANGED: Method = method(
+    "notifications/prompts/list_changed",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static RESOURCES_LIST_CHANGED: Method = method(
+    "notifications/resources/list_changed",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static RESOURCES_UPDATED: Method = method(
+    "notifications/resources/updated",
+    Handling::FromServer,
+    Rename::Field {
+        key: "uri",
+        form: Form::Uri,
+    },
+    BOTH,
+);
+pub static TASK_STATUS: Method = method(
+    "notifications/tasks/status",
+    Handling::FromServer,
+    Rename::Field {
+        key: "taskId",
+        form: Form::Uri,
+    },
+    SESSIONS,
+);
+pub static LOG_MESSAGE: Method = method(
+    "notifications/message",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static ELICIT: Method = method(
+    "elicitation/create",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static SAMPLE: Method = method(
+    "sampling/createMessage",
+    Handling::FromServer,
+    Rename::Nothing,
+    BOTH,
+);
+pub static ROOTS_LIST: Method = method("roots/list", Handling::FromServer, Rename::Nothing, BOTH);
+
+/// Every method the gateway knows.
+pub static ALL: &[&Method] = &[
+    &PING,
+    &INITIALIZE,
+    &DISCOVER,
+    &TOOLS_LIST,
+    &PROMPTS_LIST,
+    &RESOURCES_LIST,
+    &TEMPLATES_LIST,
+    &TASKS_LIST,
+    &TOOLS_CALL,
+    &PROMPTS_GET,
+    &RESOURCES_READ,
+    &RESOURCES_SUBSCRIBE,
+    &RESOURCES_UNSUBSCRIBE,
+    &TASKS_GET,
+    &TASKS_CANCEL,
+    &TASKS_RESULT,
+    &COMPLETE,
+    &SET_LEVEL,
+    &INITIALIZED,
+    &CANCELLED,
+    &PROGRESS,
+    &ROOTS_LIST_CHANGED,
+    &TOOLS_LIST_CHANGED,
+    &PROMPTS_LIST_CHANGED,
+    &RESOURCES_LIST_CHANGED,
+    &RESOURCES_UPDATED,
+    &TASK_STATUS,
+    &LOG_MESSAGE,
+    &ELICIT,
+    &SAMPLE,
+    &ROOTS_LIST,
+];
+
+/// The notifications that tell a client to list again, one per list.
+pub static LISTS_CHANGED: [&Method; 3] = [
+    &TOOLS_LIST_CHANGED,
+    &PROMPTS_LIST_CHANGED,
+    &RESOURCES_LIST_CHANGED,
+];
+
+impl Method {
+    /// The descriptor of `name`; `None` for a method the gateway does not know
+    /// (relayed as it is where one toolkit can take it).
+    pub fn find(name: &str) -> Option<&'static Method> {
+        ALL.iter().copied().find(|m| m.name == name)
+    }
+
+    /// Whether this method is `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.name == name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_method_is_listed_once_and_found_by_name() {
+        let names: BTreeSet<_> = ALL.iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), ALL.len(), "a method is listed twice");
+        for m in ALL {
+            assert!(std::ptr::eq(Method::find(m.name).expect("found"), *m));
+        }
+        assert!(Method::find("vendor/extension").is_none());
+    }
+
+    #[test]
+    fn the_handshake_and_discovery_belong_to_one_era_each() {
+        assert!(INITIALIZE.eras.has(Era::Sessions) && !INITIALIZE.eras.has(Era::Stateless));
+        assert!(DISCOVER.eras.has(Era::Stateless) && !DISCOVER.eras.has(Era::Sessions));
+        assert!(PING.eras.has(Era::Sessions) && !PING.eras.has(Era::Stateless));
+        assert!(TOOLS_CALL.eras.has(Era::Sessions) && TOOLS_CALL.eras.has(Era::Stateless));
+        assert_eq!(Era::of("2025-11-25"), Era::Sessions);
+        assert_eq!(Era::of("2026-07-28"), Era::Stateless);
+    }
+
+    #[test]
+    fn lists_rename_the_field_their_allow_lists_filter() {
+        for m in ALL {
+            if let (Handling::List(kind), Rename::Items { list, key, .. }) =
+                (&m.handling, &m.rename)
+            {
+                assert_eq!(kind.items, *list, "{}", m.name);
+                if let Some((filtered, _)) = kind.filter {
+                    assert_eq!(filtered, *key, "{}", m.name);
+                }
+            }
+        }
+    }
+}

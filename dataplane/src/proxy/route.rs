@@ -1,0 +1,116 @@
+//! Requests that name what they are about (`params.name`, `params.uri`,
+//! `params.taskId`, completion's `params.ref`): find the toolkit the exposed
+//! name belongs to, check the caller may use the item, and hand the request
+//! on under the toolkit's own name.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::access::Decision;
+use super::{Challenge, Proxy, Reply, Toolkit};
+use crate::call::Call;
+use crate::jsonrpc::{ErrorObject, Request, code};
+use crate::mcp::Method;
+use crate::mcp::method::{Form, Target};
+use crate::principal::Principal;
+
+/// Why [`Proxy::claim`] refused a name.
+enum Refusal {
+    /// The exposed name, which names nothing this caller may see.
+    Unknown(String),
+    /// The roles the caller lacks for an item of a toolkit they see.
+    NeedsRoles(Vec<String>),
+}
+
+impl Proxy {
+    /// Route by the param `key`, which carries the toolkit.
+    pub(super) async fn route_by(
+        &self,
+        call: &Call,
+        method: &'static Method,
+        mut request: Request,
+        key: &str,
+        target: Target,
+    ) -> Reply {
+        let params = request.params.as_mut().and_then(Value::as_object_mut);
+        match self.claim(&call.principal, params, key, target) {
+            Ok(toolkit) => self.forward(call, method, toolkit, request).await,
+            Err(refusal) => refusal.reply(request, target.noun()),
+        }
+    }
+
+    /// `completion/complete` names its prompt or resource in `params.ref`.
+    pub(super) async fn complete(
+        &self,
+        call: &Call,
+        method: &'static Method,
+        mut request: Request,
+    ) -> Reply {
+        let reference = request
+            .params
+            .as_mut()
+            .and_then(|p| p.get_mut("ref"))
+            .and_then(Value::as_object_mut);
+        let Some(reference) = reference else {
+            let message = format!("{} needs params.ref", method.name);
+            return Reply::error(request.id, ErrorObject::new(code::INVALID_PARAMS, message));
+        };
+        let (key, target) = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => ("name", Target::Prompt),
+            _ => ("uri", Target::Resource),
+        };
+        match self.claim(&call.principal, Some(reference), key, target) {
+            Ok(toolkit) => self.forward(call, method, toolkit, request).await,
+            Err(refusal) => refusal.reply(request, "reference"),
+        }
+    }
+
+    /// The toolkit an exposed name in `object[key]` belongs to, with the name
+    /// replaced by the toolkit's own. Refused as unknown when no toolkit owns
+    /// it or the caller may not see it (a hidden name does not exist), or with
+    /// the roles needed when the caller sees the toolkit but not this item.
+    fn claim(
+        &self,
+        principal: &Principal,
+        object: Option<&mut Map<String, Value>>,
+        key: &str,
+        target: Target,
+    ) -> Result<Arc<Toolkit>, Refusal> {
+        let Some(object) = object else {
+            return Err(Refusal::Unknown(String::new()));
+        };
+        let exposed = object.get(key).and_then(Value::as_str).unwrap_or_default();
+        let split = match target.form() {
+            Form::Name => self.naming.split_name(exposed),
+            Form::Uri => self.naming.split_uri(exposed),
+        };
+        let Some((toolkit, inner)) =
+            split.and_then(|(t, inner)| Some((self.toolkit(t)?.clone(), inner.to_owned())))
+        else {
+            return Err(Refusal::Unknown(exposed.to_owned()));
+        };
+        match toolkit.decide(principal, target, &inner) {
+            Decision::Allowed => {
+                object.insert(key.to_owned(), Value::String(inner));
+                Ok(toolkit)
+            }
+            Decision::Hidden => Err(Refusal::Unknown(exposed.to_owned())),
+            Decision::NeedsRoles(roles) => Err(Refusal::NeedsRoles(roles)),
+        }
+    }
+}
+
+impl Refusal {
+    /// Unknown tools, prompts and resources are protocol errors (-32602), the
+    /// way the spec's examples answer them; a step-up is a challenge.
+    fn reply(self, request: Request, noun: &str) -> Reply {
+        match self {
+            Self::Unknown(exposed) => Reply::error(
+                request.id,
+                ErrorObject::new(code::INVALID_PARAMS, format!("Unknown {noun}: {exposed}")),
+            ),
+            Self::NeedsRoles(roles) => Reply::Challenge(Challenge::NeedsRoles(roles)),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! One toolkit as the proxy sees it: its client, the routes that say who may
+//! use what of it, and the plan it was built from.
+
+use std::sync::Arc;
+
+use mcpgw_config::{AccessRule, ToolkitPlan};
+
+use super::ProxyError;
+use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
+
+/// One toolkit of a proxy.
+#[derive(Debug)]
+pub struct Toolkit {
+    pub name: Arc<str>,
+    pub client: ToolkitClient,
+    /// Its routes: what of the toolkit each allows, and to whom.
+    pub(super) access: Vec<AccessRule>,
+    /// Where a caller lacking credentials for the toolkit is sent (URL elicitation).
+    pub(super) authorization_url: Option<url::Url>,
+    /// What the config said, to tell whether a reload changed the toolkit.
+    pub(super) plan: ToolkitPlan,
+}
+
+impl Toolkit {
+    pub(super) fn new(plan: &ToolkitPlan, http: &HttpClient) -> Result<Self, ProxyError> {
+        let uri = plan
+            .server
+            .as_str()
+            .parse()
+            .map_err(|e| ProxyError::Uri(plan.name.clone(), e))?;
+        let credentials =
+            UpstreamCredentials::new(plan.forward.as_ref(), plan.credentials.as_ref())
+                .map_err(|_| ProxyError::Header(plan.name.clone()))?;
+        Ok(Self {
+            name: plan.name.as_str().into(),
+            client: ToolkitClient::new(uri, plan.timeout, http.clone(), credentials),
+            access: plan.access.clone(),
+            authorization_url: plan.authorization_url.clone(),
+            plan: plan.clone(),
+        })
+    }
+
+    /// A toolkit at an unreachable address with these routes, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(name: &str, access: Vec<AccessRule>) -> Self {
+        let plan = ToolkitPlan {
+            name: name.to_owned(),
+            client_binding: format!("client_{name}"),
+            server: url::Url::parse("http://127.0.0.1:9/mcp").expect("valid URL"),
+            timeout: std::time::Duration::from_secs(1),
+            access,
+            forward: None,
+            credentials: None,
+            authorization_url: None,
+        };
+        Self::new(&plan, &crate::south::http_client()).expect("valid plan")
+    }
+}
