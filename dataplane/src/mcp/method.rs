@@ -72,7 +72,7 @@ impl Target {
     }
 
     /// How an exposed name of this target carries its toolkit.
-    pub fn form(self) -> Form {
+    pub const fn form(self) -> Form {
         match self {
             Self::Tool | Self::Prompt => Form::Name,
             Self::Resource | Self::Task => Form::Uri,
@@ -155,222 +155,182 @@ const fn method(name: &'static str, handling: Handling, rename: Rename, eras: Er
     }
 }
 
-const fn items(list: &'static str, key: &'static str, form: Form) -> Rename {
-    Rename::Items { list, key, form }
+/// A list of `items` from toolkits declaring `capability`; each item is
+/// named by its `key` (allow-lists filter on it, and it is exposed).
+const fn list(
+    name: &'static str,
+    items: &'static str,
+    capability: &'static [&'static str],
+    key: &'static str,
+    target: Target,
+    eras: Eras,
+) -> Method {
+    let kind = ListKind {
+        items,
+        capability,
+        filter: Some((key, target)),
+    };
+    let rename = Rename::Items {
+        list: items,
+        key,
+        form: target.form(),
+    };
+    method(name, Handling::List(kind), rename, eras)
 }
 
-const fn routed(key: &'static str, target: Target) -> Handling {
-    Handling::Routed { key, target }
+/// A request routed by `params[key]`, naming a `target`.
+const fn routed(
+    name: &'static str,
+    key: &'static str,
+    target: Target,
+    rename: Rename,
+    eras: Eras,
+) -> Method {
+    method(name, Handling::Routed { key, target }, rename, eras)
 }
 
-pub static PING: Method = method("ping", Handling::Ping, Rename::Nothing, SESSIONS);
-pub static INITIALIZE: Method = method(
-    "initialize",
-    Handling::Initialize,
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static DISCOVER: Method = method(
-    "server/discover",
-    Handling::Discover,
-    Rename::Nothing,
-    STATELESS,
-);
-pub static TOOLS_LIST: Method = method(
+/// A message only servers send, with a field to expose.
+const fn from_server(name: &'static str, rename: Rename, eras: Eras) -> Method {
+    method(name, Handling::FromServer, rename, eras)
+}
+
+/// A notification a client sends, handled by `handling`.
+const fn from_client(name: &'static str, handling: Handling, eras: Eras) -> Method {
+    method(name, handling, NOTHING, eras)
+}
+
+const fn uri_field(key: &'static str) -> Rename {
+    Rename::Field {
+        key,
+        form: Form::Uri,
+    }
+}
+
+const NOTHING: Rename = Rename::Nothing;
+
+pub static PING: Method = method("ping", Handling::Ping, NOTHING, SESSIONS);
+pub static INITIALIZE: Method = method("initialize", Handling::Initialize, NOTHING, SESSIONS);
+pub static DISCOVER: Method = method("server/discover", Handling::Discover, NOTHING, STATELESS);
+pub static TOOLS_LIST: Method = list(
     "tools/list",
-    Handling::List(ListKind {
-        items: "tools",
-        capability: &["tools"],
-        filter: Some(("name", Target::Tool)),
-    }),
-    items("tools", "name", Form::Name),
+    "tools",
+    &["tools"],
+    "name",
+    Target::Tool,
     BOTH,
 );
-pub static PROMPTS_LIST: Method = method(
+pub static PROMPTS_LIST: Method = list(
     "prompts/list",
-    Handling::List(ListKind {
-        items: "prompts",
-        capability: &["prompts"],
-        filter: Some(("name", Target::Prompt)),
-    }),
-    items("prompts", "name", Form::Name),
+    "prompts",
+    &["prompts"],
+    "name",
+    Target::Prompt,
     BOTH,
 );
-pub static RESOURCES_LIST: Method = method(
+pub static RESOURCES_LIST: Method = list(
     "resources/list",
-    Handling::List(ListKind {
-        items: "resources",
-        capability: &["resources"],
-        filter: Some(("uri", Target::Resource)),
-    }),
-    items("resources", "uri", Form::Uri),
+    "resources",
+    &["resources"],
+    "uri",
+    Target::Resource,
     BOTH,
 );
-pub static TEMPLATES_LIST: Method = method(
+pub static TEMPLATES_LIST: Method = list(
     "resources/templates/list",
-    Handling::List(ListKind {
-        items: "resourceTemplates",
-        capability: &["resources"],
-        filter: Some(("uriTemplate", Target::Resource)),
-    }),
-    items("resourceTemplates", "uriTemplate", Form::Uri),
+    "resourceTemplates",
+    &["resources"],
+    "uriTemplate",
+    Target::Resource,
     BOTH,
 );
-pub static TASKS_LIST: Method = method(
+pub static TASKS_LIST: Method = list(
     "tasks/list",
-    Handling::List(ListKind {
-        items: "tasks",
-        capability: &["tasks", "list"],
-        filter: None,
-    }),
-    items("tasks", "taskId", Form::Uri),
+    "tasks",
+    &["tasks", "list"],
+    "taskId",
+    Target::Task,
     SESSIONS,
 );
-pub static TOOLS_CALL: Method = method(
-    "tools/call",
-    routed("name", Target::Tool),
-    Rename::ToolResult,
-    BOTH,
-);
-pub static PROMPTS_GET: Method = method(
+pub static TOOLS_CALL: Method =
+    routed("tools/call", "name", Target::Tool, Rename::ToolResult, BOTH);
+pub static PROMPTS_GET: Method = routed(
     "prompts/get",
-    routed("name", Target::Prompt),
+    "name",
+    Target::Prompt,
     Rename::PromptMessages,
     BOTH,
 );
-pub static RESOURCES_READ: Method = method(
+pub static RESOURCES_READ: Method = routed(
     "resources/read",
-    routed("uri", Target::Resource),
-    items("contents", "uri", Form::Uri),
-    BOTH,
-);
-pub static RESOURCES_SUBSCRIBE: Method = method(
-    "resources/subscribe",
-    routed("uri", Target::Resource),
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static RESOURCES_UNSUBSCRIBE: Method = method(
-    "resources/unsubscribe",
-    routed("uri", Target::Resource),
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static TASKS_GET: Method = method(
-    "tasks/get",
-    routed("taskId", Target::Task),
-    Rename::Field {
-        key: "taskId",
-        form: Form::Uri,
-    },
-    BOTH,
-);
-pub static TASKS_CANCEL: Method = method(
-    "tasks/cancel",
-    routed("taskId", Target::Task),
-    Rename::Field {
-        key: "taskId",
-        form: Form::Uri,
-    },
-    BOTH,
-);
-pub static TASKS_RESULT: Method = method(
-    "tasks/result",
-    routed("taskId", Target::Task),
-    Rename::ToolResult,
-    SESSIONS,
-);
-pub static COMPLETE: Method = method(
-    "completion/complete",
-    Handling::Completion,
-    Rename::Nothing,
-    BOTH,
-);
-pub static SET_LEVEL: Method = method(
-    "logging/setLevel",
-    Handling::SetLevel,
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static INITIALIZED: Method = method(
-    "notifications/initialized",
-    Handling::Initialized,
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static CANCELLED: Method = method(
-    "notifications/cancelled",
-    Handling::Cancelled,
-    Rename::Nothing,
-    BOTH,
-);
-pub static PROGRESS: Method = method(
-    "notifications/progress",
-    Handling::Broadcast,
-    Rename::Nothing,
-    BOTH,
-);
-pub static ROOTS_LIST_CHANGED: Method = method(
-    "notifications/roots/list_changed",
-    Handling::Broadcast,
-    Rename::Nothing,
-    SESSIONS,
-);
-pub static TOOLS_LIST_CHANGED: Method = method(
-    "notifications/tools/list_changed",
-    Handling::FromServer,
-    Rename::Nothing,
-    BOTH,
-);
-pub static PROMPTS_LIST_CHANGED: Method = method(
-    "notifications/prompts/list_changed",
-    Handling::FromServer,
-    Rename::Nothing,
-    BOTH,
-);
-pub static RESOURCES_LIST_CHANGED: Method = method(
-    "notifications/resources/list_changed",
-    Handling::FromServer,
-    Rename::Nothing,
-    BOTH,
-);
-pub static RESOURCES_UPDATED: Method = method(
-    "notifications/resources/updated",
-    Handling::FromServer,
-    Rename::Field {
+    "uri",
+    Target::Resource,
+    Rename::Items {
+        list: "contents",
         key: "uri",
         form: Form::Uri,
     },
     BOTH,
 );
-pub static TASK_STATUS: Method = method(
-    "notifications/tasks/status",
-    Handling::FromServer,
-    Rename::Field {
-        key: "taskId",
-        form: Form::Uri,
-    },
+pub static RESOURCES_SUBSCRIBE: Method = routed(
+    "resources/subscribe",
+    "uri",
+    Target::Resource,
+    NOTHING,
     SESSIONS,
 );
-pub static LOG_MESSAGE: Method = method(
-    "notifications/message",
-    Handling::FromServer,
-    Rename::Nothing,
+pub static RESOURCES_UNSUBSCRIBE: Method = routed(
+    "resources/unsubscribe",
+    "uri",
+    Target::Resource,
+    NOTHING,
+    SESSIONS,
+);
+pub static TASKS_GET: Method = routed(
+    "tasks/get",
+    "taskId",
+    Target::Task,
+    uri_field("taskId"),
     BOTH,
 );
-pub static ELICIT: Method = method(
-    "elicitation/create",
-    Handling::FromServer,
-    Rename::Nothing,
+pub static TASKS_CANCEL: Method = routed(
+    "tasks/cancel",
+    "taskId",
+    Target::Task,
+    uri_field("taskId"),
     BOTH,
 );
-pub static SAMPLE: Method = method(
-    "sampling/createMessage",
-    Handling::FromServer,
-    Rename::Nothing,
-    BOTH,
+pub static TASKS_RESULT: Method = routed(
+    "tasks/result",
+    "taskId",
+    Target::Task,
+    Rename::ToolResult,
+    SESSIONS,
 );
-pub static ROOTS_LIST: Method = method("roots/list", Handling::FromServer, Rename::Nothing, BOTH);
+pub static COMPLETE: Method = method("completion/complete", Handling::Completion, NOTHING, BOTH);
+pub static SET_LEVEL: Method = method("logging/setLevel", Handling::SetLevel, NOTHING, SESSIONS);
+pub static INITIALIZED: Method =
+    from_client("notifications/initialized", Handling::Initialized, SESSIONS);
+pub static CANCELLED: Method = from_client("notifications/cancelled", Handling::Cancelled, BOTH);
+pub static PROGRESS: Method = from_client("notifications/progress", Handling::Broadcast, BOTH);
+pub static ROOTS_LIST_CHANGED: Method = from_client(
+    "notifications/roots/list_changed",
+    Handling::Broadcast,
+    SESSIONS,
+);
+pub static TOOLS_LIST_CHANGED: Method =
+    from_server("notifications/tools/list_changed", NOTHING, BOTH);
+pub static PROMPTS_LIST_CHANGED: Method =
+    from_server("notifications/prompts/list_changed", NOTHING, BOTH);
+pub static RESOURCES_LIST_CHANGED: Method =
+    from_server("notifications/resources/list_changed", NOTHING, BOTH);
+pub static RESOURCES_UPDATED: Method =
+    from_server("notifications/resources/updated", uri_field("uri"), BOTH);
+pub static TASK_STATUS: Method =
+    from_server("notifications/tasks/status", uri_field("taskId"), SESSIONS);
+pub static LOG_MESSAGE: Method = from_server("notifications/message", NOTHING, BOTH);
+pub static ELICIT: Method = from_server("elicitation/create", NOTHING, BOTH);
+pub static SAMPLE: Method = from_server("sampling/createMessage", NOTHING, BOTH);
+pub static ROOTS_LIST: Method = from_server("roots/list", NOTHING, BOTH);
 
 /// Every method the gateway knows.
 pub static ALL: &[&Method] = &[

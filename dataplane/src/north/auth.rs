@@ -18,6 +18,7 @@ use super::rejection::Rejection;
 use crate::guard::{Denied, GuardError, JwtGuard, KeyFetcher};
 use crate::metrics::{Metrics, Refusal};
 use crate::principal::Principal;
+use crate::south::HttpClient;
 
 /// Where protected-resource metadata is served (RFC 9728 §3), followed by
 /// the endpoint's path.
@@ -53,6 +54,7 @@ impl Authenticator {
         path: &str,
         previous: Option<&Authenticator>,
         metrics: Arc<Metrics>,
+        http: &HttpClient,
     ) -> Result<Option<Self>, GuardBuildError> {
         let Some(plan) = &endpoint.authorization else {
             return Ok(None);
@@ -60,12 +62,12 @@ impl Authenticator {
         let guard = match previous {
             Some(p) if p.plan.jwt == plan.jwt => p.guard.clone(),
             _ => {
-                let guard = JwtGuard::new(&plan.jwt, KeyFetcher::default()).map_err(|source| {
-                    GuardBuildError {
+                let fetcher = KeyFetcher::over(http.clone());
+                let guard =
+                    JwtGuard::new(&plan.jwt, fetcher).map_err(|source| GuardBuildError {
                         guard: plan.guard.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 // Keys from a file or URL load now, not on the first caller's request.
                 guard.warm();
                 Arc::new(guard)

@@ -21,7 +21,7 @@ use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
 use crate::proxy::{Challenge, InitializeFailure, Proxy, Reply};
 use crate::session::{KeyError, Sealer, Session, SessionStore};
-use crate::south::Hello;
+use crate::south::{Hello, HttpClient};
 
 /// An endpoint as one applied plan has it. A reload builds a new one for
 /// the same path that shares the sessions (and key) of the one it replaces.
@@ -60,10 +60,11 @@ impl Endpoint {
         plan: &EndpointPlan,
         path: &str,
         previous: Option<&Endpoint>,
+        http: &HttpClient,
     ) -> Result<Self, EndpointError> {
         let settings = plan.server.clone();
         let before = previous.and_then(|p| p.auth.as_ref());
-        let auth = Authenticator::new(plan, path, before, proxy.metrics().clone())?;
+        let auth = Authenticator::new(plan, path, before, proxy.metrics().clone(), http)?;
         let sealer = match previous {
             Some(p) if p.settings.session_key_file == settings.session_key_file => p.sealer.clone(),
             _ => Arc::new(match &settings.session_key_file {

@@ -151,7 +151,7 @@ mod tests {
             toolkits: vec![],
         };
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let http = crate::south::http_client();
+        let http = crate::south::HttpClient::new();
         let mut proxy = super::super::Proxy::new("t", &plan, &http, metrics).expect("proxy");
         proxy.toolkits = vec![Arc::new(toolkit(vec![
             tools(&["get_*"], None),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::relay::{error_response, exchange, upstream_challenge, upstream_error};
+use super::relay::{error_response, upstream_challenge, upstream_error};
 use super::{Naming, Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::ids::random_hex;
@@ -128,14 +128,14 @@ impl Retry {
             return error_response(id, declined(&self.toolkit.name));
         }
         let slot = self.call.upstream(&self.toolkit.name);
-        let retried = exchange(
-            &self.toolkit.client,
-            &slot,
-            &self.call.hello,
-            self.call.caller(),
-            self.request.clone(),
-        )
-        .await;
+        let retried = slot
+            .exchange(
+                &self.toolkit.client,
+                &self.call.hello,
+                self.call.caller(),
+                self.request.clone(),
+            )
+            .await;
         match retried {
             Ok(Ok(mut result)) => {
                 self.naming

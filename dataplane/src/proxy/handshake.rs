@@ -60,7 +60,7 @@ impl Proxy {
                     }
                     upstream_error(&toolkit.name, &e)
                 }
-                Ok(Err(e)) => upstream_error(&toolkit.name, &ClientError::Protocol(e.to_string())),
+                Ok(Err(_aborted)) => upstream_error(&toolkit.name, &ClientError::Aborted),
                 Err(_) => upstream_error(&toolkit.name, &ClientError::Timeout(bound)),
             };
             tracing::warn!(toolkit = %toolkit.name, error = %error.message, "toolkit not ready at initialize");

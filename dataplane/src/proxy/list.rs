@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::relay::{exchange, upstream_challenge, upstream_error};
+use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
@@ -105,42 +105,43 @@ impl Proxy {
                 None => params.remove("cursor"),
             };
         }
-        let limit = toolkit.client.timeout();
+        // NB: one bound for the whole ask, opening the session included.
         let ask = async {
             let slot = call.upstream(&toolkit.name);
-            let upstream = match slot.get(&toolkit.client, &call.hello, call.caller()).await {
-                Ok(u) => u,
-                Err(e) => return Answer::Failed(e),
-            };
+            let upstream = slot
+                .get(&toolkit.client, &call.hello, call.caller())
+                .await?;
             let declared = kind
                 .capability
                 .iter()
                 .try_fold(upstream.capabilities(), |v, k| v.get(k))
                 .is_some();
             if !declared {
-                return Answer::NotAsked;
+                return Ok(Answer::NotAsked);
             }
-            let exchanged = exchange(
-                &toolkit.client,
-                &slot,
-                &call.hello,
-                call.caller(),
-                upstream_request,
-            )
-            .await;
-            match exchanged {
-                Ok(Ok(mut page)) => {
+            let exchanged = slot
+                .exchange(
+                    &toolkit.client,
+                    &call.hello,
+                    call.caller(),
+                    upstream_request,
+                )
+                .await;
+            Ok(match exchanged? {
+                Ok(mut page) => {
                     retain_allowed(kind, toolkit, &call.principal, &mut page);
                     self.naming.expose_result(&toolkit.name, method, &mut page);
                     Answer::Page(page)
                 }
-                Ok(Err(error)) => Answer::Error(error),
-                Err(e) => Answer::Failed(e),
-            }
+                Err(error) => Answer::Error(error),
+            })
         };
-        tokio::time::timeout(limit, ask)
+        toolkit
+            .client
+            .policy()
+            .bound(ask)
             .await
-            .unwrap_or_else(|_| Answer::Failed(ClientError::Timeout(limit)))
+            .unwrap_or_else(Answer::Failed)
     }
 
     /// The merged page. A failed toolkit is left out (logged, counted); only

@@ -3,7 +3,7 @@
 //! toolkit the session has open) and `logging/setLevel`, which every toolkit
 //! that logs hears.
 
-use super::{Proxy, Reply, relay};
+use super::{Proxy, Reply};
 use crate::call::Call;
 use crate::jsonrpc::{Message, Notification, Request, RequestId};
 use crate::mcp::Method;
@@ -22,7 +22,7 @@ impl Proxy {
                     .await
                     .ok()?;
                 upstream.capabilities().get("logging")?;
-                relay::exchange(&toolkit.client, &slot, &call.hello, call.caller(), request)
+                slot.exchange(&toolkit.client, &call.hello, call.caller(), request)
                     .await
                     .ok()
             }

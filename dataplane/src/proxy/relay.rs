@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -19,12 +18,9 @@ use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Res
 use crate::mcp::Method;
 use crate::mcp::method::CANCELLED;
 use crate::metrics::{Metrics, Operation};
-use crate::south::{ClientError, Hello, MessageStream, PostReply, ToolkitClient, UpstreamSlot};
+use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
 
-/// How long the gateway waits on an upstream that is itself waiting for the
-/// client (an elicitation or sampling request is out): people take time.
-const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(600);
 /// Frames buffered towards a slow client before the relay waits for it.
 const STREAM_BUFFER: usize = 32;
 
@@ -41,47 +37,6 @@ pub fn upstream_error(toolkit: &str, error: &ClientError) -> ErrorObject {
             format!("toolkit `{toolkit}` is unavailable: {other}"),
         ),
     }
-}
-
-/// One request/response with an upstream, no relaying: the final response's
-/// outcome (used for fan-outs, where interleaved messages are not relayed).
-pub(super) async fn exchange(
-    client: &ToolkitClient,
-    slot: &UpstreamSlot,
-    hello: &Hello,
-    caller: Option<&Token>,
-    request: Request,
-) -> Result<Result<Value, ErrorObject>, ClientError> {
-    let id = request.id.clone();
-    let message = Message::Request(request);
-    let (_, reply) = slot.post(client, hello, caller, &message).await?;
-    let mut stream = match reply {
-        PostReply::Json { message, .. } => return final_outcome(message),
-        PostReply::Accepted => {
-            return Err(ClientError::Protocol("a request was answered 202".into()));
-        }
-        PostReply::Stream { stream, .. } => stream,
-    };
-    loop {
-        let next = tokio::time::timeout(client.timeout(), stream.next()).await;
-        match next.map_err(|_| ClientError::Timeout(client.timeout()))? {
-            Some(Ok(Message::Response(r))) if r.id.as_ref() == Some(&id) => return Ok(r.outcome),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(e),
-            None => return Err(ended_early()),
-        }
-    }
-}
-
-fn final_outcome(message: Message) -> Result<Result<Value, ErrorObject>, ClientError> {
-    match message {
-        Message::Response(r) => Ok(r.outcome),
-        _ => Err(ClientError::Protocol("expected a response".into())),
-    }
-}
-
-fn ended_early() -> ClientError {
-    ClientError::Protocol("the stream ended without a response".into())
 }
 
 impl Proxy {
@@ -115,13 +70,12 @@ impl Proxy {
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
             Ok((_, PostReply::Accepted)) => {
-                let e = ClientError::Protocol("a request was answered 202".into());
+                let e = ClientError::Protocol(ProtocolError::RequestAccepted);
                 return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
             }
             Ok((upstream, PostReply::Stream { stream, .. })) => (upstream, stream),
         };
         let mut relay = Relay {
-            idle: toolkit.client.timeout(),
             toolkit,
             id,
             method,
@@ -252,7 +206,7 @@ impl Proxy {
                 let mut stream = MessageStream::standalone(body);
                 loop {
                     let next = tokio::select! {
-                        n = stream.next() => n,
+                        n = toolkit.client.next(&mut stream) => n,
                         () = stop.cancelled() => return,
                         () = tx.closed() => return,
                     };
@@ -345,8 +299,6 @@ struct Relay {
     upstream_headers: (Option<String>, String),
     /// The caller the exchange is made for.
     caller: Option<Token>,
-    /// How long to wait for the next upstream message.
-    idle: Duration,
     metrics: Arc<Metrics>,
 }
 
@@ -370,28 +322,21 @@ impl Relay {
 
     async fn next(&mut self, stream: &mut MessageStream, cancel: &CancellationToken) -> Step {
         let next = tokio::select! {
-            n = tokio::time::timeout(self.idle, stream.next()) => n,
+            n = self.toolkit.client.next_within(stream, true) => n,
             () = cancel.cancelled() => return Step::Done(None),
         };
         match next {
-            Err(_) => {
+            Err(e @ ClientError::Timeout(_)) => {
                 self.cancel_upstream("the gateway's request timeout expired")
                     .await;
-                self.failed(&ClientError::Timeout(self.idle))
+                self.failed(&e)
             }
-            Ok(None) => self.failed(&ended_early()),
-            Ok(Some(Err(e))) => {
+            Ok(None) => self.failed(&ProtocolError::NoResponse.into()),
+            Err(e) => {
                 tracing::warn!(toolkit = %self.toolkit.name, error = %e, "upstream stream failed");
                 self.failed(&e)
             }
-            Ok(Some(Ok(message))) => {
-                self.idle = if matches!(message, Message::Request(_)) {
-                    CLIENT_ANSWER_WAIT.max(self.toolkit.client.timeout())
-                } else {
-                    self.toolkit.client.timeout()
-                };
-                Step::Message(message)
-            }
+            Ok(Some(message)) => Step::Message(message),
         }
     }
 

@@ -53,6 +53,6 @@ impl Toolkit {
             credentials: None,
             authorization_url: None,
         };
-        Self::new(&plan, &crate::south::http_client()).expect("valid plan")
+        Self::new(&plan, &HttpClient::new()).expect("valid plan")
     }
 }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::reload::{self, Failure, ReloadError};
-use crate::south::{HttpClient, http_client};
+use crate::south::HttpClient;
 use listener::Router;
 pub(crate) use snapshot::{Snapshot, unix_now};
 
@@ -66,7 +66,7 @@ impl Gateway {
 
     /// Start with `/readyz` reporting `sha256` as the config's hash from the first request.
     async fn start_serving(plan: &Plan, sha256: Option<String>) -> Result<Self, StartError> {
-        let http = http_client();
+        let http = HttpClient::new();
         let metrics = Arc::new(Metrics::default());
         let snapshot = Arc::new(Snapshot::build(plan, sha256, None, &http, &metrics)?);
         let inner = Arc::new(Inner {

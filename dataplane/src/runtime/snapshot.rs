@@ -64,8 +64,13 @@ impl Snapshot {
             for route in &listener.routes {
                 let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, http, metrics.clone())?;
                 let before = previous.and_then(|p| p.find(index, &route.path));
-                let endpoint =
-                    Endpoint::new(proxy, &route.endpoint, &route.path, before.map(|e| &**e))?;
+                let endpoint = Endpoint::new(
+                    proxy,
+                    &route.endpoint,
+                    &route.path,
+                    before.map(|e| &**e),
+                    http,
+                )?;
                 routes.push((route.path.clone(), Arc::new(endpoint)));
             }
             listeners.push(routes);

@@ -1,13 +1,26 @@
-//! South: the gateway as an MCP Streamable HTTP client of each toolkit.
+//! South: the gateway as an MCP client of each toolkit.
+//!
+//! Layers, inside out: [`http`] (the one pooled HTTP client, plain or TLS,
+//! HTTP/1.1 or h2) → [`transport`] (Streamable HTTP: one POST, GET or DELETE)
+//! → [`upstream`] (the kinds of upstream behind one interface) → [`client`]
+//! (credentials, and the [`policy`] every exchange runs under; resumes
+//! streams) → [`session`] (the upstream session: handshake, re-opening an
+//! expired one).
 
+mod client;
 mod credentials;
+mod error;
+mod http;
+mod policy;
 mod session;
 mod stream;
 mod transport;
+mod upstream;
 
+pub use client::{PostReply, SessionHeaders, ToolkitClient};
 pub use credentials::{CredentialError, UpstreamCredentials};
+pub use error::{ClientError, ProtocolError, TlsFailure, TransportError};
+pub use http::HttpClient;
+pub use policy::Policy;
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;
-pub use transport::{
-    ClientError, HttpClient, PostReply, SessionHeaders, ToolkitClient, http_client,
-};

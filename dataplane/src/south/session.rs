@@ -7,10 +7,11 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::transport::{ClientError, PostReply, SessionHeaders, ToolkitClient};
+use super::client::{PostReply, SessionHeaders, ToolkitClient};
+use super::error::{ClientError, ProtocolError};
 use crate::guard::Token;
 use crate::ids;
-use crate::jsonrpc::{Message, Notification, Request};
+use crate::jsonrpc::{ErrorObject, Message, Notification, Request};
 use crate::mcp::method::{INITIALIZE, INITIALIZED};
 
 /// What the downstream client said in `initialize`, replayed to each upstream.
@@ -121,6 +122,40 @@ impl UpstreamSlot {
             Ok(reply) => Ok((session, reply)),
         }
     }
+
+    /// One request/response in this session, nothing relayed: the final
+    /// response's outcome (for fan-outs, where interleaved messages are not
+    /// relayed). Each step is bounded by the toolkit's policy.
+    pub async fn exchange(
+        &self,
+        client: &ToolkitClient,
+        hello: &Hello,
+        caller: Option<&Token>,
+        request: Request,
+    ) -> Result<Result<Value, ErrorObject>, ClientError> {
+        let id = request.id.clone();
+        let message = Message::Request(request);
+        let (_, reply) = self.post(client, hello, caller, &message).await?;
+        let mut stream = match reply {
+            PostReply::Json { message, .. } => return final_outcome(message),
+            PostReply::Accepted => return Err(ProtocolError::RequestAccepted.into()),
+            PostReply::Stream { stream, .. } => stream,
+        };
+        loop {
+            match client.next_within(&mut stream, false).await? {
+                Some(Message::Response(r)) if r.id.as_ref() == Some(&id) => return Ok(r.outcome),
+                Some(_) => {}
+                None => return Err(ProtocolError::NoResponse.into()),
+            }
+        }
+    }
+}
+
+fn final_outcome(message: Message) -> Result<Result<Value, ErrorObject>, ClientError> {
+    match message {
+        Message::Response(r) => Ok(r.outcome),
+        _ => Err(ProtocolError::NotAResponse.into()),
+    }
 }
 
 /// The initialize handshake: request, response, `notifications/initialized`.
@@ -153,29 +188,19 @@ async fn initialize(
                 session_id,
                 mut stream,
             } => loop {
-                match stream.next().await {
+                match client.next(&mut stream).await {
                     Some(Ok(m @ Message::Response(_))) => break (session_id, m),
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(e),
-                    None => {
-                        return Err(ClientError::Protocol(
-                            "initialize stream ended without a response".into(),
-                        ));
-                    }
+                    None => return Err(ProtocolError::NoResponse.into()),
                 }
             },
-            PostReply::Accepted => {
-                return Err(ClientError::Protocol("initialize answered 202".into()));
-            }
+            PostReply::Accepted => return Err(ProtocolError::RequestAccepted.into()),
         };
         let Message::Response(response) = response else {
-            return Err(ClientError::Protocol(
-                "initialize answered a non-response".into(),
-            ));
+            return Err(ProtocolError::NotAResponse.into());
         };
-        let init = response
-            .outcome
-            .map_err(|e| ClientError::Initialize(format!("{} ({})", e.message, e.code)))?;
+        let init = response.outcome.map_err(ClientError::Initialize)?;
         let protocol_version = init
             .get("protocolVersion")
             .and_then(Value::as_str)
@@ -190,8 +215,5 @@ async fn initialize(
         client.post(session.headers(caller), &initialized).await?;
         Ok(session)
     };
-    match tokio::time::timeout(client.timeout(), handshake).await {
-        Ok(result) => result,
-        Err(_) => Err(ClientError::Timeout(client.timeout())),
-    }
+    client.policy().bound(handshake).await
 }

@@ -1,13 +1,16 @@
-//! JSON-RPC messages read from an upstream SSE stream, resuming it with
-//! `Last-Event-ID` when the upstream closes it before the response arrived
-//! (the 2025-11-25 "polling" pattern: priming event, `retry`, close).
+//! JSON-RPC messages read from an upstream's SSE stream, and what resuming
+//! it takes: the last event id and the `retry` the upstream asked for (the
+//! 2025-11-25 "polling" pattern: priming event, `retry`, close). The stream
+//! does not reconnect itself: the client ([`super::ToolkitClient::next`])
+//! does, through the transport, under the toolkit's policy.
 
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::transport::{ClientError, MAX_UPSTREAM_MESSAGE, SessionHeaders, ToolkitClient};
+use super::error::{ClientError, ProtocolError, TransportError};
+use super::transport::MAX_UPSTREAM_MESSAGE;
 use crate::guard::Token;
 use crate::jsonrpc::{Message, RequestId};
 use crate::sse;
@@ -19,54 +22,73 @@ const DEFAULT_RETRY: Duration = Duration::from_millis(500);
 /// Upper bound on an upstream-requested `retry`.
 const MAX_RETRY: Duration = Duration::from_secs(10);
 
+/// What one read of the stream gave.
+#[derive(Debug)]
+pub enum Read {
+    Message(Message),
+    Failed(ClientError),
+    /// The connection ended: resume it if [`MessageStream::resumption`] says so.
+    Ended,
+}
+
+/// The upstream session a stream belongs to, kept to resume it.
+#[derive(Clone, Debug, Default)]
+pub struct StreamSession {
+    pub session_id: Option<String>,
+    pub protocol_version: Option<String>,
+    /// The caller the stream was opened for (a resumption is made for them too).
+    pub caller: Option<Token>,
+}
+
+/// An upstream SSE stream of messages.
 #[derive(Debug)]
 pub struct MessageStream {
     body: Option<Incoming>,
     decoder: sse::Decoder,
-    /// The response that completes this stream (None for a GET stream).
+    /// The response that completes this stream (`None` for a GET stream).
     want: Option<RequestId>,
     done: bool,
-    /// Used to resume the stream via GET.
-    client: Option<ToolkitClient>,
-    session_id: Option<String>,
-    protocol_version: Option<String>,
-    /// The caller the stream was opened for (a resumption is made for them too).
-    caller: Option<Token>,
+    /// Whether the last message was a request to the client (an elicitation,
+    /// sampling): the upstream now waits for the client, who takes time.
+    awaiting_client: bool,
+    /// Set for streams that may be resumed (a POST's response stream).
+    session: Option<StreamSession>,
     resumes: u32,
 }
 
 impl MessageStream {
-    pub(super) fn new(
-        body: Incoming,
-        want: Option<RequestId>,
-        client: Option<ToolkitClient>,
-        session_id: Option<String>,
-        protocol_version: Option<String>,
-        caller: Option<Token>,
-    ) -> Self {
+    /// A POST's response stream, completed by the response to `want`.
+    pub fn response(body: Incoming, want: Option<RequestId>, session: StreamSession) -> Self {
+        Self {
+            session: Some(session),
+            want,
+            ..Self::standalone(body)
+        }
+    }
+
+    /// A standalone (GET) stream: it has no response to wait for and is not resumed.
+    pub fn standalone(body: Incoming) -> Self {
         Self {
             body: Some(body),
             decoder: sse::Decoder::new(MAX_UPSTREAM_MESSAGE),
-            want,
+            want: None,
             done: false,
-            client,
-            session_id,
-            protocol_version,
-            caller,
+            awaiting_client: false,
+            session: None,
             resumes: 0,
         }
     }
 
-    /// A standalone (GET) stream: it has no response to wait for and is not resumed here.
-    pub fn standalone(body: Incoming) -> Self {
-        Self::new(body, None, None, None, None, None)
+    /// Whether the upstream waits for the client's answer to a request it sent.
+    pub fn awaiting_client(&self) -> bool {
+        self.awaiting_client
     }
 
-    /// The next message; `None` when the stream ended.
-    pub async fn next(&mut self) -> Option<Result<Message, ClientError>> {
+    /// Read until the next message, or until the connection ends.
+    pub async fn read(&mut self) -> Read {
         loop {
             match self.decoder.next_event() {
-                Err(e) => return Some(Err(ClientError::Protocol(e.to_string()))),
+                Err(e) => return Read::Failed(ProtocolError::Sse(e).into()),
                 Ok(Some(event)) => {
                     if event.event.as_deref().is_some_and(|e| e != "message")
                         || event.data.trim().is_empty()
@@ -75,14 +97,15 @@ impl MessageStream {
                     }
                     let message = match Message::decode(event.data.as_bytes()) {
                         Ok(m) => m,
-                        Err(e) => return Some(Err(ClientError::Protocol(e.to_string()))),
+                        Err(e) => return Read::Failed(ProtocolError::Decode(e).into()),
                     };
                     if let (Message::Response(r), Some(want)) = (&message, &self.want)
                         && r.id.as_ref() == Some(want)
                     {
                         self.done = true;
                     }
-                    return Some(Ok(message));
+                    self.awaiting_client = matches!(message, Message::Request(_));
+                    return Read::Message(message);
                 }
                 Ok(None) => {}
             }
@@ -98,48 +121,41 @@ impl MessageStream {
                 }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "upstream stream broke");
-                    if let Err(e) = self.resume().await? {
-                        return Some(Err(e));
+                    self.body = None;
+                    if self.resumption().is_none() {
+                        return Read::Failed(TransportError::classify(&e).into());
                     }
+                    return Read::Ended;
                 }
                 None => {
-                    if let Err(e) = self.resume().await? {
-                        return Some(Err(e));
-                    }
+                    self.body = None;
+                    return Read::Ended;
                 }
             }
         }
     }
 
-    /// After the connection ended: reconnect with `Last-Event-ID` if the
-    /// response is still owed and the upstream gave us an id to resume from.
-    /// `None` means the stream is over.
-    async fn resume(&mut self) -> Option<Result<(), ClientError>> {
-        self.body = None;
-        let client = self.client.as_ref()?;
-        let last_id = self.decoder.last_event_id()?.to_owned();
+    /// After the connection ended: whether to resume, with the session, the
+    /// event id to resume after and how long to wait first. `None` when the
+    /// stream is over (the response came, it is a GET stream, the upstream
+    /// gave no id, or it was resumed too often).
+    pub fn resumption(&self) -> Option<(&StreamSession, &str, Duration)> {
+        let session = self.session.as_ref()?;
+        let last_id = self.decoder.last_event_id()?;
         if self.done || self.want.is_none() || self.resumes >= MAX_RESUMES {
             return None;
         }
-        self.resumes += 1;
         let delay = self
             .decoder
             .retry_ms
             .map_or(DEFAULT_RETRY, Duration::from_millis)
             .min(MAX_RETRY);
-        tokio::time::sleep(delay).await;
-        let session = SessionHeaders {
-            session_id: self.session_id.as_deref(),
-            protocol_version: self.protocol_version.as_deref(),
-            caller: self.caller.as_ref(),
-        };
-        match client.get_stream(session, Some(&last_id)).await {
-            Ok(Some(body)) => {
-                self.body = Some(body);
-                Some(Ok(()))
-            }
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
+        Some((session, last_id, delay))
+    }
+
+    /// Carry on reading from a resumed connection.
+    pub fn resumed(&mut self, body: Incoming) {
+        self.resumes += 1;
+        self.body = Some(body);
     }
 }
