@@ -11,6 +11,8 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-2
 /// What the gateway answers when the client asks for a version it does not support.
 pub const LATEST_VERSION: &str = SUPPORTED_VERSIONS[0];
 
+use http::{HeaderMap, HeaderValue, header};
+
 pub const HEADER_SESSION_ID: &str = "mcp-session-id";
 pub const HEADER_PROTOCOL_VERSION: &str = "mcp-protocol-version";
 pub const HEADER_LAST_EVENT_ID: &str = "last-event-id";
@@ -48,4 +50,17 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
 
 pub fn is_supported(version: &str) -> bool {
     SUPPORTED_VERSIONS.contains(&version)
+}
+
+/// The content headers of a Streamable HTTP POST: a JSON body, and a reply
+/// accepted as JSON or as an SSE stream.
+pub fn set_post_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
 }

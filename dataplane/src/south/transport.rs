@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use super::error::{ClientError, ProtocolError, TransportError};
 use super::http::HttpClient;
 use crate::jsonrpc::Message;
-use crate::mcp::{HEADER_LAST_EVENT_ID, HEADER_SESSION_ID};
+use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_SESSION_ID};
 
 /// Largest JSON reply or SSE event accepted from an upstream.
 pub const MAX_UPSTREAM_MESSAGE: usize = 16 << 20;
@@ -54,14 +54,7 @@ impl HttpUpstream {
         in_session: bool,
         body: Bytes,
     ) -> Result<Posted, ClientError> {
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/json, text/event-stream"),
-        );
+        mcp::set_post_headers(&mut headers);
         let resp = self.send(Method::POST, headers, body).await?;
         if resp.status() == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
