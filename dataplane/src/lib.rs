@@ -1,10 +1,14 @@
 //! mcpgw data plane: one MCP Streamable HTTP endpoint in front of many
 //! upstream MCP servers ("toolkits").
 //!
-//! Layers, outside in: [`runtime`] (listeners, routing by path) → [`north`]
-//! (the Streamable HTTP server: transport rules, sessions) → [`proxy`]
-//! (routing by toolkit, naming, merging, relaying) → [`south`] (the
-//! Streamable HTTP client of each toolkit).
+//! Layers, outside in: [`runtime`] (listeners, routing by path to the
+//! endpoints of the applied snapshot) → [`north`] (the Streamable HTTP
+//! server: transport rules, guards; it decides the protocol era and builds
+//! one [`call::Call`] per message, with the [`session`] when the era has one)
+//! → [`proxy`] (routing by toolkit, naming, merging, relaying, as the method's
+//! descriptor in [`mcp::method`] says) → [`south`] (each toolkit's client:
+//! policy, upstream sessions, the Streamable HTTP transport over the one
+//! HTTP/TLS client).
 
 pub mod call;
 pub mod guard;
