@@ -7,8 +7,8 @@ use crate::error::{ConfigError, FieldError, ROOT};
 use crate::model::{Binding, Config};
 use crate::parse::Broken;
 use crate::plan::{
-    AuthorizationPlan, EndpointPlan, HttpRoutePlan, JwtGuardPlan, ListenerPlan, Plan, ProxyPlan,
-    ToolkitPlan,
+    AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, JwtGuardPlan, ListenerPlan, Plan,
+    ProxyPlan, ToolkitPlan,
 };
 use crate::validate::{self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer};
 
@@ -135,6 +135,7 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
                 name: toolkit.name.clone(),
                 client_binding: toolkit.client.clone(),
                 server: client.server.clone(),
+                egress: EgressPlan::for_server(&client.server),
                 timeout: client.timeout,
                 access: toolkit.access.clone(),
                 forward: client.forward.as_ref().map(|f| f.credentials.clone()),

@@ -178,7 +178,7 @@ pub(crate) enum Invalid {
     },
     #[error("`never` requires exactly one toolkit (names from several toolkits could collide)")]
     PrefixNever,
-    #[error("not an http URL: {0}")]
+    #[error("not an http(s) URL: {0}")]
     NotHttpUrl(String),
     #[error("must not contain user info (credentials never go in the config)")]
     UrlUserinfo,

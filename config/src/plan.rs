@@ -9,11 +9,13 @@ use std::time::Duration;
 use url::Url;
 
 mod auth;
+mod egress;
 
 pub use auth::{
     AccessRule, AuthorizationPlan, CREDENTIALS_PLACEHOLDER, CredentialFormat, JwtAlgorithm,
     JwtGuardPlan, KeySource, ResourceMetadataPlan, StaticCredentialsPlan,
 };
+pub use egress::{Alpn, ClientCertificatePlan, ConnectTo, EgressPlan, HttpVersions, TlsPlan};
 
 /// A validated, compiled binding config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,8 +116,10 @@ pub struct ToolkitPlan {
     pub name: String,
     /// Name of the `mcp client` binding.
     pub client_binding: String,
-    /// The upstream MCP endpoint (`options.server`), an `http` URL.
+    /// The upstream MCP endpoint (`options.server`), an `http` or `https` URL.
     pub server: Url,
+    /// How the upstream is reached: HTTP versions, TLS, where to connect.
+    pub egress: EgressPlan,
     /// Per-request timeout towards the upstream (`options.timeout`); it restarts
     /// whenever the upstream sends anything on the request's stream.
     pub timeout: Duration,

@@ -5,8 +5,8 @@ use url::Url;
 use crate::model::Binding;
 use crate::model::{IsoDuration, McpProxy, McpProxyRoute, ToolkitCondition};
 use crate::plan::{
-    AccessRule, Allow, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan, NamePattern, Plan,
-    PrefixMode, ProxyPlan, ToolkitPlan,
+    AccessRule, Allow, EgressPlan, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan,
+    NamePattern, Plan, PrefixMode, ProxyPlan, ToolkitPlan,
 };
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
@@ -21,6 +21,7 @@ pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         name: name.to_owned(),
         client_binding: format!("south_mcp_client_{name}"),
         server: url(&format!("http://127.0.0.1:{port}/mcp")),
+        egress: EgressPlan::for_server(&url(&format!("http://127.0.0.1:{port}/mcp"))),
         timeout: Duration::from_secs(timeout),
         access: vec![AccessRule::open()],
         forward: None,
@@ -177,14 +178,8 @@ fn config_built_in_rust_compiles() {
     assert_eq!(
         toolkits,
         Ok(vec![ToolkitPlan {
-            name: "time".to_owned(),
             client_binding: "client".to_owned(),
-            server: url("http://127.0.0.1:3002/mcp"),
-            timeout: Duration::from_secs(60),
-            access: vec![AccessRule::open()],
-            forward: None,
-            credentials: None,
-            authorization_url: None,
+            ..toolkit("time", 3002, 60)
         }])
     );
 }
@@ -259,7 +254,7 @@ fn config_built_in_rust_reports_every_error() {
     let mut config = rust_config();
     config.name.clear();
     if let Some(Binding::McpClient(client)) = config.bindings.get_mut("client") {
-        client.options.server = "https://x/".to_owned();
+        client.options.server = "ftp://x/".to_owned();
     }
     let paths = compile(&config).map_err(|e| {
         let paths = e.errors.iter().map(|e| e.path.clone());

@@ -293,8 +293,10 @@ impl McpClient {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpClientOptions {
-    /// The upstream MCP endpoint: an absolute `http` URL with a host, e.g.
-    /// `http://127.0.0.1:3001/mcp`; no user info, no fragment. (`https` is not supported yet.)
+    /// The upstream MCP endpoint: an absolute `http` or `https` URL with a host, e.g.
+    /// `http://127.0.0.1:3001/mcp` or `https://api.githubcopilot.com/mcp/`; no user info, no
+    /// fragment. With `sys:http_client`, `https` uses TLS with the system's root certificates,
+    /// SNI from the host and ALPN `h2`, `http/1.1`.
     #[schemars(length(min = 1))]
     pub server: String,
     /// Per-request timeout towards the upstream, as an ISO-8601 duration; it restarts

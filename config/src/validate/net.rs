@@ -80,7 +80,7 @@ pub(crate) fn web_url_without_fragment(raw: &str) -> Result<Url, Invalid> {
 /// The schemes a URL may have.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Schemes {
-    /// `http` only: upstream MCP endpoints (TLS egress is not supported yet).
+    /// `http` or `https`, for upstream MCP endpoints.
     Http,
     /// `http` or `https`.
     Web,
@@ -88,7 +88,11 @@ enum Schemes {
 
 fn absolute_url(raw: &str, schemes: Schemes) -> Result<Url, Invalid> {
     let (invalid, expected, shape): (fn(String) -> Invalid, _, _) = match schemes {
-        Schemes::Http => (Invalid::NotHttpUrl, "`http`", "`http://host[:port]/path`"),
+        Schemes::Http => (
+            Invalid::NotHttpUrl,
+            "`http` or `https`",
+            "`http(s)://host[:port]/path`",
+        ),
         Schemes::Web => (
             Invalid::NotWebUrl,
             "`http` or `https`",
@@ -98,10 +102,7 @@ fn absolute_url(raw: &str, schemes: Schemes) -> Result<Url, Invalid> {
     let url = Url::parse(raw).map_err(|error| invalid(error.to_string()))?;
     let scheme_length = match (url.scheme(), schemes) {
         ("http", _) => "http://".len(),
-        ("https", Schemes::Web) => "https://".len(),
-        ("https", Schemes::Http) => {
-            return Err(Invalid::not_supported_yet("TLS egress (`https` upstreams)"));
-        }
+        ("https", _) => "https://".len(),
         (other, _) => return Err(invalid(format!("scheme `{other}`, expected {expected}"))),
     };
     // NB: the url crate repairs `http:host` and `http:/host`; insist on the real thing.

@@ -298,13 +298,15 @@ fn prefix_never_needs_exactly_one_toolkit() {
 }
 
 #[test]
-fn https_server_is_not_supported_yet() {
-    assert_errors(
-        &with_server("https://mcp.example.com/mcp"),
-        &[&format!(
-            "{CLIENT_PATH}: not supported yet: TLS egress (`https` upstreams)"
-        )],
-    );
+fn an_https_server_compiles_to_tls_with_the_system_defaults() {
+    let plan = crate::compile_yaml(&with_server("https://mcp.example.com/mcp")).expect("compiles");
+    let toolkits = &plan.listeners[0].routes[0].endpoint.proxy.toolkits;
+    let tls = |name: &str| {
+        let toolkit = toolkits.iter().find(|t| t.name == name).expect("toolkit");
+        toolkit.egress.tls.clone()
+    };
+    assert_eq!(tls("time"), Some(crate::TlsPlan::system_default()));
+    assert_eq!(tls("everything"), None, "http stays plain");
 }
 
 #[test]
@@ -312,22 +314,22 @@ fn server_must_be_an_absolute_http_url() {
     let cases = [
         (
             "127.0.0.1:3002/mcp",
-            "not an http URL: relative URL without a base",
+            "not an http(s) URL: relative URL without a base",
         ),
         (
             "localhost:3002/mcp",
-            "not an http URL: scheme `localhost`, expected `http`",
+            "not an http(s) URL: scheme `localhost`, expected `http` or `https`",
         ),
-        ("/mcp", "not an http URL: relative URL without a base"),
+        ("/mcp", "not an http(s) URL: relative URL without a base"),
         (
             "ftp://x/mcp",
-            "not an http URL: scheme `ftp`, expected `http`",
+            "not an http(s) URL: scheme `ftp`, expected `http` or `https`",
         ),
         (
             "http:/x/mcp",
-            "not an http URL: expected `http://host[:port]/path`",
+            "not an http(s) URL: expected `http(s)://host[:port]/path`",
         ),
-        ("http://", "not an http URL: empty host"),
+        ("http://", "not an http(s) URL: empty host"),
         (
             "http://u:p@x/mcp",
             "must not contain user info (credentials never go in the config)",
@@ -353,7 +355,7 @@ fn all_errors_are_reported_at_once() {
     let yaml = demo_with("name: demo", "name: \"\"")
         .replacen("host: 127.0.0.1", "host: \"a b\"", 1)
         .replacen("{ toolkit: time }", "{ toolkit: Time }", 1)
-        .replacen(CLIENT, "server: https://x/", 1);
+        .replacen(CLIENT, "server: ftp://x/", 1);
     assert_eq!(errors(&yaml).len(), 4, "{:#?}", errors(&yaml));
 }
 

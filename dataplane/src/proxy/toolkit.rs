@@ -47,6 +47,9 @@ impl Toolkit {
             name: name.to_owned(),
             client_binding: format!("client_{name}"),
             server: url::Url::parse("http://127.0.0.1:9/mcp").expect("valid URL"),
+            egress: mcpgw_config::EgressPlan::for_server(
+                &url::Url::parse("http://127.0.0.1:9/mcp").expect("valid URL"),
+            ),
             timeout: std::time::Duration::from_secs(1),
             access,
             forward: None,

@@ -155,7 +155,7 @@ fn an_upstream_the_data_plane_cannot_serve_is_refused_and_the_rest_served() {
     toolkits.push(toolkit(
         "secure",
         "secure",
-        Upstream::url("https://mcp.example.com/mcp"),
+        Upstream::url("ftp://mcp.example.com/mcp"),
         3,
     ));
     let r = run(&gateway("demo"), &toolkits);
@@ -164,7 +164,7 @@ fn an_upstream_the_data_plane_cannot_serve_is_refused_and_the_rest_served() {
     assert!(!secure.accepted.status);
     assert_eq!(secure.accepted.reason, reason::INVALID);
     assert!(
-        secure.accepted.message.contains("not supported yet"),
+        secure.accepted.message.contains("not an http(s) URL"),
         "{}",
         secure.accepted.message
     );
