@@ -1,6 +1,7 @@
 //! The operator's admin HTTP server (port 8080): liveness, readiness and
 //! Prometheus metrics.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -45,9 +46,9 @@ pub struct AdminState {
 #[derive(Debug, Default)]
 struct Counters {
     /// By (kind, result).
-    reconciles: BTreeMap<(&'static str, &'static str), u64>,
+    reconciles: BTreeMap<(Cow<'static, str>, &'static str), u64>,
     /// By (kind, reason).
-    errors: BTreeMap<(&'static str, &'static str), u64>,
+    errors: BTreeMap<(Cow<'static, str>, &'static str), u64>,
 }
 
 impl AdminState {
@@ -62,13 +63,15 @@ impl AdminState {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// Count one reconcile of a `kind` (e.g. `"McpGateway"`).
-    pub fn reconciled(&self, kind: &'static str, outcome: Outcome) {
+    /// Count one reconcile of a `kind` (e.g. `"McpGateway"`, as
+    /// `Resource::kind` gives it).
+    pub fn reconciled(&self, kind: impl Into<Cow<'static, str>>, outcome: Outcome) {
+        let kind = kind.into();
         let mut counters = self.counters();
         let result = match outcome {
             Outcome::Ok => "ok",
             Outcome::Error(reason) => {
-                *counters.errors.entry((kind, reason)).or_default() += 1;
+                *counters.errors.entry((kind.clone(), reason)).or_default() += 1;
                 "error"
             }
         };
@@ -93,7 +96,7 @@ impl AdminState {
             sample(
                 &mut out,
                 "mcpgw_operator_reconciles_total",
-                &[("kind", kind), ("result", result)],
+                &[("kind", kind.as_ref()), ("result", result)],
                 *n,
             );
         }
@@ -107,7 +110,7 @@ impl AdminState {
             sample(
                 &mut out,
                 "mcpgw_operator_reconcile_errors_total",
-                &[("kind", kind), ("reason", reason)],
+                &[("kind", kind.as_ref()), ("reason", reason)],
                 *n,
             );
         }

@@ -232,7 +232,7 @@ pub async fn reconcile_gateway(
         };
         publish(&ctx, &gateway, type_, reason_, &rendered.programmed.message).await;
     }
-    ctx.admin.reconciled("McpGateway", Outcome::Ok);
+    succeeded(&ctx, &*gateway);
     Ok(Action::requeue(if ready.status {
         STEADY_RECHECK
     } else {
@@ -259,21 +259,30 @@ pub async fn reconcile_toolkit(
         };
         toolkit_status(&ctx.client, &toolkit, &verdict, None).await?;
     }
-    ctx.admin.reconciled("McpToolkit", Outcome::Ok);
-    ctx.failures.succeeded(&key(&*toolkit));
+    succeeded(&ctx, &*toolkit);
     Ok(Action::await_change())
 }
 
-pub fn error_policy<K>(_object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
-    ctx.admin.reconciled(
-        std::any::type_name::<K>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("object"),
-        Outcome::Error(error.reason()),
-    );
-    Action::requeue(ERROR_RETRY)
+/// Count a successful reconcile, and forget the object's failures: its next
+/// failure is retried after the first, shortest wait again.
+fn succeeded<K: Resource<DynamicType = ()>>(ctx: &Context, object: &K) {
+    ctx.admin.reconciled(K::kind(&()), Outcome::Ok);
+    ctx.failures.succeeded(&key(object));
+}
+
+/// Count the failure by kind and reason, and retry the object after a wait
+/// that doubles with each failure in a row (5 s up to 5 min).
+pub fn error_policy<K: Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = key(&*object);
+    let retry = ctx.failures.failed(key.clone());
+    tracing::warn!(%error, object = %key, ?retry, "reconcile failed; retrying");
+    ctx.admin
+        .reconciled(K::kind(&()), Outcome::Error(error.reason()));
+    Action::requeue(retry)
 }
 
 /// Server-side apply under the operator's field manager.

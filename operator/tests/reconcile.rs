@@ -5,11 +5,12 @@
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use http::Method;
+use http::{Method, StatusCode};
 use kube::runtime::controller::Action;
 use mcpgw_crds::{McpGateway, McpToolkit};
-use mcpgw_operator::controller::{reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::controller::{Context, error_policy, reconcile_gateway, reconcile_toolkit};
 use serde_json::{Value, json};
 use support::{FakeApi, FakeProbe, context};
 
@@ -396,5 +397,55 @@ async fn deleting_a_gateway_is_left_to_the_garbage_collector() {
             (Some("McpGateway"), Some(true)),
             "{path}"
         );
+    }
+}
+
+/// Reconcile `gateway` while the API server fails, and the retry the error policy asks for.
+async fn retry_after_failure(gateway: &Arc<McpGateway>, ctx: &Arc<Context>) -> Action {
+    let error = reconcile_gateway(gateway.clone(), ctx.clone())
+        .await
+        .expect_err("the API server fails");
+    error_policy(gateway.clone(), &error, ctx.clone())
+}
+
+#[tokio::test]
+async fn failures_back_off_per_object_and_a_success_resets_the_wait() {
+    let api = demo_cluster();
+    let ctx = context(&api, Arc::new(FakeProbe::default()));
+    let demo = Arc::new(gateway(3));
+    let mut other = gateway(1);
+    other.metadata.name = Some("other".into());
+    let other = Arc::new(other);
+    let after = |seconds| Action::requeue(Duration::from_secs(seconds));
+
+    api.fail("", StatusCode::INTERNAL_SERVER_ERROR);
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        waits.push(retry_after_failure(&demo, &ctx).await);
+    }
+    assert_eq!(waits, [after(5), after(10), after(20)]);
+    assert_eq!(
+        retry_after_failure(&other, &ctx).await,
+        after(5),
+        "another gateway has a count of its own"
+    );
+
+    api.recover();
+    reconcile_gateway(demo.clone(), ctx.clone()).await.unwrap();
+    api.fail("", StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        retry_after_failure(&demo, &ctx).await,
+        after(5),
+        "a success starts the count again"
+    );
+    assert_eq!(retry_after_failure(&other, &ctx).await, after(10));
+
+    let metrics = ctx.admin.render_metrics();
+    for line in [
+        r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="error"} 6"#,
+        r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="ok"} 1"#,
+        r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="api"} 6"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
 }
