@@ -29,7 +29,7 @@ pub enum Outcome {
     /// The reconcile succeeded.
     Ok,
     /// The reconcile failed; the reason is a short fixed label such as
-    /// `"apply"` or `"render"` (never an error message: labels must stay few).
+    /// `"conflict"` or `"api-5xx"` (never an error message: labels must stay few).
     Error(&'static str),
 }
 

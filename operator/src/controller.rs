@@ -90,11 +90,33 @@ pub enum Error {
 }
 
 impl Error {
-    fn reason(&self) -> &'static str {
+    /// What went wrong, as a short fixed label (`reason` of
+    /// `mcpgw_operator_reconcile_errors_total`): never the message, so that the
+    /// labels stay few.
+    pub fn reason(&self) -> &'static str {
+        use kube::Error as Kube;
         match self {
-            Self::Kube(_) => "api",
+            Self::Kube(Kube::Api(status)) => api_reason(status.code),
+            Self::Kube(Kube::HyperError(_) | Kube::Service(_) | Kube::ReadEvents(_)) => "transport",
+            Self::Kube(Kube::SerdeError(_) | Kube::FromUtf8(_)) => "decode",
+            Self::Kube(_) => "client",
             Self::NoNamespace => "no-namespace",
         }
+    }
+}
+
+/// An API server's refusal by its HTTP code. NB: by the code, not with
+/// `Status::is_conflict` and the like: those go by the `reason` alone, which an
+/// answer made by a proxy lacks (kube keeps the code of such an answer).
+fn api_reason(code: u16) -> &'static str {
+    match code {
+        403 => "forbidden",
+        404 => "not-found",
+        409 => "conflict",
+        422 => "invalid",
+        400..=499 => "api-4xx",
+        500..=599 => "api-5xx",
+        _ => "api",
     }
 }
 
@@ -556,6 +578,36 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: Cancell
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_counted_by_what_failed_not_by_their_message() {
+        let api = |code| {
+            let status = kube::core::Status::failure("some message", "SomeReason").with_code(code);
+            Error::Kube(kube::Error::Api(status.boxed())).reason()
+        };
+        let reasons = [403, 404, 409, 422, 400, 500, 503, 0].map(api);
+        assert_eq!(
+            reasons,
+            [
+                "forbidden",
+                "not-found",
+                "conflict",
+                "invalid",
+                "api-4xx",
+                "api-5xx",
+                "api-5xx",
+                "api"
+            ]
+        );
+        let refused = kube::Error::Service("connection refused".into());
+        assert_eq!(Error::Kube(refused).reason(), "transport");
+        let garbled = serde_json::from_str::<u8>("<html>").expect_err("not JSON");
+        assert_eq!(
+            Error::Kube(kube::Error::SerdeError(garbled)).reason(),
+            "decode"
+        );
+        assert_eq!(Error::NoNamespace.reason(), "no-namespace");
+    }
 
     #[test]
     fn retries_back_off_per_object_and_reset_on_success() {

@@ -424,6 +424,24 @@ async fn failures_back_off_per_object_and_a_success_resets_the_wait() {
         waits.push(retry_after_failure(&demo, &ctx).await);
     }
     assert_eq!(waits, [after(5), after(10), after(20)]);
+    let toolkit: Arc<McpToolkit> = Arc::new(
+        serde_json::from_value(toolkit_json(
+            "demo",
+            "demo",
+            "demo",
+            80,
+            "2026-01-01T00:00:00Z",
+        ))
+        .unwrap(),
+    );
+    let error = reconcile_toolkit(toolkit.clone(), ctx.clone())
+        .await
+        .expect_err("the API server fails");
+    assert_eq!(
+        error_policy(toolkit, &error, ctx.clone()),
+        after(5),
+        "a toolkit named like the gateway has a count of its own"
+    );
     assert_eq!(
         retry_after_failure(&other, &ctx).await,
         after(5),
@@ -444,7 +462,8 @@ async fn failures_back_off_per_object_and_a_success_resets_the_wait() {
     for line in [
         r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="error"} 6"#,
         r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="ok"} 1"#,
-        r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="api"} 6"#,
+        r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="api-5xx"} 6"#,
+        r#"mcpgw_operator_reconcile_errors_total{kind="McpToolkit",reason="api-5xx"} 1"#,
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
