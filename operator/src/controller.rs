@@ -22,6 +22,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminState, Outcome};
+use crate::backoff::{Failures, key};
 use crate::references::{Kind, References, referenced_keys, referenced_objects};
 use crate::render::{self, Inputs, Rendered, Verdict};
 use crate::resources::{self, FIELD_MANAGER};
@@ -40,36 +41,6 @@ pub struct Context {
     /// The Secrets and ConfigMaps each gateway references: a change to one of them
     /// re-reconciles the gateways that name it.
     pub references: References,
-}
-
-/// Consecutive reconcile failures per object (`kind/namespace/name`).
-#[derive(Debug, Default)]
-pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
-
-impl Failures {
-    /// One more failure of `key`: how long to wait before the next try
-    /// (5 s, doubling, at most 5 min).
-    pub fn failed(&self, key: String) -> Duration {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(key).or_default();
-        *n = n.saturating_add(1);
-        ERROR_RETRY
-            .saturating_mul(1 << (*n - 1).min(6))
-            .min(MAX_RETRY)
-    }
-
-    pub fn succeeded(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-    }
-}
-
-fn key<K: Resource<DynamicType = ()>>(object: &K) -> String {
-    format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        object.namespace().unwrap_or_default(),
-        object.name_any()
-    )
 }
 
 impl std::fmt::Debug for Context {
@@ -124,10 +95,6 @@ fn api_reason(code: u16) -> &'static str {
 const PENDING_RECHECK: Duration = Duration::from_secs(5);
 /// How soon to look again when all is well (catches Services that appear, etc.).
 const STEADY_RECHECK: Duration = Duration::from_secs(120);
-/// How soon to retry after a first error; it doubles with each further one.
-const ERROR_RETRY: Duration = Duration::from_secs(5);
-/// The longest wait between retries.
-const MAX_RETRY: Duration = Duration::from_secs(300);
 
 pub async fn reconcile_gateway(
     gateway: Arc<McpGateway>,
@@ -607,21 +574,5 @@ mod tests {
             "decode"
         );
         assert_eq!(Error::NoNamespace.reason(), "no-namespace");
-    }
-
-    #[test]
-    fn retries_back_off_per_object_and_reset_on_success() {
-        let failures = Failures::default();
-        let waits: Vec<u64> = (0..9)
-            .map(|_| failures.failed("McpGateway/shop/demo".into()).as_secs())
-            .collect();
-        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
-        assert_eq!(
-            failures.failed("McpGateway/shop/other".into()).as_secs(),
-            5,
-            "per object"
-        );
-        failures.succeeded("McpGateway/shop/demo");
-        assert_eq!(failures.failed("McpGateway/shop/demo".into()).as_secs(), 5);
     }
 }

@@ -4,6 +4,7 @@
 //! whether the data plane actually serves what was rendered.
 
 pub mod admin;
+pub mod backoff;
 pub mod controller;
 pub mod leader;
 pub mod references;
