@@ -12,3 +12,4 @@ pub mod render;
 pub mod resources;
 pub mod selector;
 pub mod served;
+pub mod watches;

@@ -20,7 +20,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, ResourceExt};
 use mcpgw_crds::{McpGateway, McpToolkit};
-use mcpgw_operator::controller::{self, reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::controller::{reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::watches;
 use serde_json::{Value, json};
 use support::{FakeApi, FakeProbe};
 use tokio_util::sync::CancellationToken;
@@ -436,7 +437,7 @@ async fn the_operator_watches_and_writes_status_through_a_real_api_server() {
         .try_init();
     // The controllers themselves: a new gateway is noticed by the watch and reconciled.
     let stop = CancellationToken::new();
-    let running = tokio::spawn(controller::run(ctx, Some("shop".into()), stop.clone()));
+    let running = tokio::spawn(watches::run(ctx, Some("shop".into()), stop.clone()));
     let second: McpGateway = serde_json::from_value(
         json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
         "metadata": {"name": "second", "namespace": "shop"}, "spec": {}}),
