@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use mcpgw_crds::{McpGateway, McpToolkit};
 use tokio_util::sync::CancellationToken;
 
@@ -29,51 +30,32 @@ fn gateways_naming<K>(
     }
 }
 
+/// An API over `namespace`, or over all namespaces.
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
 /// Run both controllers until `shutdown`, over `namespace` (or all namespaces).
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: CancellationToken) {
-    let api = |client: Client| match &namespace {
-        Some(ns) => (
-            Api::<McpGateway>::namespaced(client.clone(), ns),
-            Api::<McpToolkit>::namespaced(client, ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client)),
-    };
-    let (gateways, toolkits) = api(ctx.client.clone());
-    let owned = |client: Client| -> (
-        Api<ConfigMap>,
-        Api<Deployment>,
-        Api<Service>,
-        Api<ServiceAccount>,
-    ) {
-        match &namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client, ns),
-            ),
-            None => (
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client),
-            ),
-        }
-    };
-    let (config_maps, deployments, services, accounts) = owned(ctx.client.clone());
+    let (client, ns) = (&ctx.client, namespace.as_deref());
+    let gateways: Api<McpGateway> = scoped(client, ns);
+    let toolkits: Api<McpToolkit> = scoped(client, ns);
+    let config_maps: Api<ConfigMap> = scoped(client, ns);
+    let deployments: Api<Deployment> = scoped(client, ns);
+    let services: Api<Service> = scoped(client, ns);
+    let accounts: Api<ServiceAccount> = scoped(client, ns);
     // Referenced Secrets and ConfigMaps, watched by metadata only (an
     // `Api<PartialObjectMeta<_>>` asks for nothing else): the operator never holds their
     // values, and reads a referenced one (for its keys) only in a reconcile.
-    let (secrets, referenced_maps): (
-        Api<PartialObjectMeta<Secret>>,
-        Api<PartialObjectMeta<ConfigMap>>,
-    ) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
+    let secrets: Api<PartialObjectMeta<Secret>> = scoped(client, ns);
+    let referenced_maps: Api<PartialObjectMeta<ConfigMap>> = scoped(client, ns);
     let stop = shutdown.clone();
     let gateway_controller = Controller::new(gateways, watcher::Config::default())
         .owns(config_maps, watcher::Config::default())
