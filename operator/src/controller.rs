@@ -1,26 +1,27 @@
 //! The reconcilers (the controller-rs shape): one for McpGateway, which
-//! renders, applies and reports, and one for McpToolkit, which only reports
+//! observes, renders, applies and reports, and one for McpToolkit, which only reports
 //! what the gateway reconcile cannot: a gateway that does not exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{Pod, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::Recorder;
 use kube::{Api, Client, Resource, ResourceExt};
-use mcpgw_crds::{McpGateway, McpToolkit, condition_type, reason};
-use serde_json::json;
+use mcpgw_crds::{McpGateway, McpToolkit, reason};
+use serde_json::Value;
 
 use crate::admin::{AdminState, Outcome};
 use crate::backoff::{Failures, key};
-use crate::references::{References, referenced_keys, referenced_objects};
+use crate::references::{KeysByName, References, referenced_keys, referenced_objects};
 use crate::render::{self, Inputs, Rendered, Verdict};
 use crate::resources::{self, FIELD_MANAGER};
 use crate::served::ConfigProbe;
+use crate::status;
 
 /// Everything a reconcile needs.
 pub struct Context {
@@ -90,18 +91,68 @@ const PENDING_RECHECK: Duration = Duration::from_secs(5);
 /// How soon to look again when all is well (catches Services that appear, etc.).
 const STEADY_RECHECK: Duration = Duration::from_secs(120);
 
+/// Observe what the gateway depends on, render it, apply what is rendered and
+/// report how it went (status and Events).
 pub async fn reconcile_gateway(
     gateway: Arc<McpGateway>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let ns = gateway.namespace().ok_or(Error::NoNamespace)?;
-    let name = gateway.name_any();
+    let observed = observe(&ctx, &gateway, &ns).await?;
+    let rendered = render::render(&observed.inputs(&gateway));
+    apply_rendered(&ctx, &gateway, &ns, &rendered).await?;
+    let (ready, serving) = readiness(&gateway, &rendered, &ctx).await?;
+    report_status(
+        &ctx.client,
+        &gateway,
+        &ns,
+        &observed.toolkits,
+        &rendered,
+        &ready,
+        serving,
+    )
+    .await?;
+    publish_events(&ctx, &gateway, &rendered).await;
+    succeeded(&ctx, &*gateway);
+    Ok(Action::requeue(if ready.status {
+        STEADY_RECHECK
+    } else {
+        PENDING_RECHECK
+    }))
+}
+
+/// What the cluster holds that a gateway's rendering depends on.
+struct Observed {
+    /// Every McpToolkit in the gateway's namespace.
+    toolkits: Vec<McpToolkit>,
+    /// Service name → its ports.
+    services: BTreeMap<String, BTreeSet<i32>>,
+    /// The referenced Secrets and ConfigMaps that exist: name → their keys.
+    secrets: KeysByName,
+    config_maps: KeysByName,
+}
+
+impl Observed {
+    fn inputs<'a>(&'a self, gateway: &'a McpGateway) -> Inputs<'a> {
+        Inputs {
+            gateway,
+            toolkits: &self.toolkits,
+            services: &self.services,
+            secrets: &self.secrets,
+            config_maps: &self.config_maps,
+        }
+    }
+}
+
+/// List the toolkits and Services of the gateway's namespace and read the keys
+/// of what it references, recording those references for the watches.
+async fn observe(ctx: &Context, gateway: &McpGateway, ns: &str) -> Result<Observed, Error> {
     let client = &ctx.client;
-    let toolkits = Api::<McpToolkit>::namespaced(client.clone(), &ns)
+    let toolkits = Api::<McpToolkit>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await?
         .items;
-    let services: BTreeMap<String, BTreeSet<i32>> = Api::<Service>::namespaced(client.clone(), &ns)
+    let services = Api::<Service>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await?
         .items
@@ -116,111 +167,66 @@ pub async fn reconcile_gateway(
             (s.name_any(), ports)
         })
         .collect();
-    let referenced = referenced_objects(&gateway, &toolkits);
-    ctx.references.record(&ns, &name, referenced.clone());
-    let (secrets, config_maps) = referenced_keys(client, &ns, &referenced).await?;
-    let rendered = render::render(&Inputs {
-        gateway: &gateway,
-        toolkits: &toolkits,
-        services: &services,
-        secrets: &secrets,
-        config_maps: &config_maps,
-    });
+    let referenced = referenced_objects(gateway, &toolkits);
+    ctx.references
+        .record(ns, &gateway.name_any(), referenced.clone());
+    let (secrets, config_maps) = referenced_keys(client, ns, &referenced).await?;
+    Ok(Observed {
+        toolkits,
+        services,
+        secrets,
+        config_maps,
+    })
+}
 
-    if let Some(config) = &rendered.config {
-        apply(client, &ns, &resources::config_map(&gateway, &config.yaml)).await?;
-        apply(client, &ns, &resources::service_account(&gateway)).await?;
-        apply(client, &ns, &resources::service(&gateway)).await?;
-        apply(
-            client,
-            &ns,
-            &resources::deployment(&gateway, &ctx.dataplane_image, &rendered.mounts),
-        )
-        .await?;
-    }
-    let (ready, serving) = readiness(&gateway, &rendered, &ctx).await?;
+/// Apply the gateway's objects, when there is a config to serve (without one,
+/// what was applied before stays as it is).
+async fn apply_rendered(
+    ctx: &Context,
+    gateway: &McpGateway,
+    ns: &str,
+    rendered: &Rendered,
+) -> Result<(), Error> {
+    let Some(config) = &rendered.config else {
+        return Ok(());
+    };
+    let client = &ctx.client;
+    apply(client, ns, &resources::config_map(gateway, &config.yaml)).await?;
+    apply(client, ns, &resources::service_account(gateway)).await?;
+    apply(client, ns, &resources::service(gateway)).await?;
+    let deployment = resources::deployment(gateway, &ctx.dataplane_image, &rendered.mounts);
+    apply(client, ns, &deployment).await
+}
 
-    let generation = gateway.metadata.generation;
-    let existing = gateway
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let conditions = vec![
-        condition(
-            existing,
-            condition_type::ACCEPTED,
-            &rendered.accepted,
-            generation,
-        ),
-        condition(
-            existing,
-            condition_type::PROGRAMMED,
-            &rendered.programmed,
-            generation,
-        ),
-        condition(existing, condition_type::READY, &ready, generation),
-        condition(
-            existing,
-            condition_type::RESOLVED_REFS,
-            &rendered.resolved_refs,
-            generation,
-        ),
-    ];
-    let changed_program = existing
-        .iter()
-        .find(|c| c.type_ == condition_type::PROGRAMMED)
-        .is_none_or(|c| {
-            c.message != rendered.programmed.message
-                || c.status != status_word(rendered.programmed.status)
-        });
-    let status = json!({
-        "apiVersion": "mcpgw.dev/v1alpha1",
-        "kind": "McpGateway",
-        "status": {
-            "observedGeneration": generation,
-            "conditions": conditions,
-            "toolkits": rendered.served,
-            "endpoint": resources::endpoint(&gateway),
-            "readyReplicas": serving,
+/// Write the gateway's status, then that of each toolkit the rendering judged.
+async fn report_status(
+    client: &Client,
+    gateway: &McpGateway,
+    ns: &str,
+    toolkits: &[McpToolkit],
+    rendered: &Rendered,
+    ready: &Verdict,
+    serving: i32,
+) -> Result<(), Error> {
+    let report = status::gateway(gateway, rendered, ready, serving);
+    patch_status::<McpGateway>(client, ns, &gateway.name_any(), &report).await?;
+    for toolkit in toolkits {
+        if let Some(verdict) = rendered.toolkits.get(&toolkit.name_any()) {
+            let report = status::toolkit(toolkit, &verdict.accepted, Some(&verdict.resolved_refs));
+            toolkit_status(client, toolkit, report).await?;
         }
-    });
-    Api::<McpGateway>::namespaced(client.clone(), &ns)
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&status),
-        )
-        .await?;
-
-    for toolkit in toolkits
-        .iter()
-        .filter(|t| rendered.toolkits.contains_key(&t.name_any()))
-    {
-        let verdict = &rendered.toolkits[&toolkit.name_any()];
-        toolkit_status(
-            client,
-            toolkit,
-            &verdict.accepted,
-            Some(&verdict.resolved_refs),
-        )
-        .await?;
     }
+    Ok(())
+}
 
-    if changed_program {
-        let (type_, reason_) = if rendered.programmed.status {
-            (EventType::Normal, "Programmed")
-        } else {
-            (EventType::Warning, rendered.programmed.reason)
-        };
-        publish(&ctx, &gateway, type_, reason_, &rendered.programmed.message).await;
+/// An Event when what is programmed changed since the last reconcile.
+async fn publish_events(ctx: &Context, gateway: &McpGateway, rendered: &Rendered) {
+    let Some(event) = status::programmed_event(gateway, &rendered.programmed) else {
+        return;
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &gateway.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not published");
     }
-    succeeded(&ctx, &*gateway);
-    Ok(Action::requeue(if ready.status {
-        STEADY_RECHECK
-    } else {
-        PENDING_RECHECK
-    }))
 }
 
 /// A toolkit whose gateway does not exist gets told so; everything else
@@ -240,7 +246,8 @@ pub async fn reconcile_toolkit(
                 toolkit.spec.gateway
             ),
         };
-        toolkit_status(&ctx.client, &toolkit, &verdict, None).await?;
+        let report = status::toolkit(&toolkit, &verdict, None);
+        toolkit_status(&ctx.client, &toolkit, report).await?;
     }
     succeeded(&ctx, &*toolkit);
     Ok(Action::await_change())
@@ -271,21 +278,49 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
 /// Server-side apply under the operator's field manager.
 async fn apply<K>(client: &Client, ns: &str, object: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
+    K: Namespaced + serde::Serialize,
 {
     let name = object.meta().name.clone().unwrap_or_default();
     Api::<K>::namespaced(client.clone(), ns)
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(object),
-        )
+        .patch(&name, &server_side_apply(), &Patch::Apply(object))
         .await?;
     Ok(())
+}
+
+/// Server-side apply of the status subresource of `name`.
+async fn patch_status<K: Namespaced>(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    status: &Value,
+) -> Result<(), Error> {
+    Api::<K>::namespaced(client.clone(), ns)
+        .patch_status(name, &server_side_apply(), &Patch::Apply(status))
+        .await?;
+    Ok(())
+}
+
+/// What [`apply`] and [`patch_status`] can write.
+trait Namespaced:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Namespaced for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
+/// The one way the operator writes: forced, under its own field manager, so
+/// that what it applies wins over hand edits of the same fields.
+fn server_side_apply() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
 }
 
 /// `Ready`: every desired replica is ready and reports serving the rendered config.
@@ -361,87 +396,10 @@ async fn readiness(
     ))
 }
 
-/// The status of one McpToolkit, server-side applied.
-async fn toolkit_status(
-    client: &Client,
-    toolkit: &McpToolkit,
-    accepted: &Verdict,
-    refs: Option<&Verdict>,
-) -> Result<(), Error> {
+/// Write a toolkit's status (in its own namespace).
+async fn toolkit_status(client: &Client, toolkit: &McpToolkit, report: Value) -> Result<(), Error> {
     let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
-    let generation = toolkit.metadata.generation;
-    let existing = toolkit
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let mut conditions = vec![condition(
-        existing,
-        condition_type::ACCEPTED,
-        accepted,
-        generation,
-    )];
-    if let Some(refs) = refs {
-        conditions.push(condition(
-            existing,
-            condition_type::RESOLVED_REFS,
-            refs,
-            generation,
-        ));
-    }
-    let status = json!({
-        "apiVersion": "mcpgw.dev/v1alpha1",
-        "kind": "McpToolkit",
-        "status": {"observedGeneration": generation, "conditions": conditions},
-    });
-    Api::<McpToolkit>::namespaced(client.clone(), &ns)
-        .patch_status(
-            &toolkit.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&status),
-        )
-        .await?;
-    Ok(())
-}
-
-fn status_word(status: bool) -> String {
-    if status { "True" } else { "False" }.to_owned()
-}
-
-/// A condition, keeping `lastTransitionTime` when the status did not change.
-fn condition(
-    existing: &[Condition],
-    type_: &str,
-    verdict: &Verdict,
-    generation: Option<i64>,
-) -> Condition {
-    let status = status_word(verdict.status);
-    let since = existing
-        .iter()
-        .find(|c| c.type_ == type_ && c.status == status)
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| Time(k8s_openapi::jiff::Timestamp::now()));
-    Condition {
-        type_: type_.to_owned(),
-        status,
-        reason: verdict.reason.to_owned(),
-        message: verdict.message.clone(),
-        last_transition_time: since,
-        observed_generation: generation,
-    }
-}
-
-async fn publish(ctx: &Context, gateway: &McpGateway, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &gateway.object_ref(&())).await {
-        tracing::debug!(error = %e, "event not published");
-    }
+    patch_status::<McpToolkit>(client, &ns, &toolkit.name_any(), &report).await
 }
 
 #[cfg(test)]

@@ -12,4 +12,5 @@ pub mod render;
 pub mod resources;
 pub mod selector;
 pub mod served;
+pub mod status;
 pub mod watches;
