@@ -46,10 +46,13 @@ pub struct AdminState {
 #[derive(Debug, Default)]
 struct Counters {
     /// By (kind, result).
-    reconciles: BTreeMap<(Cow<'static, str>, &'static str), u64>,
+    reconciles: ByKind,
     /// By (kind, reason).
-    errors: BTreeMap<(Cow<'static, str>, &'static str), u64>,
+    errors: ByKind,
 }
+
+/// Counts by (resource kind, a second label's value).
+type ByKind = BTreeMap<(Cow<'static, str>, &'static str), u64>;
 
 impl AdminState {
     /// Mark whether this replica runs the controllers (`/readyz`, and the
@@ -86,34 +89,20 @@ impl AdminState {
             (counters.reconciles.clone(), counters.errors.clone())
         };
         let mut out = String::new();
-        family(
+        counter_by_kind(
             &mut out,
             "mcpgw_operator_reconciles_total",
-            "counter",
             "Reconciles by resource kind and result (ok or error).",
+            "result",
+            &reconciles,
         );
-        for ((kind, result), n) in &reconciles {
-            sample(
-                &mut out,
-                "mcpgw_operator_reconciles_total",
-                &[("kind", kind.as_ref()), ("result", result)],
-                *n,
-            );
-        }
-        family(
+        counter_by_kind(
             &mut out,
             "mcpgw_operator_reconcile_errors_total",
-            "counter",
             "Failed reconciles by resource kind and reason.",
+            "reason",
+            &errors,
         );
-        for ((kind, reason), n) in &errors {
-            sample(
-                &mut out,
-                "mcpgw_operator_reconcile_errors_total",
-                &[("kind", kind.as_ref()), ("reason", reason)],
-                *n,
-            );
-        }
         family(
             &mut out,
             "mcpgw_operator_leader",
@@ -132,6 +121,14 @@ impl AdminState {
     fn counters(&self) -> MutexGuard<'_, Counters> {
         // Counters stay consistent even if a holder panicked: take them as is.
         self.counters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A counter family whose samples are labelled by kind and by `label`.
+fn counter_by_kind(out: &mut String, name: &str, help: &str, label: &str, counts: &ByKind) {
+    family(out, name, "counter", help);
+    for ((kind, value), n) in counts {
+        sample(out, name, &[("kind", kind), (label, value)], *n);
     }
 }
 
