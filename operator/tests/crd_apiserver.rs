@@ -121,6 +121,29 @@ fn demo_objects() -> Vec<Value> {
         .collect()
 }
 
+/// Create the objects of the example as written: each must be accepted.
+async fn create_demo(gateways: &Api<McpGateway>, toolkits: &Api<McpToolkit>) {
+    let pp = PostParams::default();
+    for object in demo_objects() {
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        match object["kind"].as_str() {
+            Some("McpGateway") => drop(
+                gateways
+                    .create(&pp, &serde_json::from_value(object).unwrap())
+                    .await
+                    .expect("gateway accepted"),
+            ),
+            Some("McpToolkit") => drop(
+                toolkits
+                    .create(&pp, &serde_json::from_value(object).unwrap())
+                    .await
+                    .expect("toolkit accepted"),
+            ),
+            other => panic!("unexpected {other:?} {name}"),
+        }
+    }
+}
+
 fn toolkit(name: &str, spec: Value) -> McpToolkit {
     serde_json::from_value(
         json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
@@ -167,30 +190,7 @@ async fn the_crds_install_and_enforce_their_rules_on_a_real_api_server() {
     // The example is accepted as written.
     let gateways: Api<McpGateway> = Api::namespaced(client.clone(), "shop");
     let toolkits: Api<McpToolkit> = Api::namespaced(client.clone(), "shop");
-    for object in demo_objects() {
-        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
-        match object["kind"].as_str() {
-            Some("McpGateway") => drop(
-                gateways
-                    .create(
-                        &PostParams::default(),
-                        &serde_json::from_value(object).unwrap(),
-                    )
-                    .await
-                    .expect("gateway accepted"),
-            ),
-            Some("McpToolkit") => drop(
-                toolkits
-                    .create(
-                        &PostParams::default(),
-                        &serde_json::from_value(object).unwrap(),
-                    )
-                    .await
-                    .expect("toolkit accepted"),
-            ),
-            other => panic!("unexpected {other:?} {name}"),
-        }
-    }
+    create_demo(&gateways, &toolkits).await;
     let demo = gateways.get("demo").await.unwrap();
     assert_eq!(
         demo.spec.listener.port, 7114,
@@ -359,23 +359,7 @@ async fn the_operator_watches_and_writes_status_through_a_real_api_server() {
     install_crds(&real).await;
     let gateways: Api<McpGateway> = Api::namespaced(real.clone(), "shop");
     let toolkits: Api<McpToolkit> = Api::namespaced(real.clone(), "shop");
-    for object in demo_objects() {
-        let pp = PostParams::default();
-        match object["kind"].as_str() {
-            Some("McpGateway") => drop(
-                gateways
-                    .create(&pp, &serde_json::from_value(object).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            _ => drop(
-                toolkits
-                    .create(&pp, &serde_json::from_value(object).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-        }
-    }
+    create_demo(&gateways, &toolkits).await;
     toolkits.create(&PostParams::default(), &toolkit("orphan", json!({"gateway": "nope", "toolkit": "orphan", "upstream": {"url": "http://x:1/mcp"}}))).await.unwrap();
 
     // Services and the data-plane objects live in the mock.

@@ -81,6 +81,11 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {type_} in {status}"))
 }
 
+/// The message of the condition `type_` in `status`.
+fn message<'a>(status: &'a Value, type_: &str) -> &'a str {
+    condition(status, type_)["message"].as_str().unwrap()
+}
+
 fn last_status(api: &FakeApi, path: &str) -> Value {
     api.patches(&format!("{path}/status"))
         .pop()
@@ -201,12 +206,7 @@ async fn ready_means_every_replica_serves_the_rendered_config() {
         .unwrap();
     let status = last_status(&api, &format!("{MCPGW}/mcpgateways/demo"));
     assert_eq!(condition(&status, "Ready")["status"], "False");
-    assert!(
-        condition(&status, "Ready")["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("1 of 2 replicas serve config")
-    );
+    assert!(message(&status, "Ready").starts_with("1 of 2 replicas serve config"));
     assert_eq!(status["readyReplicas"], 1);
 
     probe.0.lock().unwrap().insert("10.0.0.2".into(), sha);
@@ -300,12 +300,7 @@ async fn duplicate_names_and_missing_services_are_reported_on_the_toolkits() {
         condition(&copy, "Accepted")["reason"],
         "DuplicateToolkitName"
     );
-    assert!(
-        condition(&copy, "Accepted")["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"time\"")
-    );
+    assert!(message(&copy, "Accepted").contains("\"time\""));
     let ghost = last_status(&api, &format!("{MCPGW}/mcptoolkits/ghost"));
     assert_eq!(condition(&ghost, "ResolvedRefs")["status"], "False");
     assert_eq!(
@@ -363,12 +358,7 @@ async fn a_toolkit_naming_a_missing_gateway_is_told_so() {
     assert_eq!(action, Action::await_change());
     let status = last_status(&api, &format!("{MCPGW}/mcptoolkits/orphan"));
     assert_eq!(condition(&status, "Accepted")["reason"], "GatewayNotFound");
-    assert!(
-        condition(&status, "Accepted")["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"nope\"")
-    );
+    assert!(message(&status, "Accepted").contains("\"nope\""));
     assert_eq!(status["observedGeneration"], 2);
 }
 
