@@ -323,6 +323,12 @@ fn server_side_apply() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
+/// Write a toolkit's status (in its own namespace).
+async fn toolkit_status(client: &Client, toolkit: &McpToolkit, report: Value) -> Result<(), Error> {
+    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
+    patch_status::<McpToolkit>(client, &ns, &toolkit.name_any(), &report).await
+}
+
 /// `Ready`: every desired replica is ready and reports serving the rendered config.
 async fn readiness(
     gateway: &McpGateway,
@@ -349,22 +355,7 @@ async fn readiness(
             0,
         ));
     }
-    let ns = gateway.namespace().unwrap_or_default();
-    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default().labels(&resources::pod_selector(gateway)))
-        .await?
-        .items;
-    let ready_ips: Vec<String> = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| {
-            p.status
-                .iter()
-                .flat_map(|s| s.conditions.iter().flatten())
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
-        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
-        .collect();
+    let ready_ips = ready_pod_ips(gateway, ctx).await?;
     let port = gateway.spec.listener.port;
     let answers =
         futures_util::future::join_all(ready_ips.iter().map(|ip| ctx.probe.served(ip, port))).await;
@@ -396,10 +387,25 @@ async fn readiness(
     ))
 }
 
-/// Write a toolkit's status (in its own namespace).
-async fn toolkit_status(client: &Client, toolkit: &McpToolkit, report: Value) -> Result<(), Error> {
-    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
-    patch_status::<McpToolkit>(client, &ns, &toolkit.name_any(), &report).await
+/// The IPs of the gateway's data-plane pods that are ready and not going away.
+async fn ready_pod_ips(gateway: &McpGateway, ctx: &Context) -> Result<Vec<String>, Error> {
+    let ns = gateway.namespace().unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+        .list(&ListParams::default().labels(&resources::pod_selector(gateway)))
+        .await?
+        .items;
+    let ready_ips = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .collect();
+    Ok(ready_ips)
 }
 
 #[cfg(test)]
