@@ -1,6 +1,7 @@
 //! The operator's admin HTTP server (port 8080): liveness, readiness and
 //! Prometheus metrics.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -28,7 +29,7 @@ pub enum Outcome {
     /// The reconcile succeeded.
     Ok,
     /// The reconcile failed; the reason is a short fixed label such as
-    /// `"apply"` or `"render"` (never an error message: labels must stay few).
+    /// `"conflict"` or `"api-5xx"` (never an error message: labels must stay few).
     Error(&'static str),
 }
 
@@ -45,10 +46,13 @@ pub struct AdminState {
 #[derive(Debug, Default)]
 struct Counters {
     /// By (kind, result).
-    reconciles: BTreeMap<(&'static str, &'static str), u64>,
+    reconciles: ByKind,
     /// By (kind, reason).
-    errors: BTreeMap<(&'static str, &'static str), u64>,
+    errors: ByKind,
 }
+
+/// Counts by (resource kind, a second label's value).
+type ByKind = BTreeMap<(Cow<'static, str>, &'static str), u64>;
 
 impl AdminState {
     /// Mark whether this replica runs the controllers (`/readyz`, and the
@@ -62,13 +66,15 @@ impl AdminState {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// Count one reconcile of a `kind` (e.g. `"McpGateway"`).
-    pub fn reconciled(&self, kind: &'static str, outcome: Outcome) {
+    /// Count one reconcile of a `kind` (e.g. `"McpGateway"`, as
+    /// `Resource::kind` gives it).
+    pub fn reconciled(&self, kind: impl Into<Cow<'static, str>>, outcome: Outcome) {
+        let kind = kind.into();
         let mut counters = self.counters();
         let result = match outcome {
             Outcome::Ok => "ok",
             Outcome::Error(reason) => {
-                *counters.errors.entry((kind, reason)).or_default() += 1;
+                *counters.errors.entry((kind.clone(), reason)).or_default() += 1;
                 "error"
             }
         };
@@ -83,34 +89,20 @@ impl AdminState {
             (counters.reconciles.clone(), counters.errors.clone())
         };
         let mut out = String::new();
-        family(
+        counter_by_kind(
             &mut out,
             "mcpgw_operator_reconciles_total",
-            "counter",
             "Reconciles by resource kind and result (ok or error).",
+            "result",
+            &reconciles,
         );
-        for ((kind, result), n) in &reconciles {
-            sample(
-                &mut out,
-                "mcpgw_operator_reconciles_total",
-                &[("kind", kind), ("result", result)],
-                *n,
-            );
-        }
-        family(
+        counter_by_kind(
             &mut out,
             "mcpgw_operator_reconcile_errors_total",
-            "counter",
             "Failed reconciles by resource kind and reason.",
+            "reason",
+            &errors,
         );
-        for ((kind, reason), n) in &errors {
-            sample(
-                &mut out,
-                "mcpgw_operator_reconcile_errors_total",
-                &[("kind", kind), ("reason", reason)],
-                *n,
-            );
-        }
         family(
             &mut out,
             "mcpgw_operator_leader",
@@ -129,6 +121,14 @@ impl AdminState {
     fn counters(&self) -> MutexGuard<'_, Counters> {
         // Counters stay consistent even if a holder panicked: take them as is.
         self.counters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A counter family whose samples are labelled by kind and by `label`.
+fn counter_by_kind(out: &mut String, name: &str, help: &str, label: &str, counts: &ByKind) {
+    family(out, name, "counter", help);
+    for ((kind, value), n) in counts {
+        sample(out, name, &[("kind", kind), (label, value)], *n);
     }
 }
 

@@ -1,31 +1,27 @@
 //! The reconcilers (the controller-rs shape): one for McpGateway, which
-//! renders, applies and reports, and one for McpToolkit, which only reports
+//! observes, renders, applies and reports, and one for McpToolkit, which only reports
 //! what the gateway reconcile cannot: a gateway that does not exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::events::Recorder;
 use kube::{Api, Client, Resource, ResourceExt};
-use mcpgw_crds::{McpGateway, McpToolkit, condition_type, reason};
-use serde_json::json;
-use tokio_util::sync::CancellationToken;
+use mcpgw_crds::{McpGateway, McpToolkit, reason};
+use serde_json::Value;
 
 use crate::admin::{AdminState, Outcome};
-use crate::references::{Kind, References, referenced_keys, referenced_objects};
+use crate::backoff::{Failures, key};
+use crate::references::{KeysByName, References, referenced_keys, referenced_objects};
 use crate::render::{self, Inputs, Rendered, Verdict};
 use crate::resources::{self, FIELD_MANAGER};
 use crate::served::ConfigProbe;
+use crate::status;
 
 /// Everything a reconcile needs.
 pub struct Context {
@@ -40,36 +36,6 @@ pub struct Context {
     /// The Secrets and ConfigMaps each gateway references: a change to one of them
     /// re-reconciles the gateways that name it.
     pub references: References,
-}
-
-/// Consecutive reconcile failures per object (`kind/namespace/name`).
-#[derive(Debug, Default)]
-pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
-
-impl Failures {
-    /// One more failure of `key`: how long to wait before the next try
-    /// (5 s, doubling, at most 5 min).
-    pub fn failed(&self, key: String) -> Duration {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(key).or_default();
-        *n = n.saturating_add(1);
-        ERROR_RETRY
-            .saturating_mul(1 << (*n - 1).min(6))
-            .min(MAX_RETRY)
-    }
-
-    pub fn succeeded(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
-    }
-}
-
-fn key<K: Resource<DynamicType = ()>>(object: &K) -> String {
-    format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        object.namespace().unwrap_or_default(),
-        object.name_any()
-    )
 }
 
 impl std::fmt::Debug for Context {
@@ -90,11 +56,33 @@ pub enum Error {
 }
 
 impl Error {
-    fn reason(&self) -> &'static str {
+    /// What went wrong, as a short fixed label (`reason` of
+    /// `mcpgw_operator_reconcile_errors_total`): never the message, so that the
+    /// labels stay few.
+    pub fn reason(&self) -> &'static str {
+        use kube::Error as Kube;
         match self {
-            Self::Kube(_) => "api",
+            Self::Kube(Kube::Api(status)) => api_reason(status.code),
+            Self::Kube(Kube::HyperError(_) | Kube::Service(_) | Kube::ReadEvents(_)) => "transport",
+            Self::Kube(Kube::SerdeError(_) | Kube::FromUtf8(_)) => "decode",
+            Self::Kube(_) => "client",
             Self::NoNamespace => "no-namespace",
         }
+    }
+}
+
+/// An API server's refusal by its HTTP code. NB: by the code, not with
+/// `Status::is_conflict` and the like: those go by the `reason` alone, which an
+/// answer made by a proxy lacks (kube keeps the code of such an answer).
+fn api_reason(code: u16) -> &'static str {
+    match code {
+        403 => "forbidden",
+        404 => "not-found",
+        409 => "conflict",
+        422 => "invalid",
+        400..=499 => "api-4xx",
+        500..=599 => "api-5xx",
+        _ => "api",
     }
 }
 
@@ -102,23 +90,69 @@ impl Error {
 const PENDING_RECHECK: Duration = Duration::from_secs(5);
 /// How soon to look again when all is well (catches Services that appear, etc.).
 const STEADY_RECHECK: Duration = Duration::from_secs(120);
-/// How soon to retry after a first error; it doubles with each further one.
-const ERROR_RETRY: Duration = Duration::from_secs(5);
-/// The longest wait between retries.
-const MAX_RETRY: Duration = Duration::from_secs(300);
 
+/// Observe what the gateway depends on, render it, apply what is rendered and
+/// report how it went (status and Events).
 pub async fn reconcile_gateway(
     gateway: Arc<McpGateway>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let ns = gateway.namespace().ok_or(Error::NoNamespace)?;
-    let name = gateway.name_any();
+    let observed = observe(&ctx, &gateway, &ns).await?;
+    let rendered = render::render(&observed.inputs(&gateway));
+    apply_rendered(&ctx, &gateway, &ns, &rendered).await?;
+    let (ready, serving) = readiness(&gateway, &rendered, &ctx).await?;
+    report_status(
+        &ctx.client,
+        &gateway,
+        &ns,
+        &observed.toolkits,
+        &rendered,
+        &ready,
+        serving,
+    )
+    .await?;
+    publish_events(&ctx, &gateway, &rendered).await;
+    succeeded(&ctx, &*gateway);
+    Ok(Action::requeue(if ready.status {
+        STEADY_RECHECK
+    } else {
+        PENDING_RECHECK
+    }))
+}
+
+/// What the cluster holds that a gateway's rendering depends on.
+struct Observed {
+    /// Every McpToolkit in the gateway's namespace.
+    toolkits: Vec<McpToolkit>,
+    /// Service name → its ports.
+    services: BTreeMap<String, BTreeSet<i32>>,
+    /// The referenced Secrets and ConfigMaps that exist: name → their keys.
+    secrets: KeysByName,
+    config_maps: KeysByName,
+}
+
+impl Observed {
+    fn inputs<'a>(&'a self, gateway: &'a McpGateway) -> Inputs<'a> {
+        Inputs {
+            gateway,
+            toolkits: &self.toolkits,
+            services: &self.services,
+            secrets: &self.secrets,
+            config_maps: &self.config_maps,
+        }
+    }
+}
+
+/// List the toolkits and Services of the gateway's namespace and read the keys
+/// of what it references, recording those references for the watches.
+async fn observe(ctx: &Context, gateway: &McpGateway, ns: &str) -> Result<Observed, Error> {
     let client = &ctx.client;
-    let toolkits = Api::<McpToolkit>::namespaced(client.clone(), &ns)
+    let toolkits = Api::<McpToolkit>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await?
         .items;
-    let services: BTreeMap<String, BTreeSet<i32>> = Api::<Service>::namespaced(client.clone(), &ns)
+    let services = Api::<Service>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await?
         .items
@@ -133,111 +167,66 @@ pub async fn reconcile_gateway(
             (s.name_any(), ports)
         })
         .collect();
-    let referenced = referenced_objects(&gateway, &toolkits);
-    ctx.references.record(&ns, &name, referenced.clone());
-    let (secrets, config_maps) = referenced_keys(client, &ns, &referenced).await?;
-    let rendered = render::render(&Inputs {
-        gateway: &gateway,
-        toolkits: &toolkits,
-        services: &services,
-        secrets: &secrets,
-        config_maps: &config_maps,
-    });
+    let referenced = referenced_objects(gateway, &toolkits);
+    ctx.references
+        .record(ns, &gateway.name_any(), referenced.clone());
+    let (secrets, config_maps) = referenced_keys(client, ns, &referenced).await?;
+    Ok(Observed {
+        toolkits,
+        services,
+        secrets,
+        config_maps,
+    })
+}
 
-    if let Some(config) = &rendered.config {
-        apply(client, &ns, &resources::config_map(&gateway, &config.yaml)).await?;
-        apply(client, &ns, &resources::service_account(&gateway)).await?;
-        apply(client, &ns, &resources::service(&gateway)).await?;
-        apply(
-            client,
-            &ns,
-            &resources::deployment(&gateway, &ctx.dataplane_image, &rendered.mounts),
-        )
-        .await?;
-    }
-    let (ready, serving) = readiness(&gateway, &rendered, &ctx).await?;
+/// Apply the gateway's objects, when there is a config to serve (without one,
+/// what was applied before stays as it is).
+async fn apply_rendered(
+    ctx: &Context,
+    gateway: &McpGateway,
+    ns: &str,
+    rendered: &Rendered,
+) -> Result<(), Error> {
+    let Some(config) = &rendered.config else {
+        return Ok(());
+    };
+    let client = &ctx.client;
+    apply(client, ns, &resources::config_map(gateway, &config.yaml)).await?;
+    apply(client, ns, &resources::service_account(gateway)).await?;
+    apply(client, ns, &resources::service(gateway)).await?;
+    let deployment = resources::deployment(gateway, &ctx.dataplane_image, &rendered.mounts);
+    apply(client, ns, &deployment).await
+}
 
-    let generation = gateway.metadata.generation;
-    let existing = gateway
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let conditions = vec![
-        condition(
-            existing,
-            condition_type::ACCEPTED,
-            &rendered.accepted,
-            generation,
-        ),
-        condition(
-            existing,
-            condition_type::PROGRAMMED,
-            &rendered.programmed,
-            generation,
-        ),
-        condition(existing, condition_type::READY, &ready, generation),
-        condition(
-            existing,
-            condition_type::RESOLVED_REFS,
-            &rendered.resolved_refs,
-            generation,
-        ),
-    ];
-    let changed_program = existing
-        .iter()
-        .find(|c| c.type_ == condition_type::PROGRAMMED)
-        .is_none_or(|c| {
-            c.message != rendered.programmed.message
-                || c.status != status_word(rendered.programmed.status)
-        });
-    let status = json!({
-        "apiVersion": "mcpgw.dev/v1alpha1",
-        "kind": "McpGateway",
-        "status": {
-            "observedGeneration": generation,
-            "conditions": conditions,
-            "toolkits": rendered.served,
-            "endpoint": resources::endpoint(&gateway),
-            "readyReplicas": serving,
+/// Write the gateway's status, then that of each toolkit the rendering judged.
+async fn report_status(
+    client: &Client,
+    gateway: &McpGateway,
+    ns: &str,
+    toolkits: &[McpToolkit],
+    rendered: &Rendered,
+    ready: &Verdict,
+    serving: i32,
+) -> Result<(), Error> {
+    let report = status::gateway(gateway, rendered, ready, serving);
+    patch_status::<McpGateway>(client, ns, &gateway.name_any(), &report).await?;
+    for toolkit in toolkits {
+        if let Some(verdict) = rendered.toolkits.get(&toolkit.name_any()) {
+            let report = status::toolkit(toolkit, &verdict.accepted, Some(&verdict.resolved_refs));
+            toolkit_status(client, toolkit, report).await?;
         }
-    });
-    Api::<McpGateway>::namespaced(client.clone(), &ns)
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&status),
-        )
-        .await?;
-
-    for toolkit in toolkits
-        .iter()
-        .filter(|t| rendered.toolkits.contains_key(&t.name_any()))
-    {
-        let verdict = &rendered.toolkits[&toolkit.name_any()];
-        toolkit_status(
-            client,
-            toolkit,
-            &verdict.accepted,
-            Some(&verdict.resolved_refs),
-        )
-        .await?;
     }
+    Ok(())
+}
 
-    if changed_program {
-        let (type_, reason_) = if rendered.programmed.status {
-            (EventType::Normal, "Programmed")
-        } else {
-            (EventType::Warning, rendered.programmed.reason)
-        };
-        publish(&ctx, &gateway, type_, reason_, &rendered.programmed.message).await;
+/// An Event when what is programmed changed since the last reconcile.
+async fn publish_events(ctx: &Context, gateway: &McpGateway, rendered: &Rendered) {
+    let Some(event) = status::programmed_event(gateway, &rendered.programmed) else {
+        return;
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &gateway.object_ref(&())).await {
+        tracing::debug!(error = %e, "event not published");
     }
-    ctx.admin.reconciled("McpGateway", Outcome::Ok);
-    Ok(Action::requeue(if ready.status {
-        STEADY_RECHECK
-    } else {
-        PENDING_RECHECK
-    }))
 }
 
 /// A toolkit whose gateway does not exist gets told so; everything else
@@ -257,43 +246,87 @@ pub async fn reconcile_toolkit(
                 toolkit.spec.gateway
             ),
         };
-        toolkit_status(&ctx.client, &toolkit, &verdict, None).await?;
+        let report = status::toolkit(&toolkit, &verdict, None);
+        toolkit_status(&ctx.client, &toolkit, report).await?;
     }
-    ctx.admin.reconciled("McpToolkit", Outcome::Ok);
-    ctx.failures.succeeded(&key(&*toolkit));
+    succeeded(&ctx, &*toolkit);
     Ok(Action::await_change())
 }
 
-pub fn error_policy<K>(_object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
-    ctx.admin.reconciled(
-        std::any::type_name::<K>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("object"),
-        Outcome::Error(error.reason()),
-    );
-    Action::requeue(ERROR_RETRY)
+/// Count a successful reconcile, and forget the object's failures: its next
+/// failure is retried after the first, shortest wait again.
+fn succeeded<K: Resource<DynamicType = ()>>(ctx: &Context, object: &K) {
+    ctx.admin.reconciled(K::kind(&()), Outcome::Ok);
+    ctx.failures.succeeded(&key(object));
+}
+
+/// Count the failure by kind and reason, and retry the object after a wait
+/// that doubles with each failure in a row (5 s up to 5 min).
+pub fn error_policy<K: Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = key(&*object);
+    let retry = ctx.failures.failed(key.clone());
+    tracing::warn!(%error, object = %key, ?retry, "reconcile failed; retrying");
+    ctx.admin
+        .reconciled(K::kind(&()), Outcome::Error(error.reason()));
+    Action::requeue(retry)
 }
 
 /// Server-side apply under the operator's field manager.
 async fn apply<K>(client: &Client, ns: &str, object: &K) -> Result<(), Error>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
+    K: Namespaced + serde::Serialize,
 {
     let name = object.meta().name.clone().unwrap_or_default();
     Api::<K>::namespaced(client.clone(), ns)
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(object),
-        )
+        .patch(&name, &server_side_apply(), &Patch::Apply(object))
         .await?;
     Ok(())
+}
+
+/// Server-side apply of the status subresource of `name`.
+async fn patch_status<K: Namespaced>(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    status: &Value,
+) -> Result<(), Error> {
+    Api::<K>::namespaced(client.clone(), ns)
+        .patch_status(name, &server_side_apply(), &Patch::Apply(status))
+        .await?;
+    Ok(())
+}
+
+/// What [`apply`] and [`patch_status`] can write.
+trait Namespaced:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Namespaced for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
+/// The one way the operator writes: forced, under its own field manager, so
+/// that what it applies wins over hand edits of the same fields.
+fn server_side_apply() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+/// Write a toolkit's status (in its own namespace).
+async fn toolkit_status(client: &Client, toolkit: &McpToolkit, report: Value) -> Result<(), Error> {
+    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
+    patch_status::<McpToolkit>(client, &ns, &toolkit.name_any(), &report).await
 }
 
 /// `Ready`: every desired replica is ready and reports serving the rendered config.
@@ -322,22 +355,7 @@ async fn readiness(
             0,
         ));
     }
-    let ns = gateway.namespace().unwrap_or_default();
-    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default().labels(&resources::pod_selector(gateway)))
-        .await?
-        .items;
-    let ready_ips: Vec<String> = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter(|p| {
-            p.status
-                .iter()
-                .flat_map(|s| s.conditions.iter().flatten())
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
-        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
-        .collect();
+    let ready_ips = ready_pod_ips(gateway, ctx).await?;
     let port = gateway.spec.listener.port;
     let answers =
         futures_util::future::join_all(ready_ips.iter().map(|ip| ctx.probe.served(ip, port))).await;
@@ -369,179 +387,25 @@ async fn readiness(
     ))
 }
 
-/// The status of one McpToolkit, server-side applied.
-async fn toolkit_status(
-    client: &Client,
-    toolkit: &McpToolkit,
-    accepted: &Verdict,
-    refs: Option<&Verdict>,
-) -> Result<(), Error> {
-    let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
-    let generation = toolkit.metadata.generation;
-    let existing = toolkit
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    let mut conditions = vec![condition(
-        existing,
-        condition_type::ACCEPTED,
-        accepted,
-        generation,
-    )];
-    if let Some(refs) = refs {
-        conditions.push(condition(
-            existing,
-            condition_type::RESOLVED_REFS,
-            refs,
-            generation,
-        ));
-    }
-    let status = json!({
-        "apiVersion": "mcpgw.dev/v1alpha1",
-        "kind": "McpToolkit",
-        "status": {"observedGeneration": generation, "conditions": conditions},
-    });
-    Api::<McpToolkit>::namespaced(client.clone(), &ns)
-        .patch_status(
-            &toolkit.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&status),
-        )
-        .await?;
-    Ok(())
-}
-
-fn status_word(status: bool) -> String {
-    if status { "True" } else { "False" }.to_owned()
-}
-
-/// A condition, keeping `lastTransitionTime` when the status did not change.
-fn condition(
-    existing: &[Condition],
-    type_: &str,
-    verdict: &Verdict,
-    generation: Option<i64>,
-) -> Condition {
-    let status = status_word(verdict.status);
-    let since = existing
+/// The IPs of the gateway's data-plane pods that are ready and not going away.
+async fn ready_pod_ips(gateway: &McpGateway, ctx: &Context) -> Result<Vec<String>, Error> {
+    let ns = gateway.namespace().unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+        .list(&ListParams::default().labels(&resources::pod_selector(gateway)))
+        .await?
+        .items;
+    let ready_ips = pods
         .iter()
-        .find(|c| c.type_ == type_ && c.status == status)
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| Time(k8s_openapi::jiff::Timestamp::now()));
-    Condition {
-        type_: type_.to_owned(),
-        status,
-        reason: verdict.reason.to_owned(),
-        message: verdict.message.clone(),
-        last_transition_time: since,
-        observed_generation: generation,
-    }
-}
-
-async fn publish(ctx: &Context, gateway: &McpGateway, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &gateway.object_ref(&())).await {
-        tracing::debug!(error = %e, "event not published");
-    }
-}
-
-/// Maps a changed Secret or ConfigMap to the gateways that reference it.
-fn gateways_naming<K>(
-    ctx: Arc<Context>,
-    kind: Kind,
-) -> impl Fn(PartialObjectMeta<K>) -> Vec<ObjectRef<McpGateway>> + Send + Sync + 'static {
-    move |object| {
-        let ns = object.metadata.namespace.unwrap_or_default();
-        let name = object.metadata.name.unwrap_or_default();
-        ctx.references.gateways(kind, &ns, &name)
-    }
-}
-
-/// Run both controllers until `shutdown`, over `namespace` (or all namespaces).
-pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: CancellationToken) {
-    let api = |client: Client| match &namespace {
-        Some(ns) => (
-            Api::<McpGateway>::namespaced(client.clone(), ns),
-            Api::<McpToolkit>::namespaced(client, ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client)),
-    };
-    let (gateways, toolkits) = api(ctx.client.clone());
-    let owned = |client: Client| -> (
-        Api<ConfigMap>,
-        Api<Deployment>,
-        Api<Service>,
-        Api<ServiceAccount>,
-    ) {
-        match &namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client, ns),
-            ),
-            None => (
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client),
-            ),
-        }
-    };
-    let (config_maps, deployments, services, accounts) = owned(ctx.client.clone());
-    // Referenced Secrets and ConfigMaps, watched by metadata only (an
-    // `Api<PartialObjectMeta<_>>` asks for nothing else): the operator never holds their
-    // values, and reads a referenced one (for its keys) only in a reconcile.
-    let (secrets, referenced_maps): (
-        Api<PartialObjectMeta<Secret>>,
-        Api<PartialObjectMeta<ConfigMap>>,
-    ) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
-    let stop = shutdown.clone();
-    let gateway_controller = Controller::new(gateways, watcher::Config::default())
-        .owns(config_maps, watcher::Config::default())
-        .owns(deployments, watcher::Config::default())
-        .owns(services, watcher::Config::default())
-        .owns(accounts, watcher::Config::default())
-        .watches(
-            secrets,
-            watcher::Config::default(),
-            gateways_naming(ctx.clone(), Kind::Secret),
-        )
-        .watches(
-            referenced_maps,
-            watcher::Config::default(),
-            gateways_naming(ctx.clone(), Kind::ConfigMap),
-        )
-        .watches(
-            toolkits.clone(),
-            watcher::Config::default(),
-            |toolkit: McpToolkit| {
-                let ns = toolkit.namespace();
-                ns.map(|ns| ObjectRef::<McpGateway>::new(&toolkit.spec.gateway).within(&ns))
-            },
-        )
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile_gateway, error_policy, ctx.clone())
-        .for_each(|_| async {});
-    let stop = shutdown.clone();
-    let toolkit_controller = Controller::new(toolkits, watcher::Config::default())
-        .graceful_shutdown_on(async move { stop.cancelled().await })
-        .run(reconcile_toolkit, error_policy, ctx)
-        .for_each(|_| async {});
-    tokio::join!(gateway_controller, toolkit_controller);
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            p.status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .collect();
+    Ok(ready_ips)
 }
 
 #[cfg(test)]
@@ -549,18 +413,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retries_back_off_per_object_and_reset_on_success() {
-        let failures = Failures::default();
-        let waits: Vec<u64> = (0..9)
-            .map(|_| failures.failed("McpGateway/shop/demo".into()).as_secs())
-            .collect();
-        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    fn errors_are_counted_by_what_failed_not_by_their_message() {
+        let api = |code| {
+            let status = kube::core::Status::failure("some message", "SomeReason").with_code(code);
+            Error::Kube(kube::Error::Api(status.boxed())).reason()
+        };
+        let reasons = [403, 404, 409, 422, 400, 500, 503, 0].map(api);
         assert_eq!(
-            failures.failed("McpGateway/shop/other".into()).as_secs(),
-            5,
-            "per object"
+            reasons,
+            [
+                "forbidden",
+                "not-found",
+                "conflict",
+                "invalid",
+                "api-4xx",
+                "api-5xx",
+                "api-5xx",
+                "api"
+            ]
         );
-        failures.succeeded("McpGateway/shop/demo");
-        assert_eq!(failures.failed("McpGateway/shop/demo".into()).as_secs(), 5);
+        let refused = kube::Error::Service("connection refused".into());
+        assert_eq!(Error::Kube(refused).reason(), "transport");
+        let garbled = serde_json::from_str::<u8>("<html>").expect_err("not JSON");
+        assert_eq!(
+            Error::Kube(kube::Error::SerdeError(garbled)).reason(),
+            "decode"
+        );
+        assert_eq!(Error::NoNamespace.reason(), "no-namespace");
     }
 }

@@ -4,6 +4,7 @@
 //! whether the data plane actually serves what was rendered.
 
 pub mod admin;
+pub mod backoff;
 pub mod controller;
 pub mod leader;
 pub mod references;
@@ -11,3 +12,5 @@ pub mod render;
 pub mod resources;
 pub mod selector;
 pub mod served;
+pub mod status;
+pub mod watches;

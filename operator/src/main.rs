@@ -7,9 +7,10 @@ use std::sync::Arc;
 use clap::Parser;
 use kube::runtime::events::{Recorder, Reporter};
 use mcpgw_operator::admin::{self, AdminState};
-use mcpgw_operator::controller::{self, Context};
+use mcpgw_operator::controller::Context;
 use mcpgw_operator::leader::LeaderElection;
 use mcpgw_operator::served::HttpProbe;
+use mcpgw_operator::watches;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -124,11 +125,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     tracing::info!(namespaces = ?namespaces, "reconciling");
     if namespaces.is_empty() {
-        controller::run(ctx, None, work.clone()).await;
+        watches::run(ctx, None, work.clone()).await;
     } else {
         let runs = namespaces
             .into_iter()
-            .map(|ns| controller::run(ctx.clone(), Some(ns), work.clone()));
+            .map(|ns| watches::run(ctx.clone(), Some(ns), work.clone()));
         futures_util::future::join_all(runs).await;
     }
     admin.set_ready(false);

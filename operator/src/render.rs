@@ -14,10 +14,10 @@ use mcpgw_config::model::{
     Authorization, Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute, McpServer,
     TcpServer, ToolkitCondition,
 };
-use mcpgw_config::{compile, config_sha256, to_yaml};
+use mcpgw_config::{FieldError, compile, config_sha256, to_yaml};
 use mcpgw_crds::{McpGateway, McpToolkit, reason};
 
-use crate::selector::{self, SelectorError};
+use crate::selector::{Selector, SelectorError};
 
 mod auth;
 
@@ -106,261 +106,306 @@ pub struct RenderedConfig {
     pub sha256: String,
 }
 
-/// Render `inputs` into the gateway's binding config and verdicts.
+/// Render `inputs` into the gateway's binding config and verdicts: check the
+/// gateway itself, judge each of its toolkits, and compile those that may be
+/// served.
 pub fn render(inputs: &Inputs<'_>) -> Rendered {
     let gateway = inputs.gateway;
-    let spec = &gateway.spec;
-    let mut toolkits = BTreeMap::new();
     let ours: Vec<&McpToolkit> = inputs
         .toolkits
         .iter()
         .filter(|t| t.spec.gateway == gateway.name_any())
         .collect();
-
     let resolved_refs = auth::gateway_refs(gateway, inputs);
-    let refused = |reason: &'static str,
-                   message: String,
-                   toolkits: &mut BTreeMap<String, ToolkitVerdict>| Rendered {
-        accepted: Verdict::no(reason, message.clone()),
-        resolved_refs: resolved_refs.clone(),
-        config: None,
-        programmed: Verdict::no(reason, message),
-        served: vec![],
-        toolkits: std::mem::take(toolkits),
-        mounts: Mounts::default(),
+    let selector = match check_gateway(gateway, &resolved_refs) {
+        Ok(selector) => selector,
+        Err(refusal) => return refusal.rendered(&ours, resolved_refs),
     };
-    let selector = match spec
+    let mut judged = Judged {
+        resolved_refs,
+        toolkits: BTreeMap::new(),
+    };
+    let candidates = candidates(inputs, ours, selector.as_ref(), &mut judged.toolkits);
+    program(gateway, candidates, judged)
+}
+
+/// A toolkit to try serving, with the URL the data plane is to dial.
+type Candidate<'a> = (&'a McpToolkit, String);
+
+/// Why a gateway is refused before any of its toolkits is looked at.
+struct Refusal {
+    reason: &'static str,
+    message: String,
+    /// What each of its toolkits is told.
+    to_toolkits: &'static str,
+}
+
+impl Refusal {
+    fn rendered(self, ours: &[&McpToolkit], resolved_refs: Verdict) -> Rendered {
+        let toolkits = ours
+            .iter()
+            .map(|t| {
+                (
+                    t.name_any(),
+                    not_accepted(self.reason, self.to_toolkits, None),
+                )
+            })
+            .collect();
+        let judged = Judged {
+            resolved_refs,
+            toolkits,
+        };
+        judged.unserved(
+            Verdict::no(self.reason, self.message.clone()),
+            Verdict::no(self.reason, self.message),
+        )
+    }
+}
+
+/// The gateway's own checks, in this order: its toolkitSelector is valid, and
+/// its references resolve.
+fn check_gateway<'g>(
+    gateway: &'g McpGateway,
+    resolved_refs: &Verdict,
+) -> Result<Option<Selector<'g>>, Refusal> {
+    let selector = gateway
+        .spec
         .toolkit_selector
         .as_ref()
-        .map(selector::Selector::new)
+        .map(Selector::new)
         .transpose()
-    {
-        Ok(s) => s,
-        Err(SelectorError(e)) => {
-            let message = format!("spec.toolkitSelector: {e}");
-            for t in &ours {
-                toolkits.insert(
-                    t.name_any(),
-                    not_accepted(
-                        reason::INVALID,
-                        "the gateway's toolkitSelector is invalid",
-                        None,
-                    ),
-                );
-            }
-            return refused(reason::INVALID, message, &mut toolkits);
-        }
-    };
+        .map_err(|SelectorError(e)| Refusal {
+            reason: reason::INVALID,
+            message: format!("spec.toolkitSelector: {e}"),
+            to_toolkits: "the gateway's toolkitSelector is invalid",
+        })?;
     if !resolved_refs.status {
-        for t in &ours {
-            toolkits.insert(
-                t.name_any(),
-                not_accepted(resolved_refs.reason, "the gateway is not accepted", None),
-            );
+        return Err(Refusal {
+            reason: resolved_refs.reason,
+            message: resolved_refs.message.clone(),
+            to_toolkits: "the gateway is not accepted",
+        });
+    }
+    Ok(selector)
+}
+
+/// The verdicts so far: the gateway's references, and each of its toolkits.
+struct Judged {
+    resolved_refs: Verdict,
+    /// Per McpToolkit object name.
+    toolkits: BTreeMap<String, ToolkitVerdict>,
+}
+
+impl Judged {
+    /// The outcome when there is no config to serve.
+    fn unserved(self, accepted: Verdict, programmed: Verdict) -> Rendered {
+        Rendered {
+            accepted,
+            resolved_refs: self.resolved_refs,
+            config: None,
+            programmed,
+            served: vec![],
+            toolkits: self.toolkits,
+            mounts: Mounts::default(),
         }
-        let (reason, message) = (resolved_refs.reason, resolved_refs.message.clone());
-        return refused(reason, message, &mut toolkits);
     }
 
-    // Candidates: selected, references resolved, first holder of their name.
-    let mut candidates: Vec<(&McpToolkit, String)> = Vec::new();
-    let mut by_age = ours.clone();
-    by_age.sort_by(|a, b| {
-        (
-            a.metadata.creation_timestamp.as_ref().map(|t| t.0),
-            a.name_any(),
-        )
-            .cmp(&(
-                b.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                b.name_any(),
-            ))
-    });
-    let mut holders: BTreeMap<&str, String> = BTreeMap::new();
-    for toolkit in by_age {
-        let name = toolkit.name_any();
-        let refs = resolve(toolkit, inputs);
-        if let Some(selector) = &selector
-            && !selector.matches(toolkit.labels())
-        {
-            toolkits.insert(
-                name,
-                not_accepted(
-                    reason::NOT_SELECTED,
-                    "the gateway's toolkitSelector does not match this McpToolkit's labels",
-                    Some(refs),
-                ),
-            );
-            continue;
-        }
-        if let Some(holder) = holders.get(toolkit.spec.toolkit.as_str()) {
-            let message = format!(
-                "toolkit name {:?} is already used by McpToolkit {holder:?} of this gateway",
-                toolkit.spec.toolkit
-            );
-            toolkits.insert(
-                name,
-                not_accepted(reason::DUPLICATE_TOOLKIT_NAME, message, Some(refs)),
-            );
-            continue;
-        }
-        holders.insert(&toolkit.spec.toolkit, name.clone());
-        if let Some(verdict) = auth::needs_gateway_auth(toolkit, gateway) {
-            toolkits.insert(
-                name,
-                ToolkitVerdict {
-                    accepted: verdict,
-                    resolved_refs: refs,
-                },
-            );
-            continue;
-        }
-        let server = match (
-            &refs.status,
-            server_url(toolkit, &gateway.namespace().unwrap_or_default()),
-        ) {
-            (true, Some(url)) => url,
-            _ => {
-                toolkits.insert(
-                    name,
-                    ToolkitVerdict {
-                        accepted: Verdict::yes(
-                            reason::ACCEPTED,
-                            "served once its references resolve",
-                        ),
-                        resolved_refs: refs,
-                    },
-                );
-                continue;
+    /// The outcome serving `candidates` with `config` (compiled, so valid).
+    fn served(
+        self,
+        gateway: &McpGateway,
+        candidates: &[Candidate<'_>],
+        config: &Config,
+    ) -> Rendered {
+        let yaml = match to_yaml(config) {
+            Ok(yaml) => yaml,
+            Err(e) => {
+                let programmed =
+                    Verdict::no(reason::INVALID_CONFIG, format!("rendering YAML: {e}"));
+                return self.unserved(valid_gateway(), programmed);
             }
         };
-        toolkits.insert(
-            name.clone(),
-            ToolkitVerdict {
-                accepted: Verdict::yes(reason::ACCEPTED, "served by the gateway"),
-                resolved_refs: refs,
-            },
-        );
-        candidates.push((toolkit, server));
-    }
-
-    // Compile; a toolkit the config rejects is refused with the config's own words.
-    loop {
-        if candidates.is_empty() {
-            let message =
-                "no McpToolkit is served: create one whose spec.gateway names this gateway"
-                    .to_owned();
-            return Rendered {
-                accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
-                resolved_refs,
-                config: None,
-                programmed: Verdict::no(reason::NO_TOOLKITS, message),
-                served: vec![],
-                toolkits,
-                mounts: Mounts::default(),
-            };
-        }
-        let config = binding_config(gateway, &candidates);
-        let errors = match compile(&config) {
-            Ok(_) => {
-                let yaml = match to_yaml(&config) {
-                    Ok(y) => y,
-                    Err(e) => {
-                        return Rendered {
-                            accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
-                            resolved_refs,
-                            config: None,
-                            programmed: Verdict::no(
-                                reason::INVALID_CONFIG,
-                                format!("rendering YAML: {e}"),
-                            ),
-                            served: vec![],
-                            toolkits,
-                            mounts: Mounts::default(),
-                        };
-                    }
-                };
-                let mut served: Vec<String> = candidates
-                    .iter()
-                    .map(|(t, _)| t.spec.toolkit.clone())
-                    .collect();
-                served.sort();
-                return Rendered {
-                    accepted: Verdict::yes(reason::ACCEPTED, "the gateway is valid"),
-                    resolved_refs,
-                    mounts: auth::mounts(gateway, candidates.iter().map(|(t, _)| *t)),
-                    config: Some(RenderedConfig {
-                        sha256: config_sha256(yaml.as_bytes()),
-                        yaml,
-                    }),
-                    programmed: Verdict::yes(
-                        reason::PROGRAMMED,
-                        format!("config rendered for {} toolkit(s)", served.len()),
-                    ),
-                    served,
-                    toolkits,
-                };
-            }
-            Err(e) => e.errors,
-        };
-        let before = candidates.len();
-        // Routes are rendered in toolkit-name order: a route's index names its toolkit.
-        let mut names: Vec<String> = candidates
+        let mut served: Vec<String> = candidates
             .iter()
             .map(|(t, _)| t.spec.toolkit.clone())
             .collect();
-        names.sort_unstable();
-        candidates.retain(|(toolkit, _)| {
-            let client = format!("bindings.{}", client_binding(&toolkit.spec.toolkit));
-            let route = names
-                .binary_search(&toolkit.spec.toolkit)
-                .ok()
-                .map(|index| format!("bindings.north_mcp_proxy.routes[{index}]"));
-            let under = |path: &str, prefix: &str| {
-                path == prefix
-                    || path
-                        .strip_prefix(prefix)
-                        .is_some_and(|rest| rest.starts_with(['.', '[']))
-            };
-            let mine: Vec<_> = errors
-                .iter()
-                .filter(|e| {
-                    under(&e.path, &client) || route.as_ref().is_some_and(|r| under(&e.path, r))
-                })
-                .collect();
-            if mine.is_empty() {
-                return true;
-            }
-            let message = mine
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            if let Some(v) = toolkits.get_mut(&toolkit.name_any()) {
-                v.accepted = Verdict::no(
-                    reason::INVALID,
-                    format!("the gateway cannot serve this upstream: {message}"),
-                );
-            }
-            false
-        });
-        if candidates.len() == before {
+        served.sort();
+        Rendered {
+            accepted: valid_gateway(),
+            resolved_refs: self.resolved_refs,
+            mounts: auth::mounts(gateway, candidates.iter().map(|(t, _)| *t)),
+            config: Some(RenderedConfig {
+                sha256: config_sha256(yaml.as_bytes()),
+                yaml,
+            }),
+            programmed: Verdict::yes(
+                reason::PROGRAMMED,
+                format!("config rendered for {} toolkit(s)", served.len()),
+            ),
+            served,
+            toolkits: self.toolkits,
+        }
+    }
+}
+
+fn valid_gateway() -> Verdict {
+    Verdict::yes(reason::ACCEPTED, "the gateway is valid")
+}
+
+/// The toolkits to try serving: selected, references resolved, first holder of
+/// their name (the oldest McpToolkit keeps it). Each of `ours` gets its verdict
+/// in `toolkits`.
+fn candidates<'a>(
+    inputs: &Inputs<'_>,
+    mut ours: Vec<&'a McpToolkit>,
+    selector: Option<&Selector<'_>>,
+    toolkits: &mut BTreeMap<String, ToolkitVerdict>,
+) -> Vec<Candidate<'a>> {
+    ours.sort_by_key(|t| {
+        let created = t.metadata.creation_timestamp.as_ref().map(|time| time.0);
+        (created, t.name_any())
+    });
+    let mut holders: BTreeMap<&str, String> = BTreeMap::new();
+    let mut candidates = Vec::new();
+    for toolkit in ours {
+        let (verdict, server) = judge(toolkit, inputs, selector, &mut holders);
+        toolkits.insert(toolkit.name_any(), verdict);
+        candidates.extend(server.map(|server| (toolkit, server)));
+    }
+    candidates
+}
+
+/// One toolkit's verdicts, and the URL to dial when it is to be served.
+/// `holders`: toolkit name → the McpToolkit holding it, of those judged before.
+fn judge<'a>(
+    toolkit: &'a McpToolkit,
+    inputs: &Inputs<'_>,
+    selector: Option<&Selector<'_>>,
+    holders: &mut BTreeMap<&'a str, String>,
+) -> (ToolkitVerdict, Option<String>) {
+    let gateway = inputs.gateway;
+    let refs = resolve(toolkit, inputs);
+    if let Some(selector) = selector
+        && !selector.matches(toolkit.labels())
+    {
+        let message = "the gateway's toolkitSelector does not match this McpToolkit's labels";
+        return (
+            not_accepted(reason::NOT_SELECTED, message, Some(refs)),
+            None,
+        );
+    }
+    if let Some(holder) = holders.get(toolkit.spec.toolkit.as_str()) {
+        let message = format!(
+            "toolkit name {:?} is already used by McpToolkit {holder:?} of this gateway",
+            toolkit.spec.toolkit
+        );
+        let verdict = not_accepted(reason::DUPLICATE_TOOLKIT_NAME, message, Some(refs));
+        return (verdict, None);
+    }
+    holders.insert(&toolkit.spec.toolkit, toolkit.name_any());
+    if let Some(accepted) = auth::needs_gateway_auth(toolkit, gateway) {
+        let verdict = ToolkitVerdict {
+            accepted,
+            resolved_refs: refs,
+        };
+        return (verdict, None);
+    }
+    let namespace = gateway.namespace().unwrap_or_default();
+    let server = server_url(toolkit, &namespace).filter(|_| refs.status);
+    let accepted = match server {
+        Some(_) => Verdict::yes(reason::ACCEPTED, "served by the gateway"),
+        None => Verdict::yes(reason::ACCEPTED, "served once its references resolve"),
+    };
+    let verdict = ToolkitVerdict {
+        accepted,
+        resolved_refs: refs,
+    };
+    (verdict, server)
+}
+
+/// Compile the candidates into the binding config. A toolkit the config rejects
+/// is refused in the config's own words and the rest compiled again; errors
+/// that are no single toolkit's fault refuse the gateway.
+fn program(
+    gateway: &McpGateway,
+    mut candidates: Vec<Candidate<'_>>,
+    mut judged: Judged,
+) -> Rendered {
+    loop {
+        if candidates.is_empty() {
+            let message =
+                "no McpToolkit is served: create one whose spec.gateway names this gateway";
+            return judged.unserved(valid_gateway(), Verdict::no(reason::NO_TOOLKITS, message));
+        }
+        let config = binding_config(gateway, &candidates);
+        let errors = match compile(&config) {
+            Ok(_) => return judged.served(gateway, &candidates, &config),
+            Err(e) => e.errors,
+        };
+        if !refuse_rejected(&mut candidates, &errors, &mut judged.toolkits) {
             // Not a single toolkit's fault: the gateway's own settings.
             let message = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.path, e.message))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Rendered {
-                accepted: Verdict::no(reason::INVALID, message.clone()),
-                resolved_refs,
-                config: None,
-                programmed: Verdict::no(reason::INVALID_CONFIG, message),
-                served: vec![],
-                toolkits,
-                mounts: Mounts::default(),
-            };
+            return judged.unserved(
+                Verdict::no(reason::INVALID, message.clone()),
+                Verdict::no(reason::INVALID_CONFIG, message),
+            );
         }
     }
+}
+
+/// Drop from `candidates` each toolkit that `errors` are about (its client
+/// binding or its route), telling it why in `toolkits`. Whether any was dropped.
+fn refuse_rejected(
+    candidates: &mut Vec<Candidate<'_>>,
+    errors: &[FieldError],
+    toolkits: &mut BTreeMap<String, ToolkitVerdict>,
+) -> bool {
+    let before = candidates.len();
+    // Routes are rendered in toolkit-name order: a route's index names its toolkit.
+    let mut names: Vec<String> = candidates
+        .iter()
+        .map(|(t, _)| t.spec.toolkit.clone())
+        .collect();
+    names.sort_unstable();
+    candidates.retain(|(toolkit, _)| {
+        let client = format!("bindings.{}", client_binding(&toolkit.spec.toolkit));
+        let route = names
+            .binary_search(&toolkit.spec.toolkit)
+            .ok()
+            .map(|index| format!("bindings.north_mcp_proxy.routes[{index}]"));
+        let under = |path: &str, prefix: &str| {
+            path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        };
+        let mine: Vec<_> = errors
+            .iter()
+            .filter(|e| {
+                under(&e.path, &client) || route.as_ref().is_some_and(|r| under(&e.path, r))
+            })
+            .collect();
+        if mine.is_empty() {
+            return true;
+        }
+        let message = mine
+            .iter()
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Some(v) = toolkits.get_mut(&toolkit.name_any()) {
+            v.accepted = Verdict::no(
+                reason::INVALID,
+                format!("the gateway cannot serve this upstream: {message}"),
+            );
+        }
+        false
+    });
+    candidates.len() != before
 }
 
 fn not_accepted(
@@ -421,7 +466,7 @@ fn client_binding(toolkit: &str) -> String {
 }
 
 /// The binding config (Zilla vocabulary) serving `toolkits`, in toolkit-name order.
-fn binding_config(gateway: &McpGateway, toolkits: &[(&McpToolkit, String)]) -> Config {
+fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
     let spec = &gateway.spec;
     let mut server = McpServer::new("north_mcp_proxy");
     if let Some(secret) = &spec.session_key_secret_ref {

@@ -123,6 +123,60 @@ pub fn service(gateway: &McpGateway) -> Service {
 /// The data-plane Deployment; `mounts` are the files the rendered config names besides
 /// its own (JWT keys, toolkits' credentials).
 pub fn deployment(gateway: &McpGateway, default_image: &str, mounts: &Mounts) -> Deployment {
+    Deployment {
+        metadata: metadata(gateway, gateway.name_any()),
+        spec: Some(DeploymentSpec {
+            replicas: Some(gateway.spec.replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(gateway)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(gateway)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec(gateway, default_image, mounts)),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// The data-plane pod: its one container, its volumes (each mounted read-only),
+/// no API token, not root.
+fn pod_spec(gateway: &McpGateway, default_image: &str, files: &Mounts) -> PodSpec {
+    let volumes = volumes(gateway, files);
+    let mounts = volumes
+        .iter()
+        .map(|(volume, dir)| VolumeMount {
+            name: volume.name.clone(),
+            mount_path: (*dir).to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        })
+        .collect();
+    PodSpec {
+        service_account_name: Some(gateway.name_any()),
+        automount_service_account_token: Some(false),
+        containers: vec![container(gateway, default_image, mounts)],
+        volumes: Some(volumes.into_iter().map(|(volume, _)| volume).collect()),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        ..PodSpec::default()
+    }
+}
+
+/// The data-plane container: the config file to serve, the listener port, the
+/// admin probes, and nothing it may write or escalate.
+fn container(gateway: &McpGateway, default_image: &str, mounts: Vec<VolumeMount>) -> Container {
     let spec = &gateway.spec;
     let probe = |path: &str, period: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -133,54 +187,7 @@ pub fn deployment(gateway: &McpGateway, default_image: &str, mounts: &Mounts) ->
         period_seconds: Some(period),
         ..Probe::default()
     };
-    let files = mounts;
-    let mut mounts = vec![VolumeMount {
-        name: "config".to_owned(),
-        mount_path: CONFIG_DIR.to_owned(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }];
-    let mut volumes = vec![Volume {
-        name: "config".to_owned(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_map_name(gateway),
-            ..ConfigMapVolumeSource::default()
-        }),
-        ..Volume::default()
-    }];
-    if let Some(secret) = &spec.session_key_secret_ref {
-        mounts.push(VolumeMount {
-            name: "session-key".to_owned(),
-            mount_path: SESSION_DIR.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
-        volumes.push(Volume {
-            name: "session-key".to_owned(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret.name.clone()),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
-    }
-    for (name, dir, sources) in projected_volumes(files) {
-        mounts.push(VolumeMount {
-            name: name.to_owned(),
-            mount_path: dir.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
-        volumes.push(Volume {
-            name: name.to_owned(),
-            projected: Some(ProjectedVolumeSource {
-                sources: Some(sources),
-                ..ProjectedVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
-    }
-    let container = Container {
+    Container {
         name: "dataplane".to_owned(),
         image: Some(
             spec.image
@@ -213,40 +220,44 @@ pub fn deployment(gateway: &McpGateway, default_image: &str, mounts: &Mounts) ->
             ..SecurityContext::default()
         }),
         ..Container::default()
-    };
-    Deployment {
-        metadata: metadata(gateway, gateway.name_any()),
-        spec: Some(DeploymentSpec {
-            replicas: Some(spec.replicas),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(gateway)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(gateway)),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(gateway.name_any()),
-                    automount_service_account_token: Some(false),
-                    containers: vec![container],
-                    volumes: Some(volumes),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".to_owned(),
-                            ..SeccompProfile::default()
-                        }),
-                        ..PodSecurityContext::default()
-                    }),
-                    ..PodSpec::default()
-                }),
-            },
-            ..DeploymentSpec::default()
-        }),
-        ..Deployment::default()
     }
+}
+
+/// The pod's volumes, each with the directory the container mounts it at: the
+/// config, the session key (when there is one), and the files the config names.
+fn volumes(gateway: &McpGateway, files: &Mounts) -> Vec<(Volume, &'static str)> {
+    let config = Volume {
+        name: "config".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map_name(gateway),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    let mut volumes = vec![(config, CONFIG_DIR)];
+    if let Some(secret) = &gateway.spec.session_key_secret_ref {
+        let session_key = Volume {
+            name: "session-key".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.name.clone()),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        };
+        volumes.push((session_key, SESSION_DIR));
+    }
+    for (name, dir, sources) in projected_volumes(files) {
+        let projected = Volume {
+            name: name.to_owned(),
+            projected: Some(ProjectedVolumeSource {
+                sources: Some(sources),
+                ..ProjectedVolumeSource::default()
+            }),
+            ..Volume::default()
+        };
+        volumes.push((projected, dir));
+    }
+    volumes
 }
 
 /// The projected volumes (name, mount directory, sources) of the JWT keys and the

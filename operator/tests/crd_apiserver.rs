@@ -20,7 +20,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, ResourceExt};
 use mcpgw_crds::{McpGateway, McpToolkit};
-use mcpgw_operator::controller::{self, reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::controller::{reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::watches;
 use serde_json::{Value, json};
 use support::{FakeApi, FakeProbe};
 use tokio_util::sync::CancellationToken;
@@ -120,6 +121,29 @@ fn demo_objects() -> Vec<Value> {
         .collect()
 }
 
+/// Create the objects of the example as written: each must be accepted.
+async fn create_demo(gateways: &Api<McpGateway>, toolkits: &Api<McpToolkit>) {
+    let pp = PostParams::default();
+    for object in demo_objects() {
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        match object["kind"].as_str() {
+            Some("McpGateway") => drop(
+                gateways
+                    .create(&pp, &serde_json::from_value(object).unwrap())
+                    .await
+                    .expect("gateway accepted"),
+            ),
+            Some("McpToolkit") => drop(
+                toolkits
+                    .create(&pp, &serde_json::from_value(object).unwrap())
+                    .await
+                    .expect("toolkit accepted"),
+            ),
+            other => panic!("unexpected {other:?} {name}"),
+        }
+    }
+}
+
 fn toolkit(name: &str, spec: Value) -> McpToolkit {
     serde_json::from_value(
         json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
@@ -166,30 +190,7 @@ async fn the_crds_install_and_enforce_their_rules_on_a_real_api_server() {
     // The example is accepted as written.
     let gateways: Api<McpGateway> = Api::namespaced(client.clone(), "shop");
     let toolkits: Api<McpToolkit> = Api::namespaced(client.clone(), "shop");
-    for object in demo_objects() {
-        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
-        match object["kind"].as_str() {
-            Some("McpGateway") => drop(
-                gateways
-                    .create(
-                        &PostParams::default(),
-                        &serde_json::from_value(object).unwrap(),
-                    )
-                    .await
-                    .expect("gateway accepted"),
-            ),
-            Some("McpToolkit") => drop(
-                toolkits
-                    .create(
-                        &PostParams::default(),
-                        &serde_json::from_value(object).unwrap(),
-                    )
-                    .await
-                    .expect("toolkit accepted"),
-            ),
-            other => panic!("unexpected {other:?} {name}"),
-        }
-    }
+    create_demo(&gateways, &toolkits).await;
     let demo = gateways.get("demo").await.unwrap();
     assert_eq!(
         demo.spec.listener.port, 7114,
@@ -358,23 +359,7 @@ async fn the_operator_watches_and_writes_status_through_a_real_api_server() {
     install_crds(&real).await;
     let gateways: Api<McpGateway> = Api::namespaced(real.clone(), "shop");
     let toolkits: Api<McpToolkit> = Api::namespaced(real.clone(), "shop");
-    for object in demo_objects() {
-        let pp = PostParams::default();
-        match object["kind"].as_str() {
-            Some("McpGateway") => drop(
-                gateways
-                    .create(&pp, &serde_json::from_value(object).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-            _ => drop(
-                toolkits
-                    .create(&pp, &serde_json::from_value(object).unwrap())
-                    .await
-                    .unwrap(),
-            ),
-        }
-    }
+    create_demo(&gateways, &toolkits).await;
     toolkits.create(&PostParams::default(), &toolkit("orphan", json!({"gateway": "nope", "toolkit": "orphan", "upstream": {"url": "http://x:1/mcp"}}))).await.unwrap();
 
     // Services and the data-plane objects live in the mock.
@@ -436,7 +421,7 @@ async fn the_operator_watches_and_writes_status_through_a_real_api_server() {
         .try_init();
     // The controllers themselves: a new gateway is noticed by the watch and reconciled.
     let stop = CancellationToken::new();
-    let running = tokio::spawn(controller::run(ctx, Some("shop".into()), stop.clone()));
+    let running = tokio::spawn(watches::run(ctx, Some("shop".into()), stop.clone()));
     let second: McpGateway = serde_json::from_value(
         json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
         "metadata": {"name": "second", "namespace": "shop"}, "spec": {}}),

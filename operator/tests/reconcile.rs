@@ -5,11 +5,12 @@
 mod support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use http::Method;
+use http::{Method, StatusCode};
 use kube::runtime::controller::Action;
 use mcpgw_crds::{McpGateway, McpToolkit};
-use mcpgw_operator::controller::{reconcile_gateway, reconcile_toolkit};
+use mcpgw_operator::controller::{Context, error_policy, reconcile_gateway, reconcile_toolkit};
 use serde_json::{Value, json};
 use support::{FakeApi, FakeProbe, context};
 
@@ -78,6 +79,11 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
         .iter()
         .find(|c| c["type"] == type_)
         .unwrap_or_else(|| panic!("no {type_} in {status}"))
+}
+
+/// The message of the condition `type_` in `status`.
+fn message<'a>(status: &'a Value, type_: &str) -> &'a str {
+    condition(status, type_)["message"].as_str().unwrap()
 }
 
 fn last_status(api: &FakeApi, path: &str) -> Value {
@@ -200,12 +206,7 @@ async fn ready_means_every_replica_serves_the_rendered_config() {
         .unwrap();
     let status = last_status(&api, &format!("{MCPGW}/mcpgateways/demo"));
     assert_eq!(condition(&status, "Ready")["status"], "False");
-    assert!(
-        condition(&status, "Ready")["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("1 of 2 replicas serve config")
-    );
+    assert!(message(&status, "Ready").starts_with("1 of 2 replicas serve config"));
     assert_eq!(status["readyReplicas"], 1);
 
     probe.0.lock().unwrap().insert("10.0.0.2".into(), sha);
@@ -299,12 +300,7 @@ async fn duplicate_names_and_missing_services_are_reported_on_the_toolkits() {
         condition(&copy, "Accepted")["reason"],
         "DuplicateToolkitName"
     );
-    assert!(
-        condition(&copy, "Accepted")["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"time\"")
-    );
+    assert!(message(&copy, "Accepted").contains("\"time\""));
     let ghost = last_status(&api, &format!("{MCPGW}/mcptoolkits/ghost"));
     assert_eq!(condition(&ghost, "ResolvedRefs")["status"], "False");
     assert_eq!(
@@ -362,12 +358,7 @@ async fn a_toolkit_naming_a_missing_gateway_is_told_so() {
     assert_eq!(action, Action::await_change());
     let status = last_status(&api, &format!("{MCPGW}/mcptoolkits/orphan"));
     assert_eq!(condition(&status, "Accepted")["reason"], "GatewayNotFound");
-    assert!(
-        condition(&status, "Accepted")["message"]
-            .as_str()
-            .unwrap()
-            .contains("\"nope\"")
-    );
+    assert!(message(&status, "Accepted").contains("\"nope\""));
     assert_eq!(status["observedGeneration"], 2);
 }
 
@@ -396,5 +387,74 @@ async fn deleting_a_gateway_is_left_to_the_garbage_collector() {
             (Some("McpGateway"), Some(true)),
             "{path}"
         );
+    }
+}
+
+/// Reconcile `gateway` while the API server fails, and the retry the error policy asks for.
+async fn retry_after_failure(gateway: &Arc<McpGateway>, ctx: &Arc<Context>) -> Action {
+    let error = reconcile_gateway(gateway.clone(), ctx.clone())
+        .await
+        .expect_err("the API server fails");
+    error_policy(gateway.clone(), &error, ctx.clone())
+}
+
+#[tokio::test]
+async fn failures_back_off_per_object_and_a_success_resets_the_wait() {
+    let api = demo_cluster();
+    let ctx = context(&api, Arc::new(FakeProbe::default()));
+    let demo = Arc::new(gateway(3));
+    let mut other = gateway(1);
+    other.metadata.name = Some("other".into());
+    let other = Arc::new(other);
+    let after = |seconds| Action::requeue(Duration::from_secs(seconds));
+
+    api.fail("", StatusCode::INTERNAL_SERVER_ERROR);
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        waits.push(retry_after_failure(&demo, &ctx).await);
+    }
+    assert_eq!(waits, [after(5), after(10), after(20)]);
+    let toolkit: Arc<McpToolkit> = Arc::new(
+        serde_json::from_value(toolkit_json(
+            "demo",
+            "demo",
+            "demo",
+            80,
+            "2026-01-01T00:00:00Z",
+        ))
+        .unwrap(),
+    );
+    let error = reconcile_toolkit(toolkit.clone(), ctx.clone())
+        .await
+        .expect_err("the API server fails");
+    assert_eq!(
+        error_policy(toolkit, &error, ctx.clone()),
+        after(5),
+        "a toolkit named like the gateway has a count of its own"
+    );
+    assert_eq!(
+        retry_after_failure(&other, &ctx).await,
+        after(5),
+        "another gateway has a count of its own"
+    );
+
+    api.recover();
+    reconcile_gateway(demo.clone(), ctx.clone()).await.unwrap();
+    api.fail("", StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        retry_after_failure(&demo, &ctx).await,
+        after(5),
+        "a success starts the count again"
+    );
+    assert_eq!(retry_after_failure(&other, &ctx).await, after(10));
+
+    let metrics = ctx.admin.render_metrics();
+    for line in [
+        r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="error"} 6"#,
+        r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="ok"} 1"#,
+        r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="api-5xx"} 6"#,
+        r#"mcpgw_operator_reconcile_errors_total{kind="McpToolkit",reason="api-5xx"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
 }

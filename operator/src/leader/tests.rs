@@ -63,8 +63,7 @@ impl Scenario {
         let acquiring = self.acquire();
         self.api.expect(Method::GET, LEASE).await.not_found();
         let create = self.api.expect(Method::POST, LEASES).await;
-        let body = with_version(create.body.clone(), "1");
-        create.reply(201, body);
+        create.accept(201, "1");
         acquiring.await.unwrap().unwrap()
     }
 }
@@ -91,6 +90,11 @@ impl ApiServer {
         Call { body, respond }
     }
 
+    /// The next request is a GET of the lease: answer it with `lease`.
+    async fn lease_is(&mut self, lease: Value) {
+        self.expect(Method::GET, LEASE).await.reply(200, lease);
+    }
+
     /// Answer every further request with a 500.
     fn fail_everything(mut self) {
         tokio::spawn(async move {
@@ -104,6 +108,13 @@ impl ApiServer {
 impl Call {
     fn reply(self, code: u16, body: Value) {
         self.respond.send_response(response(code, body));
+    }
+
+    /// Take the lease written as it is, at resource version `version`.
+    fn accept(self, code: u16, version: &str) {
+        let mut body = self.body.clone();
+        body["metadata"]["resourceVersion"] = json!(version);
+        self.reply(code, body);
     }
 
     fn not_found(self) {
@@ -146,11 +157,6 @@ fn lease(holder: &str, acquired: i64, renewed: i64, transitions: i32, version: &
     })
 }
 
-fn with_version(mut lease: Value, version: &str) -> Value {
-    lease["metadata"]["resourceVersion"] = json!(version);
-    lease
-}
-
 #[tokio::test(start_paused = true)]
 async fn missing_lease_is_created_and_acquired() {
     let mut s = Scenario::new();
@@ -163,8 +169,7 @@ async fn missing_lease_is_created_and_acquired() {
     assert_eq!(create.spec("leaseTransitions"), 0);
     assert_eq!(create.time("acquireTime"), t0());
     assert_eq!(create.time("renewTime"), t0());
-    let body = with_version(create.body.clone(), "1");
-    create.reply(201, body);
+    create.accept(201, "1");
     let leadership = acquiring.await.unwrap().unwrap();
     assert!(!leadership.lost().is_cancelled());
 }
@@ -180,16 +185,12 @@ async fn fresh_lease_of_another_is_taken_only_once_expired() {
         get.reply(200, lease("other", -100, 0, 3, "7"));
     }
     assert!(!acquiring.is_finished());
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", -100, 0, 3, "7"));
+    s.api.lease_is(lease("other", -100, 0, 3, "7")).await;
     let update = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(s.elapsed(), 15);
     assert_eq!(update.spec("holderIdentity"), "me");
     assert_eq!(update.spec("leaseTransitions"), 4);
-    let body = with_version(update.body.clone(), "8");
-    update.reply(200, body);
+    update.accept(200, "8");
     acquiring.await.unwrap().unwrap();
 }
 
@@ -197,18 +198,14 @@ async fn fresh_lease_of_another_is_taken_only_once_expired() {
 async fn expired_lease_is_taken_over_with_one_more_transition() {
     let mut s = Scenario::new();
     let acquiring = s.acquire();
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", -100, -20, 3, "7"));
+    s.api.lease_is(lease("other", -100, -20, 3, "7")).await;
     let update = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(update.body["metadata"]["resourceVersion"], "7");
     assert_eq!(update.spec("holderIdentity"), "me");
     assert_eq!(update.spec("leaseTransitions"), 4);
     assert_eq!(update.time("acquireTime"), t0());
     assert_eq!(update.time("renewTime"), t0());
-    let body = with_version(update.body.clone(), "8");
-    update.reply(200, body);
+    update.accept(200, "8");
     acquiring.await.unwrap().unwrap();
 }
 
@@ -217,10 +214,7 @@ async fn own_lease_is_renewed_every_renew_period() {
     let mut s = Scenario::new();
     let acquiring = s.acquire();
     // Ours from before a restart.
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("me", -60, -3, 2, "7"));
+    s.api.lease_is(lease("me", -60, -3, 2, "7")).await;
     let update = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(update.spec("leaseTransitions"), 2);
     assert_eq!(update.time("acquireTime").to_string(), at(-60));
@@ -228,10 +222,7 @@ async fn own_lease_is_renewed_every_renew_period() {
     update.reply(200, lease("me", -60, 0, 2, "8"));
     let _leadership = acquiring.await.unwrap().unwrap();
 
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("me", -60, 0, 2, "8"));
+    s.api.lease_is(lease("me", -60, 0, 2, "8")).await;
     let renewal = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(s.elapsed(), 5);
     assert_eq!(renewal.body["metadata"]["resourceVersion"], "8");
@@ -244,24 +235,17 @@ async fn own_lease_is_renewed_every_renew_period() {
 async fn conflict_on_update_is_retried_with_the_new_version() {
     let mut s = Scenario::new();
     let acquiring = s.acquire();
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", -100, -20, 3, "7"));
+    s.api.lease_is(lease("other", -100, -20, 3, "7")).await;
     s.api
         .expect(Method::PUT, LEASE)
         .await
         .reply(409, status(409, "Conflict"));
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", -100, -16, 3, "9"));
+    s.api.lease_is(lease("other", -100, -16, 3, "9")).await;
     let update = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(s.elapsed(), 5);
     assert_eq!(update.body["metadata"]["resourceVersion"], "9");
     assert_eq!(update.spec("holderIdentity"), "me");
-    let body = with_version(update.body.clone(), "10");
-    update.reply(200, body);
+    update.accept(200, "10");
     acquiring.await.unwrap().unwrap();
 }
 
@@ -280,10 +264,7 @@ async fn renewals_failing_for_a_lease_duration_lose_the_lease() {
 async fn renewal_finding_another_holder_loses_the_lease_at_once() {
     let mut s = Scenario::new();
     let leadership = s.create().await;
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", 4, 4, 1, "2"));
+    s.api.lease_is(lease("other", 4, 4, 1, "2")).await;
     leadership.lost().cancelled().await;
     assert_eq!(s.elapsed(), 5);
 }
@@ -294,16 +275,12 @@ async fn release_clears_the_holder() {
     let leadership = s.create().await;
     let lost = leadership.lost();
     let releasing = tokio::spawn(leadership.release());
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("me", 0, 0, 0, "1"));
+    s.api.lease_is(lease("me", 0, 0, 0, "1")).await;
     let update = s.api.expect(Method::PUT, LEASE).await;
     assert_eq!(update.body["metadata"]["resourceVersion"], "1");
     assert_eq!(update.spec("holderIdentity"), &Value::Null);
     assert_eq!(update.spec("leaseDurationSeconds"), 1);
-    let body = with_version(update.body.clone(), "2");
-    update.reply(200, body);
+    update.accept(200, "2");
     releasing.await.unwrap();
     assert!(lost.is_cancelled());
 }
@@ -317,10 +294,7 @@ async fn shutdown_ends_the_wait_for_a_held_lease() {
         let shutdown = shutdown.clone();
         async move { election.acquire(shutdown).await }
     });
-    s.api
-        .expect(Method::GET, LEASE)
-        .await
-        .reply(200, lease("other", 0, 0, 0, "1"));
+    s.api.lease_is(lease("other", 0, 0, 0, "1")).await;
     shutdown.cancel();
     let result = acquiring.await.unwrap();
     assert!(matches!(result, Err(LeaderError::Cancelled { .. })));

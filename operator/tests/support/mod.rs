@@ -1,7 +1,8 @@
 //! A mock Kubernetes API server for reconcile tests (tower-test, as in
 //! controller-rs): an in-memory store of objects by URL path that answers
 //! GET (item or list), server-side-apply PATCH (objects and /status) and
-//! POST (events), and records every request for the test to assert on.
+//! POST (events), and records every request for the test to assert on. It
+//! can be told to fail requests, to drive a reconcile into its error path.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -29,6 +30,8 @@ pub struct Call {
 pub struct FakeApi {
     objects: Arc<Mutex<BTreeMap<String, Value>>>,
     calls: Arc<Mutex<Vec<Call>>>,
+    /// While set: requests whose path starts with the prefix get this status.
+    failing: Arc<Mutex<Option<(String, StatusCode)>>>,
 }
 
 /// Plural resource names the store answers lists for.
@@ -70,6 +73,17 @@ impl FakeApi {
         self.calls.lock().unwrap().clear();
     }
 
+    /// Answer each request whose path starts with `prefix` (`""`: every request)
+    /// with `status` and a `Status` body, until [`FakeApi::recover`].
+    pub fn fail(&self, prefix: &str, status: StatusCode) {
+        *self.failing.lock().unwrap() = Some((prefix.to_owned(), status));
+    }
+
+    /// Answer every request normally again.
+    pub fn recover(&self) {
+        *self.failing.lock().unwrap() = None;
+    }
+
     /// A kube client talking to this store.
     pub fn client(&self) -> kube::Client {
         let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -99,6 +113,12 @@ impl FakeApi {
             query: query.clone(),
             body: body.clone(),
         });
+        let failing = self.failing.lock().unwrap().clone();
+        if let Some((prefix, status)) = failing
+            && path.starts_with(&prefix)
+        {
+            return failure(status, format!("{path}: failing on purpose"));
+        }
         match parts.method {
             // A watch: no events (the store does not change behind the test's back).
             Method::GET if query.contains("watch=true") => Response::builder()
@@ -197,10 +217,24 @@ fn reply(status: StatusCode, body: &Value) -> Response<Body> {
 }
 
 fn not_found(path: &str) -> Response<Body> {
+    failure(StatusCode::NOT_FOUND, format!("{path} not found"))
+}
+
+/// An error as the API server words it: a `Status` object, with the reason it
+/// gives for that code (clients go by the reason before the code).
+fn failure(status: StatusCode, message: String) -> Response<Body> {
+    let reason = match status {
+        StatusCode::FORBIDDEN => "Forbidden",
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::CONFLICT => "Conflict",
+        StatusCode::UNPROCESSABLE_ENTITY => "Invalid",
+        StatusCode::INTERNAL_SERVER_ERROR => "InternalError",
+        _ => "",
+    };
     reply(
-        StatusCode::NOT_FOUND,
-        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
-                "code": 404, "message": format!("{path} not found")}),
+        status,
+        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                "code": status.as_u16(), "message": message}),
     )
 }
 
