@@ -81,6 +81,11 @@ impl Endpoint {
         })
     }
 
+    /// The endpoint's proxy.
+    pub fn proxy(&self) -> &Proxy {
+        &self.proxy
+    }
+
     /// The endpoint's guard, if it has one (its metadata is served beside it).
     pub fn authenticator(&self) -> Option<&Authenticator> {
         self.auth.as_ref()

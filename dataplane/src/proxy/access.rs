@@ -152,7 +152,7 @@ mod tests {
         };
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let http = crate::south::HttpClient::new();
-        let mut proxy = super::super::Proxy::new("t", &plan, &http, metrics).expect("proxy");
+        let mut proxy = super::super::Proxy::new("t", &plan, &http, metrics, None).expect("proxy");
         proxy.toolkits = vec![Arc::new(toolkit(vec![
             tools(&["get_*"], None),
             tools(&["create_*"], Some(&["github:write"])),

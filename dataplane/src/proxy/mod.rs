@@ -97,16 +97,28 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// The proxy of `plan`. Toolkits that `previous` (the proxy this one
+    /// replaces on reload) has with the same plan are kept as they are, with
+    /// their clients and connections.
     pub fn new(
         title: &str,
         plan: &ProxyPlan,
         http: &HttpClient,
         metrics: Arc<Metrics>,
+        previous: Option<&Proxy>,
     ) -> Result<Self, ProxyError> {
         let toolkits = plan
             .toolkits
             .iter()
-            .map(|t| Toolkit::new(t, http).map(Arc::new))
+            .map(|t| {
+                let same = previous
+                    .and_then(|p| p.toolkit(&t.name))
+                    .filter(|before| before.plan == *t);
+                match same {
+                    Some(before) => Ok(before.clone()),
+                    None => Toolkit::new(t, http).map(Arc::new),
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let naming = match (plan.prefix, toolkits.as_slice()) {
             (PrefixMode::Never, [only]) => Naming::Unchanged {

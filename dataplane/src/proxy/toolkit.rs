@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mcpgw_config::{AccessRule, ToolkitPlan};
+use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 
 use super::ProxyError;
 use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
@@ -31,9 +31,16 @@ impl Toolkit {
         let credentials =
             UpstreamCredentials::new(plan.forward.as_ref(), plan.credentials.as_ref())
                 .map_err(|_| ProxyError::Header(plan.name.clone()))?;
+        // NB: toolkits with the default egress share the gateway's client (and
+        // its pool); a chain of its own gets a client of its own.
+        let http = if plan.egress == EgressPlan::for_server(&plan.server) {
+            http.clone()
+        } else {
+            HttpClient::for_egress(&plan.egress)
+        };
         Ok(Self {
             name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http.clone(), credentials),
+            client: ToolkitClient::new(uri, plan.timeout, http, credentials),
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),

@@ -62,8 +62,14 @@ impl Snapshot {
         for (index, listener) in plan.listeners.iter().enumerate() {
             let mut routes = Vec::new();
             for route in &listener.routes {
-                let proxy = Proxy::new(&plan.name, &route.endpoint.proxy, http, metrics.clone())?;
                 let before = previous.and_then(|p| p.find(index, &route.path));
+                let proxy = Proxy::new(
+                    &plan.name,
+                    &route.endpoint.proxy,
+                    http,
+                    metrics.clone(),
+                    before.map(|e| e.proxy()),
+                )?;
                 let endpoint = Endpoint::new(
                     proxy,
                     &route.endpoint,

@@ -100,6 +100,12 @@ pub enum TlsFailure {
     ClientCertificate(String),
     #[error("the handshake failed: {0}")]
     Handshake(String),
+    /// The toolkit's own TLS files (trust bundle, client certificate) are unusable.
+    #[error("{0}")]
+    Files(String),
+    /// The server chose HTTP/1.1 (or no ALPN protocol) where only h2 may be spoken.
+    #[error("the server did not choose h2, the only HTTP version configured (`versions`)")]
+    H2Required,
 }
 
 impl ClientError {

@@ -1,5 +1,7 @@
-//! The gateway's one HTTP client: every toolkit's requests and the JWT
-//! guard's JWKS fetches go through it. hyper-util's pooled client on a
+//! The gateway's HTTP client. The default one (`sys:http_client`) serves
+//! every toolkit with default settings and the JWT guard's JWKS fetches; a
+//! toolkit with its own `http client` → `tls client` → `tcp client` chain gets
+//! one of its own. hyper-util's pooled client on a
 //! connector of our own, which dials TCP (hyper-util's `HttpConnector`) and,
 //! for `https` URLs, does the TLS handshake with rustls (`tokio-rustls`):
 //! SNI, the configured ALPN list, and HTTP/2 when the server chose `h2`, so
@@ -12,7 +14,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -31,25 +33,37 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::either::Either;
 use tower_service::Service;
 
+use mcpgw_config::{ConnectTo, EgressPlan, TlsPlan};
+
 use super::error::{TlsFailure, TransportError};
+use super::tls::TlsSource;
 
 /// How long establishing a connection (TCP and TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(90);
-/// ALPN offered by default: HTTP/2 first, HTTP/1.1 as the fallback.
-const DEFAULT_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// A pooled HTTP/1.1 and HTTP/2 client, plain or over TLS by the URL's
 /// scheme. Cheap to clone: clones share the pool.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<Connector, Full<Bytes>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: Connector,
+    h2_only: bool,
+    /// The pool, and the generation of the TLS files it was built for: when
+    /// the files change, a new pool makes new connections use them.
+    // NB: a std mutex held only to clone or replace the client.
+    pool: Mutex<(u64, Client<Connector, Full<Bytes>>)>,
 }
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient").finish_non_exhaustive()
+        f.debug_struct("HttpClient")
+            .field("h2_only", &self.inner.h2_only)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,23 +74,46 @@ impl Default for HttpClient {
 }
 
 impl HttpClient {
-    /// The default client: `https` trusts the system's root certificates
-    /// (read on the first `https` connection, so a gateway that never makes
-    /// one never reads them) and offers `h2` and `http/1.1`; `http` speaks
-    /// HTTP/1.1.
+    /// The default client (`sys:http_client`): `https` trusts the system's root
+    /// certificates (read on the first `https` connection, so a gateway that
+    /// never makes one never reads them) and offers ALPN `h2`, `http/1.1`;
+    /// `http` speaks HTTP/1.1.
     pub fn new() -> Self {
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = Connector {
-            tcp,
-            tls: Arc::new(TlsSource::SystemRoots(OnceLock::new())),
-        };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .build(connector);
-        Self { client }
+        Self::build(
+            Connector {
+                tcp: tcp_connector(),
+                tls: Some(Arc::new(TlsSource::new(TlsPlan::system_default()))),
+                connect_to: None,
+            },
+            false,
+        )
+    }
+
+    /// The client of one toolkit's egress plan: its HTTP versions (h2 with prior
+    /// knowledge for an `http` server when only h2 is allowed), its TLS settings
+    /// and where to connect.
+    pub fn for_egress(plan: &EgressPlan) -> Self {
+        let tls = plan.tls.clone().map(|tls| Arc::new(TlsSource::new(tls)));
+        Self::build(
+            Connector {
+                tcp: tcp_connector(),
+                tls,
+                connect_to: plan.connect.clone(),
+            },
+            plan.versions.h2_only(),
+        )
+    }
+
+    fn build(connector: Connector, h2_only: bool) -> Self {
+        let generation = connector.tls_generation();
+        let pool = pool(&connector, h2_only);
+        Self {
+            inner: Arc::new(Inner {
+                connector,
+                h2_only,
+                pool: Mutex::new((generation, pool)),
+            }),
+        }
     }
 
     /// Send a request and wait for the response head.
@@ -84,60 +121,58 @@ impl HttpClient {
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<http::Response<Incoming>, TransportError> {
-        self.client
+        self.pool()
             .request(request)
             .await
             .map_err(|e| TransportError::classify(&e))
     }
-}
 
-/// Where the TLS settings of `https` connections come from.
-enum TlsSource {
-    /// The system's roots, loaded once on first use (or why they cannot be).
-    SystemRoots(OnceLock<Result<Arc<rustls::ClientConfig>, String>>),
-}
-
-impl TlsSource {
-    fn config(&self) -> Result<Arc<rustls::ClientConfig>, TransportError> {
-        match self {
-            Self::SystemRoots(cell) => cell
-                .get_or_init(system_roots_config)
-                .clone()
-                .map_err(|why| TransportError::Tls(TlsFailure::Handshake(why))),
+    /// The pool to send on: a new one when the TLS files changed.
+    fn pool(&self) -> Client<Connector, Full<Bytes>> {
+        let generation = self.inner.connector.tls_generation();
+        let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.0 != generation {
+            *pool = (
+                generation,
+                self::pool(&self.inner.connector, self.inner.h2_only),
+            );
         }
+        pool.1.clone()
     }
 }
 
-/// A client config trusting the system's roots (`rustls-native-certs`, which
-/// honours `SSL_CERT_FILE` and `SSL_CERT_DIR`: a private CA can be added to
-/// the image or mounted, where a compiled-in root list could not be extended).
-fn system_roots_config() -> Result<Arc<rustls::ClientConfig>, String> {
-    let loaded = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        let why = loaded
-            .errors
-            .first()
-            .map_or_else(|| "none found".to_owned(), ToString::to_string);
-        tracing::warn!(error = %why, "no system root certificates: https upstreams cannot be verified");
-        return Err(format!("no system root certificates ({why})"));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = DEFAULT_ALPN.iter().map(|p| p.to_vec()).collect();
-    Ok(Arc::new(config))
+fn tcp_connector() -> HttpConnector {
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    tcp
 }
 
-/// Dials TCP, then TLS for `https` destinations.
+fn pool(connector: &Connector, h2_only: bool) -> Client<Connector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .http2_only(h2_only)
+        .build(connector.clone())
+}
+
+/// Dials TCP (to the URL's authority or the configured address), then TLS
+/// for `https` destinations.
 #[derive(Clone)]
 struct Connector {
     tcp: HttpConnector,
-    tls: Arc<TlsSource>,
+    tls: Option<Arc<TlsSource>>,
+    connect_to: Option<ConnectTo>,
+}
+
+impl Connector {
+    /// The generation of the TLS files (0 when there are none to watch).
+    fn tls_generation(&self) -> u64 {
+        self.tls
+            .as_ref()
+            .filter(|tls| tls.watches_files())
+            .map_or(0, |tls| tls.generation())
+    }
 }
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -154,26 +189,49 @@ impl Service<Uri> for Connector {
     fn call(&mut self, destination: Uri) -> Self::Future {
         let mut tcp = self.tcp.clone();
         let tls = self.tls.clone();
+        let dial = dial_uri(&destination, self.connect_to.as_ref());
         Box::pin(async move {
             let secure = destination.scheme() == Some(&Scheme::HTTPS);
-            let name = destination.host().map(str::to_owned);
-            let io = tcp.call(destination).await?;
-            if !secure {
-                return Ok(Stream(TokioIo::new(Either::Left(io.into_inner()))));
-            }
+            let io = tcp.call(dial?).await?;
+            let tls = match tls {
+                Some(tls) if secure => tls,
+                // NB: validation pairs `https` with TLS settings; a plain URL never gets TLS.
+                _ => return Ok(Stream(TokioIo::new(Either::Left(io.into_inner())))),
+            };
             let config = tls.config()?;
-            let name = server_name(name.as_deref())?;
+            let name = server_name(tls.server_name().or(destination.host()))?;
             let handshake = tokio_rustls::TlsConnector::from(config).connect(name, io.into_inner());
             let stream = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
                 .await
                 .map_err(|_| TransportError::ConnectTimeout)??;
+            let chose_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            if !chose_h2 && !tls.http1_allowed() {
+                return Err(TransportError::Tls(TlsFailure::H2Required).into());
+            }
             Ok(Stream(TokioIo::new(Either::Right(stream))))
         })
     }
 }
 
-/// The name to send as SNI and to check the certificate against: the URL's
-/// host (an IP address checks an IP SAN and sends no SNI).
+/// Where to dial for `destination`: its own authority, or the configured
+/// address (the `tcp client`'s host and port).
+fn dial_uri(destination: &Uri, connect_to: Option<&ConnectTo>) -> Result<Uri, TransportError> {
+    let Some(to) = connect_to else {
+        return Ok(destination.clone());
+    };
+    let host = if to.host.contains(':') && !to.host.starts_with('[') {
+        format!("[{}]", to.host)
+    } else {
+        to.host.clone()
+    };
+    format!("http://{host}:{}/", to.port)
+        .parse()
+        .map_err(|e| TransportError::Other(format!("the address to connect to: {e}")))
+}
+
+/// The name to send as SNI and to check the certificate against: the
+/// configured one or the URL's host (an IP address checks an IP SAN and sends
+/// no SNI).
 fn server_name(host: Option<&str>) -> Result<ServerName<'static>, TransportError> {
     let host = host.unwrap_or_default();
     // NB: an IPv6 host comes bracketed in a URI.

@@ -14,6 +14,7 @@ mod http;
 mod policy;
 mod session;
 mod stream;
+mod tls;
 mod transport;
 mod upstream;
 

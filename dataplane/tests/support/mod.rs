@@ -4,6 +4,8 @@
 
 pub mod http;
 pub mod mock;
+pub mod process;
+pub mod tls;
 pub mod tokens;
 
 use std::io::{BufRead, BufReader};

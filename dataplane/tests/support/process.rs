@@ -1,0 +1,88 @@
+//! The gateway as users run it: the `mcpgw-dataplane` binary in a process of
+//! its own, with its own environment (e.g. `SSL_CERT_FILE`, which changes what
+//! "the system's roots" are), killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `mcpgw-dataplane` process.
+pub struct GatewayProcess {
+    child: Child,
+    pub addr: std::net::SocketAddr,
+    config: PathBuf,
+}
+
+impl GatewayProcess {
+    /// Start the binary on `yaml` (its listener on port 0) with `env`, and
+    /// wait for its "listening" line.
+    pub fn start(yaml: &str, env: &[(&str, &str)]) -> Self {
+        let config = std::env::temp_dir().join(format!(
+            "mcpgw-process-{}-{}.yaml",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::write(&config, yaml).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mcpgw-dataplane"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--log-json")
+            .env("MCPGW_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the gateway binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            let mut log = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                let fields = &value["fields"];
+                if fields["message"] == "listening"
+                    && let Some(addr) = fields["addr"].as_str()
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(Ok(addr.parse().expect("addr")));
+                }
+                if tx.is_some() {
+                    log.push(line);
+                }
+            }
+            if let Some(tx) = tx {
+                let _ = tx.send(Err(log.join("\n")));
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(addr)) => Self {
+                child,
+                addr,
+                config,
+            },
+            Ok(Err(log)) => panic!("the gateway exited before listening:\n{log}"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the gateway was not listening within 30 s");
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
