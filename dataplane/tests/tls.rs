@@ -9,7 +9,8 @@ use http::Version;
 use serde_json::json;
 use support::http::{Mcp, tool_names};
 use support::process::GatewayProcess;
-use support::tls::{FrontTls, Pki, TlsFront};
+use support::tls::{FrontTls, Pki, StaticServer, TlsFront};
+use support::tokens::{ISSUER, TestIssuer};
 use support::{Peer, config};
 
 /// `tools/list` through the gateway at `url`: the tool names.
@@ -47,4 +48,74 @@ async fn sys_http_client_reaches_an_https_upstream_over_h2_with_the_system_roots
         "{:?}",
         front.versions()
     );
+}
+
+/// A gateway whose guard reads its keys from `jwks_url`, with one open toolkit.
+fn guarded_by_url(jwks_url: &str, audience: &str, toolkit_url: &str) -> String {
+    format!(
+        r#"name: jwks-over-tls
+guards:
+  authn_jwt:
+    type: jwt
+    options: {{ issuer: "{ISSUER}", audience: "{audience}", keys: "{jwks_url}" }}
+bindings:
+  north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
+  north_http_server:
+    type: http
+    kind: server
+    routes:
+      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
+        exit: north_mcp_server
+  north_mcp_server:
+    type: mcp
+    kind: server
+    options: {{ authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }} }}
+    exit: north_mcp_proxy
+  north_mcp_proxy:
+    type: mcp
+    kind: proxy
+    routes:
+      - when: [ {{ toolkit: kit }} ]
+        exit: south_kit
+  south_kit: {{ type: mcp, kind: client, options: {{ server: "{toolkit_url}" }}, exit: sys:http_client }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
+    let pki = Pki::new();
+    let issuer = TestIssuer::new("https://mcp.example.test");
+    let jwks = StaticServer::start(issuer.jwks()).await;
+    let front = TlsFront::start(
+        &jwks.url(),
+        FrontTls {
+            cert: &pki.server,
+            alpn: &["h2", "http/1.1"],
+            client_cas: &[],
+        },
+    )
+    .await;
+    let paging = Peer::start("paging");
+    let yaml = guarded_by_url(&front.url("/jwks.json"), &issuer.audience, &paging.url());
+    let token = issuer.token("alice", "");
+
+    // Trusted (the test CA is the system's roots): the token is checked and served.
+    let ca = pki.ca_file.display().to_string();
+    let trusting = GatewayProcess::start(&yaml, &[("SSL_CERT_FILE", &ca)]);
+    let mcp = Mcp::connect_as(&trusting.url(), json!({}), Some(&token)).await;
+    let list = mcp.request(1, "tools/list", json!({})).await;
+    assert!(!tool_names(&list).is_empty(), "{list}");
+    assert!(!front.connections().is_empty(), "the keys came over TLS");
+    drop(trusting);
+
+    // Not trusted (the system's real roots): the keys are out of reach, which
+    // is not the caller's fault: 503 with Retry-After, not 401.
+    let distrusting = GatewayProcess::start(&yaml, &[]);
+    let init = Mcp::initialize_message(&json!({}));
+    let resp = Mcp::with_token(&distrusting.url(), Some(&token))
+        .post(&init)
+        .await;
+    assert_eq!(resp.status, http::StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+    assert_eq!(resp.header("retry-after"), Some("5"));
 }

@@ -377,3 +377,49 @@ async fn forward(
         }
     })
 }
+
+/// A plain-HTTP server answering every request with `body` (JSON), on
+/// 127.0.0.1:0, until dropped: e.g. a JWKS document to put behind a front.
+pub struct StaticServer {
+    pub addr: SocketAddr,
+    task: AbortHandle,
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StaticServer {
+    pub async fn start(body: String) -> Self {
+        let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = socket.local_addr().expect("addr");
+        let body = Bytes::from(body);
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = socket.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |_req: Request<Incoming>| {
+                        let mut response = Response::new(Full::new(body.clone()));
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/json"),
+                        );
+                        async move { Ok::<_, Infallible>(response) }
+                    });
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+                });
+            }
+        });
+        Self {
+            addr,
+            task: task.abort_handle(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
