@@ -116,6 +116,10 @@ async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
     let resp = Mcp::with_token(&distrusting.url(), Some(&token))
         .post(&init)
         .await;
-    assert_eq!(resp.status, http::StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+    assert_eq!(
+        resp.status,
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "{resp:?}"
+    );
     assert_eq!(resp.header("retry-after"), Some("5"));
 }

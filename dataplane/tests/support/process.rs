@@ -13,6 +13,8 @@ pub struct GatewayProcess {
     child: Child,
     pub addr: std::net::SocketAddr,
     config: PathBuf,
+    /// Every log line so far (JSON).
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl GatewayProcess {
@@ -40,9 +42,10 @@ impl GatewayProcess {
             .expect("the gateway binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
-            let mut log = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
                 let fields = &value["fields"];
@@ -52,12 +55,10 @@ impl GatewayProcess {
                 {
                     let _ = tx.send(Ok(addr.parse().expect("addr")));
                 }
-                if tx.is_some() {
-                    log.push(line);
-                }
+                lines.lock().unwrap().push(line);
             }
             if let Some(tx) = tx {
-                let _ = tx.send(Err(log.join("\n")));
+                let _ = tx.send(Err(lines.lock().unwrap().join("\n")));
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
@@ -65,6 +66,7 @@ impl GatewayProcess {
                 child,
                 addr,
                 config,
+                log,
             },
             Ok(Err(log)) => panic!("the gateway exited before listening:\n{log}"),
             Err(_) => {
@@ -76,6 +78,12 @@ impl GatewayProcess {
 
     pub fn url(&self) -> String {
         format!("http://{}/mcp", self.addr)
+    }
+
+    /// The log lines (JSON) whose message contains `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        let lines = self.log.lock().unwrap();
+        lines.iter().filter(|l| l.contains(text)).cloned().collect()
     }
 }
 

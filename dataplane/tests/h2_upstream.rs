@@ -1,0 +1,157 @@
+//! HTTP/2 towards upstreams: one multiplexed connection per toolkit that
+//! many sessions share, and what happens when the upstream ends it —
+//! gracefully (GOAWAY: in-flight calls finish, new ones reconnect) or not
+//! (cut: the call ends with a clear error within the toolkit's timeout, new
+//! calls reconnect).
+//! The real "everything" server behind the tests' TLS front, the real gateway
+//! binary trusting the test CA as its system roots.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use http::Version;
+use serde_json::{Value, json};
+use support::http::{Mcp, read_until};
+use support::process::GatewayProcess;
+use support::tls::{FrontTls, Pki, TlsFront};
+use support::{Peer, config};
+
+struct Setup {
+    _pki: Pki,
+    _everything: Peer,
+    front: TlsFront,
+    gateway: GatewayProcess,
+}
+
+async fn setup() -> Setup {
+    let pki = Pki::new();
+    let everything = Peer::start("everything");
+    let front = TlsFront::start(
+        &format!("http://127.0.0.1:{}", everything.port),
+        FrontTls {
+            cert: &pki.server,
+            alpn: &["h2"],
+            client_cas: &[],
+        },
+    )
+    .await;
+    let yaml = config(&[("everything", &front.url("/mcp"))], false, "")
+        .replace("timeout: PT10S", "timeout: PT3S");
+    let ca = pki.ca_file.display().to_string();
+    let gateway = GatewayProcess::start(&yaml, &[("SSL_CERT_FILE", &ca)]);
+    Setup {
+        _pki: pki,
+        _everything: everything,
+        front,
+        gateway,
+    }
+}
+
+fn echo_text(response: &Value) -> &str {
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// A long call (progress every second for `seconds`), its stream open after
+/// the first progress notification.
+async fn long_call(mcp: &Mcp, id: i64, seconds: u64) -> hyper::body::Incoming {
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        "name": "everything__trigger-long-running-operation",
+        "arguments": {"duration": seconds, "steps": seconds},
+        "_meta": {"progressToken": format!("p{id}")}}});
+    let mut body = mcp.post_open(&call).await.into_body();
+    let (first, _) = read_until(&mut body, |m| m["method"] == "notifications/progress").await;
+    assert!(!first.is_empty(), "the call is under way");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_sessions_share_one_multiplexed_connection() {
+    let s = setup().await;
+    let url = s.gateway.url();
+    let first = Mcp::connect(&url, json!({})).await;
+    let sessions =
+        futures_util::future::join_all((0..8).map(|_| Mcp::connect(&url, json!({})))).await;
+    let calls = sessions.iter().chain([&first]).enumerate().map(|(i, mcp)| {
+        let message = format!("hello {i}");
+        async move {
+            let echo = mcp
+                .call_tool(1, "everything__echo", json!({"message": message}))
+                .await;
+            assert_eq!(echo_text(&echo), format!("Echo: {message}"), "{echo}");
+        }
+    });
+    futures_util::future::join_all(calls).await;
+    let seen = s.front.connections();
+    assert_eq!(seen.len(), 1, "nine sessions, one connection: {seen:?}");
+    assert_eq!(seen[0].alpn.as_deref(), Some("h2"));
+    let versions = s.front.versions();
+    assert!(
+        versions.len() >= 27,
+        "every session's requests: {versions:?}"
+    );
+    assert!(versions.iter().all(|v| *v == Version::HTTP_2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_goaway_calls_in_flight_finish_and_new_ones_reconnect() {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let mut body = long_call(&mcp, 7, 2).await;
+    s.front.goaway();
+    let (rest, done) = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut body, |m| m.get("id").is_some()),
+    )
+    .await
+    .expect("the call ends");
+    assert!(done, "{rest:?}");
+    let last = rest.last().expect("the response");
+    assert_eq!(last["id"], 7);
+    assert!(
+        last.get("result").is_some(),
+        "finished despite the GOAWAY: {last}"
+    );
+    let echo = mcp
+        .call_tool(8, "everything__echo", json!({"message": "again"}))
+        .await;
+    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
+    assert_eq!(
+        s.front.connections().len(),
+        2,
+        "a new connection after the GOAWAY"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_connection_ends_the_call_within_the_timeout_and_the_next_call_reconnects() {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let mut body = long_call(&mcp, 7, 30).await;
+    s.front.abort_connections();
+    // NB: everything gives its SSE events ids, so the gateway resumes the
+    // call's stream (GET with Last-Event-ID) on a new connection; everything
+    // answers it but sends nothing more, so the call ends at the toolkit's
+    // timeout (PT3S here), with the upstream told to cancel. An upstream
+    // without event ids fails the call at once ("the connection closed before
+    // the reply was complete").
+    let (rest, done) = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut body, |m| m.get("id").is_some()),
+    )
+    .await
+    .expect("the call ends within the timeout, not after its 30 s");
+    assert!(done, "{rest:?}");
+    let last = rest.last().expect("an error response");
+    assert_eq!(last["id"], 7);
+    let message = last["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("toolkit `everything`"), "{last}");
+    let echo = mcp
+        .call_tool(8, "everything__echo", json!({"message": "again"}))
+        .await;
+    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
+    assert_eq!(s.front.connections().len(), 2, "one new connection");
+}
