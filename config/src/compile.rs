@@ -165,6 +165,7 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
         proxy: ProxyPlan {
             prefix: proxy.prefix,
             toolkits,
+            cache: None,
         },
     })
 }

@@ -97,6 +97,21 @@ pub struct ProxyPlan {
     /// One entry per toolkit, in the order of each toolkit's first route (this order is
     /// the merge order of lists).
     pub toolkits: Vec<ToolkitPlan>,
+    /// The listing cache (`options.cache`), with its store's settings; `None`: lists
+    /// always ask the toolkits.
+    pub cache: Option<CachePlan>,
+}
+
+/// A proxy's listing cache: `options.cache` and the `memory` store it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachePlan {
+    /// The store's name (`options.cache.store`).
+    pub store: String,
+    /// How long a cached page is served (`options.cache.ttl`).
+    pub ttl: Duration,
+    /// The most pages the store holds (`stores.<name>.options.max_entries`); the
+    /// least recently used go first.
+    pub max_entries: u64,
 }
 
 /// How the proxy names what toolkits expose.

@@ -49,6 +49,30 @@ impl Refusal {
     }
 }
 
+/// What happened to a lookup of the listing cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CacheEvent {
+    /// Answered from the cache.
+    Hit,
+    /// Not in the cache (or stale): loaded, or waited for a load under way.
+    Miss,
+    /// An upstream call made to fill the cache (one per key, however many missed).
+    Load,
+    /// A page dropped for space or age.
+    Eviction,
+}
+
+impl CacheEvent {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::Load => "load",
+            Self::Eviction => "eviction",
+        }
+    }
+}
+
 /// The gateway's metrics, shared by every endpoint.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -58,6 +82,7 @@ pub struct Metrics {
     reloads_failed: AtomicU64,
     /// Indexed like [`Refusal::ALL`].
     refusals: [AtomicU64; 3],
+    listing_cache: Mutex<BTreeMap<(String, &'static str, CacheEvent), u64>>,
 }
 
 impl Metrics {
@@ -67,6 +92,21 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         *failures.entry((toolkit.to_owned(), operation)).or_default() += 1;
+    }
+
+    /// A lookup of the listing cache for `toolkit`'s `list`.
+    pub fn listing_cache(&self, toolkit: &str, list: &'static str, event: CacheEvent) {
+        let mut counts = self.listing_cache.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.entry((toolkit.to_owned(), list, event)).or_default() += 1;
+    }
+
+    /// How often `event` happened for `toolkit`'s `list`.
+    pub fn listing_cache_count(&self, toolkit: &str, list: &'static str, event: CacheEvent) -> u64 {
+        let counts = self.listing_cache.lock().unwrap_or_else(|p| p.into_inner());
+        counts
+            .get(&(toolkit.to_owned(), list, event))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// A guard refused a request.
@@ -135,6 +175,21 @@ impl Metrics {
                 "mcpgw_auth_refusals_total{{reason=\"{}\"}} {}",
                 why.label(),
                 self.refusals[why as usize].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP mcpgw_listing_cache_total Listing cache lookups and evictions, by toolkit, list and event (hit, miss, load, eviction).\n");
+        out.push_str("# TYPE mcpgw_listing_cache_total counter\n");
+        let counts = self
+            .listing_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for ((toolkit, list, event), count) in counts {
+            let toolkit = toolkit.replace('\\', "\\\\").replace('"', "\\\"");
+            let _ = writeln!(
+                out,
+                "mcpgw_listing_cache_total{{toolkit=\"{toolkit}\",list=\"{list}\",event=\"{}\"}} {count}",
+                event.label()
             );
         }
         out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");

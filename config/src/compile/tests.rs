@@ -45,6 +45,7 @@ fn demo_endpoint() -> EndpointPlan {
         proxy: ProxyPlan {
             prefix: PrefixMode::Always,
             toolkits: vec![toolkit("everything", 3001, 60), toolkit("time", 3002, 60)],
+            cache: None,
         },
     }
 }
@@ -167,6 +168,7 @@ fn single_toolkit_example_uses_prefix_never() {
         Ok(ProxyPlan {
             prefix: PrefixMode::Never,
             toolkits: vec![toolkit("everything", 3001, 60)],
+            cache: None,
         })
     );
 }

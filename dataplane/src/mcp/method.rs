@@ -89,6 +89,9 @@ pub struct ListKind {
     pub capability: &'static [&'static str],
     /// The item field that allow-lists apply to, and what it names.
     pub filter: Option<(&'static str, Target)>,
+    /// Whether pages may be served from the listing cache (the catalogue
+    /// lists; not `tasks/list`, whose items change with every call).
+    pub cacheable: bool,
 }
 
 /// How a toolkit name is written into a name: `<toolkit>__<name>` or `<toolkit>+<uri>`.
@@ -169,6 +172,7 @@ const fn list(
         items,
         capability,
         filter: Some((key, target)),
+        cacheable: !matches!(target, Target::Task),
     };
     let rename = Rename::Items {
         list: items,

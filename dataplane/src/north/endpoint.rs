@@ -98,6 +98,7 @@ impl Endpoint {
         if changes.is_empty() {
             return;
         }
+        self.proxy.forget_pages(&changes);
         let sessions = self.sessions.all();
         tracing::info!(
             sessions = sessions.len(),

@@ -149,6 +149,7 @@ mod tests {
         let plan = mcpgw_config::ProxyPlan {
             prefix: mcpgw_config::PrefixMode::Always,
             toolkits: vec![],
+            cache: None,
         };
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let http = crate::south::HttpClient::new();

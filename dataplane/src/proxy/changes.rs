@@ -45,6 +45,18 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// After a reload: drop the cached pages of the toolkits that changed or
+    /// went away (they are unreachable already; this frees their memory).
+    pub fn forget_pages(&self, changes: &ToolkitChanges) {
+        if let Some(cache) = &self.cache {
+            for toolkit in &changes.reopen {
+                cache.forget(toolkit.listing.id);
+            }
+        }
+    }
+}
+
 impl ToolkitChanges {
     pub fn is_empty(&self) -> bool {
         self.reopen.is_empty() && !self.lists_changed

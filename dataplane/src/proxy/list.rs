@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Proxy, Reply, Toolkit};
+use crate::cache::{ListingKey, capabilities_digest};
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
@@ -33,6 +34,7 @@ fn decode_cursor(cursor: &str) -> Option<Cursors> {
 }
 
 /// What one toolkit gave to a list.
+#[derive(Clone)]
 enum Answer {
     /// Not asked: no cursor of its own on a later page, or it does not
     /// declare the list's capability.
@@ -42,9 +44,8 @@ enum Answer {
     /// It answered the list with a JSON-RPC error of its own.
     Error(ErrorObject),
     /// It could not be asked.
-    Failed(ClientError),
+    Failed(Arc<ClientError>),
 }
-
 impl Proxy {
     /// A page of `kind`'s list: one page from each toolkit the caller sees
     /// that has more to give, merged in route order.
@@ -72,20 +73,22 @@ impl Proxy {
                 // A page after the first asks only toolkits that have more.
                 Some(c) => c.get(&*toolkit.name).map(|c| Some(c.clone())),
             };
-            async move {
+            // NB: boxed: one ask (session, exchange, cache) is a large future,
+            // and a fan-out holds one per toolkit.
+            Box::pin(async move {
                 let answer = match cursor {
                     Some(cursor) => self.ask(call, method, kind, toolkit, request, cursor).await,
                     None => Answer::NotAsked,
                 };
                 (toolkit, answer)
-            }
+            })
         });
         let answers = futures_util::future::join_all(asks).await;
         self.merge(kind, request, answers)
     }
 
-    /// One toolkit's page, bounded by its timeout (opening its session included),
-    /// filtered for the caller and renamed.
+    /// One toolkit's page for the caller: the upstream's answer (from the
+    /// listing cache when the proxy has one), then filtered and renamed.
     async fn ask(
         &self,
         call: &Call,
@@ -95,6 +98,52 @@ impl Proxy {
         request: &Request,
         cursor: Option<String>,
     ) -> Answer {
+        let raw = match &self.cache {
+            Some(cache) if kind.cacheable => {
+                let key = ListingKey {
+                    toolkit: toolkit.name.clone(),
+                    toolkit_id: toolkit.listing.id,
+                    epoch: toolkit.listing.epoch(),
+                    list: method.name,
+                    cursor: cursor.clone(),
+                    version: call.version,
+                    capabilities: capabilities_digest(&call.hello.capabilities),
+                    // NB: a toolkit that gets the caller's token may answer each
+                    // caller differently; others answer everyone alike.
+                    identity: toolkit
+                        .client
+                        .forwards_caller_token()
+                        .then(|| call.principal.identity().map(Arc::from))
+                        .flatten(),
+                };
+                let load = Box::pin(self.fetch(call, kind, toolkit, request, cursor));
+                match cache.page(key, load).await {
+                    Ok(page) => Ok(Value::clone(&page)),
+                    Err(failure) => Err(Answer::clone(&failure)),
+                }
+            }
+            _ => self.fetch(call, kind, toolkit, request, cursor).await,
+        };
+        match raw {
+            Ok(mut page) => {
+                retain_allowed(kind, toolkit, &call.principal, &mut page);
+                self.naming.expose_result(&toolkit.name, method, &mut page);
+                Answer::Page(page)
+            }
+            Err(answer) => answer,
+        }
+    }
+
+    /// The toolkit's own page, bounded by its timeout (opening its session
+    /// included); anything but a page is the `Err`.
+    async fn fetch(
+        &self,
+        call: &Call,
+        kind: &ListKind,
+        toolkit: &Arc<Toolkit>,
+        request: &Request,
+        cursor: Option<String>,
+    ) -> Result<Value, Answer> {
         let mut upstream_request = request.clone();
         let params = upstream_request
             .params
@@ -117,7 +166,7 @@ impl Proxy {
                 .try_fold(upstream.capabilities(), |v, k| v.get(k))
                 .is_some();
             if !declared {
-                return Ok(Answer::NotAsked);
+                return Ok(Err(Answer::NotAsked));
             }
             let exchanged = slot
                 .exchange(
@@ -126,22 +175,13 @@ impl Proxy {
                     call.caller(),
                     upstream_request,
                 )
-                .await;
-            Ok(match exchanged? {
-                Ok(mut page) => {
-                    retain_allowed(kind, toolkit, &call.principal, &mut page);
-                    self.naming.expose_result(&toolkit.name, method, &mut page);
-                    Answer::Page(page)
-                }
-                Err(error) => Answer::Error(error),
-            })
+                .await?;
+            Ok(exchanged.map_err(Answer::Error))
         };
-        toolkit
-            .client
-            .policy()
-            .bound(ask)
-            .await
-            .unwrap_or_else(Answer::Failed)
+        match toolkit.client.policy().bound(ask).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(Answer::Failed(Arc::new(e))),
+        }
     }
 
     /// The merged page. A failed toolkit is left out (logged, counted); only

@@ -30,6 +30,7 @@ pub use handshake::InitializeFailure;
 pub use naming::Naming;
 pub use toolkit::Toolkit;
 
+use crate::cache::ListingCache;
 use crate::call::Call;
 use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
@@ -94,6 +95,8 @@ pub struct Proxy {
     /// The config name, shown as the gateway's `serverInfo.title`.
     title: String,
     metrics: Arc<Metrics>,
+    /// The listing cache (`options.cache`).
+    cache: Option<Arc<ListingCache>>,
 }
 
 impl Proxy {
@@ -120,6 +123,14 @@ impl Proxy {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // The cache outlives reloads that keep its settings; pages of changed
+        // toolkits are unreachable anyway (a new plan is a new toolkit id).
+        let cache = plan.cache.as_ref().map(|wanted| {
+            previous
+                .and_then(|p| p.cache.clone())
+                .filter(|c| c.is_for(wanted))
+                .unwrap_or_else(|| Arc::new(ListingCache::new(wanted, metrics.clone())))
+        });
         let naming = match (plan.prefix, toolkits.as_slice()) {
             (PrefixMode::Never, [only]) => Naming::Unchanged {
                 toolkit: only.name.clone(),
@@ -131,6 +142,7 @@ impl Proxy {
             toolkits,
             title: title.to_owned(),
             metrics,
+            cache,
         })
     }
 
@@ -160,7 +172,7 @@ impl Proxy {
         }
         let method = Method::find(&request.method).filter(|m| m.eras.has(call.era));
         if let Naming::Unchanged { toolkit } = &self.naming
-            && !method.is_some_and(|m| matches!(m.handling, Handling::Ping | Handling::Initialize))
+            && !method.is_some_and(|m| self.handles_itself(m))
             && let Some(only) = self.toolkit(toolkit).cloned()
             && only.unrestricted_for(&call.principal)
         {
@@ -190,6 +202,16 @@ impl Proxy {
             | Handling::Cancelled
             | Handling::Broadcast
             | Handling::FromServer => self.unknown_method(call, request).await,
+        }
+    }
+
+    /// Whether the gateway handles `method` itself even for a single toolkit
+    /// named unchanged: the handshake, `ping`, and lists it caches.
+    fn handles_itself(&self, method: &Method) -> bool {
+        match &method.handling {
+            Handling::Ping | Handling::Initialize => true,
+            Handling::List(kind) => kind.cacheable && self.cache.is_some(),
+            _ => false,
         }
     }
 

@@ -16,7 +16,7 @@ use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::CANCELLED;
+use crate::mcp::method::{CANCELLED, LISTS_CHANGED};
 use crate::metrics::{Metrics, Operation};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
@@ -90,7 +90,10 @@ impl Proxy {
         tokio::spawn(async move {
             loop {
                 let message = match relay.next(&mut stream, &guard.cancel).await {
-                    Step::Message(m) => expose(&naming, &relay.toolkit.name, relay.method, m),
+                    Step::Message(m) => {
+                        relay.toolkit.heard(&m);
+                        expose(&naming, &relay.toolkit.name, relay.method, m)
+                    }
                     Step::Done(Some(m)) => m,
                     Step::Done(None) => return,
                 };
@@ -213,6 +216,7 @@ impl Proxy {
                     let Some(Ok(message)) = next else {
                         return;
                     };
+                    toolkit.heard(&message);
                     let message = expose(&naming, &toolkit.name, method_or_unknown(None), message);
                     if tx
                         .send(sse::message_event(&message.encode()))
@@ -240,6 +244,19 @@ impl Proxy {
             }
         });
         Ok(rx)
+    }
+}
+
+impl Toolkit {
+    /// Note what the toolkit said that concerns the gateway itself: a
+    /// `list_changed` makes its cached pages stale (the notification is
+    /// still relayed).
+    fn heard(&self, message: &Message) {
+        if let Message::Notification(n) = message
+            && LISTS_CHANGED.iter().any(|m| m.is(&n.method))
+        {
+            self.listing.lists_changed();
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 
 use super::ProxyError;
+use crate::cache::ListingScope;
 use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
 
 /// One toolkit of a proxy.
@@ -19,6 +20,8 @@ pub struct Toolkit {
     pub(super) authorization_url: Option<url::Url>,
     /// What the config said, to tell whether a reload changed the toolkit.
     pub(super) plan: ToolkitPlan,
+    /// Its identity in the listing cache (a fresh one per plan).
+    pub(super) listing: ListingScope,
 }
 
 impl Toolkit {
@@ -44,6 +47,7 @@ impl Toolkit {
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
+            listing: ListingScope::default(),
         })
     }
 

@@ -89,6 +89,10 @@ impl GatewayProcess {
 
 impl Drop for GatewayProcess {
     fn drop(&mut self) {
+        // A failing test shows what the gateway said.
+        if std::thread::panicking() {
+            eprintln!("gateway log:\n{}", self.logged("").join("\n"));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.config);
