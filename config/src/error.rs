@@ -79,6 +79,8 @@ pub(crate) enum Invalid {
     Required,
     #[error("must not be empty")]
     Empty,
+    #[error("`{0}` is already listed")]
+    Duplicate(&'static str),
     #[error("not supported yet: {0}")]
     NotSupportedYet(String),
     #[error("unknown field `{0}`, expected one of `name`, `guards`, `stores`, `bindings`")]
@@ -229,8 +231,6 @@ pub(crate) enum Invalid {
     DuplicateKid { kid: String, first: String },
     #[error("at least one algorithm is required")]
     NoAlgorithms,
-    #[error("`{0}` is already listed")]
-    DuplicateAlgorithm(&'static str),
     // References to guards, and credentials.
     #[error("name one guard, found {0}")]
     OneGuard(usize),

@@ -142,40 +142,30 @@ struct Tagged<'a, T> {
 
 impl Serialize for Binding {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let kind = self.kind();
-        let (type_name, kind) = (kind.type_name(), kind.kind_name());
         match self {
-            Self::TcpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::HttpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpProxy(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpClient(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
+            Self::TcpServer(body) => self.tagged(body, serializer),
+            Self::HttpServer(body) => self.tagged(body, serializer),
+            Self::McpServer(body) => self.tagged(body, serializer),
+            Self::McpProxy(body) => self.tagged(body, serializer),
+            Self::McpClient(body) => self.tagged(body, serializer),
         }
+    }
+}
+
+impl Binding {
+    /// Serializes `body`, this binding's per-kind struct, after the two tags.
+    fn tagged<T: Serialize, S: Serializer>(
+        &self,
+        body: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let kind = self.kind();
+        Tagged {
+            type_name: kind.type_name(),
+            kind: kind.kind_name(),
+            body,
+        }
+        .serialize(serializer)
     }
 }
 
