@@ -2,17 +2,21 @@
 //!
 //! Each check reports every problem it finds at the path of the bad field and,
 //! when the binding has none, returns its values in the form the plan needs.
-//! Rules that span bindings (exits, reachability, ports) live in `graph`.
+//! Rules that span bindings (exits, reachability, ports, whether a south chain
+//! fits its server) live in `graph`.
 
 mod authorization;
 mod guard;
 mod mcp;
 mod net;
+mod south;
 
 pub(crate) use guard::{guard, guard_name};
 pub(crate) use mcp::{
     CheckedClient, CheckedProxy, CheckedServer, mcp_client, mcp_proxy, mcp_server,
 };
+pub(crate) use net::http_url;
+pub(crate) use south::{CheckedTcp, CheckedTls, http_client, tcp_client, tls_client};
 
 use std::collections::HashMap;
 
