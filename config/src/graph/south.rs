@@ -153,3 +153,5 @@ fn alpn_fits(config: &Config, name: &str, http: &HttpClient, errors: &mut Vec<Fi
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alpn;

@@ -1,9 +1,6 @@
-//! South chains: exits of the right kind, the scheme and the chain agree, and
-//! ALPN offers only what the http client may speak.
+//! South chains: exits of the right kind, and the scheme and the chain agree.
 
-use crate::testing::{
-    GITHUB, GITHUB_TLS, assert_errors, github_with, github_with_tls_options, without_binding,
-};
+use crate::testing::{GITHUB, GITHUB_TLS, assert_errors, github_with, without_binding};
 
 const SERVER: &str = "https://api.githubcopilot.com/mcp/";
 
@@ -85,31 +82,6 @@ fn a_server_that_is_no_url_is_not_compared_with_its_chain() {
            `http(s)://host[:port]/path`",
         ],
     );
-}
-
-#[test]
-fn alpn_offers_only_versions_the_http_client_may_speak() {
-    let yaml = github_with(&[("        - http/1.1\n        - h2\n", "        - http/1.1\n")]);
-    assert_errors(
-        &yaml,
-        &[
-            "bindings.south_tls_client_github.options.alpn[0]: `h2` is not among the versions \
-           `south_http_client_github` may speak (`http/1.1`)",
-        ],
-    );
-    let yaml = github_with_tls_options("      alpn: []\n").replacen(
-        "        - http/1.1\n        - h2\n",
-        "        - h2\n",
-        1,
-    );
-    assert_errors(
-        &yaml,
-        &[
-            "bindings.south_tls_client_github.options.alpn: offering no protocol leaves only \
-           HTTP/1.1, but `south_http_client_github` may speak only `h2`",
-        ],
-    );
-    assert_errors(&github_with_tls_options("      alpn: []\n"), &[]);
 }
 
 #[test]
