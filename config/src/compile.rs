@@ -3,14 +3,19 @@
 
 use std::collections::HashMap;
 
+use url::Url;
+
 use crate::error::{ConfigError, FieldError, ROOT};
+use crate::graph::{self, South};
 use crate::model::{Binding, Config};
 use crate::parse::Broken;
 use crate::plan::{
-    AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, JwtGuardPlan, ListenerPlan, Plan,
-    ProxyPlan, ToolkitPlan,
+    AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, HttpVersions, JwtGuardPlan,
+    ListenerPlan, Plan, ProxyPlan, ToolkitPlan,
 };
-use crate::validate::{self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer};
+use crate::validate::{
+    self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer, CheckedTcp, CheckedTls,
+};
 
 /// Validates a config built in Rust (e.g. by the operator) and compiles it.
 ///
@@ -28,7 +33,11 @@ struct Checked<'a> {
     /// The server's settings and the proxy it exits to.
     server: HashMap<&'a str, (CheckedServer, &'a str)>,
     proxy: HashMap<&'a str, CheckedProxy>,
-    client: HashMap<&'a str, CheckedClient>,
+    /// The client's settings and its exit.
+    client: HashMap<&'a str, (CheckedClient, &'a str)>,
+    http_client: HashMap<&'a str, HttpVersions>,
+    tls_client: HashMap<&'a str, CheckedTls>,
+    tcp_client: HashMap<&'a str, CheckedTcp>,
 }
 
 /// Compiles a config some of whose bindings and guards (`broken`) could not be parsed.
@@ -50,33 +59,42 @@ pub(crate) fn compile_parsed(config: &Config, broken: &Broken) -> Result<Plan, V
         let errors = &mut errors;
         match binding {
             Binding::TcpServer(tcp) => {
-                if let Some(socket) = validate::tcp_server(&path, tcp, errors) {
-                    checked.tcp.insert(name, socket);
-                }
+                let values = validate::tcp_server(&path, tcp, errors);
+                keep(&mut checked.tcp, name, values);
             }
             Binding::HttpServer(http) => {
-                if let Some(routes) = validate::http_server(&path, http, errors) {
-                    checked.http.insert(name, routes);
-                }
+                let values = validate::http_server(&path, http, errors);
+                keep(&mut checked.http, name, values);
             }
             Binding::McpServer(server) => {
-                if let Some(plan) = validate::mcp_server(&path, server, errors) {
-                    checked.server.insert(name, (plan, server.exit.as_str()));
-                }
+                let plan = validate::mcp_server(&path, server, errors);
+                let with_exit = plan.map(|plan| (plan, server.exit.as_str()));
+                keep(&mut checked.server, name, with_exit);
             }
             Binding::McpProxy(proxy) => {
-                if let Some(proxy) = validate::mcp_proxy(&path, proxy, errors) {
-                    checked.proxy.insert(name, proxy);
-                }
+                let values = validate::mcp_proxy(&path, proxy, errors);
+                keep(&mut checked.proxy, name, values);
             }
             Binding::McpClient(client) => {
-                if let Some(client) = validate::mcp_client(&path, client, errors) {
-                    checked.client.insert(name, client);
-                }
+                let settings = validate::mcp_client(&path, client, errors);
+                let with_exit = settings.map(|settings| (settings, client.exit.as_str()));
+                keep(&mut checked.client, name, with_exit);
+            }
+            Binding::HttpClient(http) => {
+                let versions = validate::http_client(&path, http, errors);
+                keep(&mut checked.http_client, name, versions);
+            }
+            Binding::TlsClient(tls) => {
+                let values = validate::tls_client(&path, tls, errors);
+                keep(&mut checked.tls_client, name, values);
+            }
+            Binding::TcpClient(tcp) => {
+                let values = validate::tcp_client(&path, tcp, errors);
+                keep(&mut checked.tcp_client, name, values);
             }
         }
     }
-    crate::graph::check(config, broken, &mut errors);
+    graph::check(config, broken, &mut errors);
     if !errors.is_empty() || !broken.is_empty() {
         return Err(errors);
     }
@@ -87,12 +105,19 @@ pub(crate) fn compile_parsed(config: &Config, broken: &Broken) -> Result<Plan, V
     })
 }
 
+/// Records the checked values of the binding `name`, when it had no error.
+fn keep<'a, T>(checked: &mut HashMap<&'a str, T>, name: &'a str, values: Option<T>) {
+    if let Some(values) = values {
+        checked.insert(name, values);
+    }
+}
+
 fn assemble(config: &Config, checked: &Checked<'_>) -> Option<Plan> {
     let listeners = config
         .bindings
         .iter()
         .filter_map(|(name, binding)| match binding {
-            Binding::TcpServer(tcp) => Some(listener(name, &tcp.exit, checked)),
+            Binding::TcpServer(tcp) => Some(listener(config, name, &tcp.exit, checked)),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
@@ -102,7 +127,12 @@ fn assemble(config: &Config, checked: &Checked<'_>) -> Option<Plan> {
     })
 }
 
-fn listener(name: &str, http: &str, checked: &Checked<'_>) -> Option<ListenerPlan> {
+fn listener(
+    config: &Config,
+    name: &str,
+    http: &str,
+    checked: &Checked<'_>,
+) -> Option<ListenerPlan> {
     let (host, port) = checked.tcp.get(name)?;
     let routes = checked
         .http
@@ -111,7 +141,7 @@ fn listener(name: &str, http: &str, checked: &Checked<'_>) -> Option<ListenerPla
         .map(|route| {
             Some(HttpRoutePlan {
                 path: route.path.clone(),
-                endpoint: endpoint(&route.exit, checked)?,
+                endpoint: endpoint(config, &route.exit, checked)?,
             })
         })
         .collect::<Option<Vec<_>>>()?;
@@ -123,19 +153,19 @@ fn listener(name: &str, http: &str, checked: &Checked<'_>) -> Option<ListenerPla
     })
 }
 
-fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan> {
+fn endpoint(config: &Config, server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan> {
     let (server, proxy_binding) = checked.server.get(server_binding)?;
     let proxy = checked.proxy.get(*proxy_binding)?;
     let toolkits = proxy
         .toolkits
         .iter()
         .map(|toolkit| {
-            let client = checked.client.get(toolkit.client.as_str())?;
+            let (client, exit) = checked.client.get(toolkit.client.as_str())?;
             Some(ToolkitPlan {
                 name: toolkit.name.clone(),
                 client_binding: toolkit.client.clone(),
                 server: client.server.clone(),
-                egress: EgressPlan::for_server(&client.server),
+                egress: egress(config, exit, &client.server, checked)?,
                 timeout: client.timeout,
                 access: toolkit.access.clone(),
                 forward: client.forward.as_ref().map(|f| f.credentials.clone()),
@@ -170,7 +200,33 @@ fn endpoint(server_binding: &str, checked: &Checked<'_>) -> Option<EndpointPlan>
     })
 }
 
+/// How an mcp client exiting to `exit` reaches `server`: `sys:http_client`'s
+/// defaults, or its explicit chain, each part from the binding that sets it.
+fn egress(config: &Config, exit: &str, server: &Url, checked: &Checked<'_>) -> Option<EgressPlan> {
+    let chain = match graph::south(config, exit)? {
+        South::Builtin => return Some(EgressPlan::for_server(server)),
+        South::Chain(chain) => chain,
+    };
+    let versions = *checked.http_client.get(chain.http)?;
+    let tls = match chain.tls {
+        Some(tls) => Some(checked.tls_client.get(tls)?.plan(versions)),
+        None => None,
+    };
+    Some(EgressPlan {
+        versions,
+        tls,
+        connect: checked.tcp_client.get(chain.tcp)?.connect(server)?,
+        bindings: chain.bindings(),
+    })
+}
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_auth;
+#[cfg(test)]
+mod tests_chain;
+#[cfg(test)]
+mod tests_egress;
+#[cfg(test)]
+mod tests_tls;

@@ -79,6 +79,8 @@ pub(crate) enum Invalid {
     Required,
     #[error("must not be empty")]
     Empty,
+    #[error("`{0}` is already listed")]
+    Duplicate(&'static str),
     #[error("not supported yet: {0}")]
     NotSupportedYet(String),
     #[error("unknown field `{0}`, expected one of `name`, `guards`, `stores`, `bindings`")]
@@ -90,7 +92,7 @@ pub(crate) enum Invalid {
         found: &'static str,
         expected: &'static str,
     },
-    #[error("unsupported binding type `{0}`, expected one of `tcp`, `http`, `mcp`")]
+    #[error("unsupported binding type `{0}`, expected one of `tcp`, `tls`, `http`, `mcp`")]
     UnknownBindingType(String),
     #[error("unsupported kind `{kind}` for `type: {ty}`, expected {expected}")]
     UnknownKind {
@@ -106,7 +108,8 @@ pub(crate) enum Invalid {
     WrongExit {
         target: String,
         found: BindingKind,
-        expected: BindingKind,
+        /// E.g. `a tls client binding or a tcp client binding`.
+        expected: String,
     },
     #[error("the built-in `{0}` can only be the exit of an mcp client")]
     MisplacedBuiltin(String),
@@ -229,8 +232,6 @@ pub(crate) enum Invalid {
     DuplicateKid { kid: String, first: String },
     #[error("at least one algorithm is required")]
     NoAlgorithms,
-    #[error("`{0}` is already listed")]
-    DuplicateAlgorithm(&'static str),
     // References to guards, and credentials.
     #[error("name one guard, found {0}")]
     OneGuard(usize),
@@ -280,6 +281,62 @@ pub(crate) enum Invalid {
          `Authorization`; keep one, or send this credential in another `header`"
     )]
     CredentialsConflict,
+    // The south chain.
+    #[error("at least one version is required")]
+    NoVersions,
+    #[error("expected exactly one server name, found {0}")]
+    OneServerName(usize),
+    #[error("required with `{given}`: a client certificate needs both its chain and its key")]
+    ClientCertificateHalf {
+        missing: &'static str,
+        given: &'static str,
+    },
+    #[error(
+        "turns certificate verification off, but {0} says what to verify the server with; \
+         keep one"
+    )]
+    SkipVerificationConflict(String),
+    #[error(
+        "`false` with no `trust` files trusts no certificate, so no server could be verified; \
+         name CA files in `trust`, or leave `trustcacerts` out"
+    )]
+    NothingTrusted,
+    #[error(
+        "the server is `https`, but its chain {chain} has no tls client; let `{http}` exit to \
+         a tls client binding that exits to `{tcp}`"
+    )]
+    TlsMissing {
+        chain: String,
+        http: String,
+        tcp: String,
+    },
+    #[error(
+        "the server is `http`, but its chain {chain} has a tls client (`{tls}`); for `http`, \
+         `{http}` exits straight to a tcp client binding"
+    )]
+    TlsUnwanted {
+        chain: String,
+        tls: String,
+        http: String,
+    },
+    #[error("`{protocol}` is not among the versions `{http}` may speak ({versions})")]
+    AlpnNotAVersion {
+        protocol: &'static str,
+        http: String,
+        versions: String,
+    },
+    #[error("offering no protocol leaves only HTTP/1.1, but `{http}` may speak only {versions}")]
+    NoAlpnWithoutHttp1 { http: String, versions: String },
+    #[error(
+        "mcpgw has no vaults: name PEM files in `options.trust`, `options.certificate_file` \
+         and `options.key_file` (mounted from Secrets)"
+    )]
+    Vault,
+    #[error(
+        "mcpgw reads the client certificate from files, not from a vault: use \
+         `certificate_file` and `key_file` (mounted from a Secret)"
+    )]
+    VaultKeys,
 }
 
 impl Invalid {

@@ -1,6 +1,7 @@
 //! Rules that span bindings: every exit names a binding of the right kind,
-//! every binding is reachable from a tcp server, listeners don't collide, and
-//! guards are named consistently (`auth`).
+//! every binding is reachable from a tcp server, listeners don't collide,
+//! guards are named consistently (`auth`), and each explicit south chain fits
+//! its server (`south`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -9,6 +10,9 @@ use crate::model::{Binding, BindingKind, Config, SYS_HTTP_CLIENT};
 use crate::parse::Broken;
 
 mod auth;
+mod south;
+
+pub(crate) use south::{South, south};
 
 /// Checks the graph. `broken` names bindings and guards that exist but could not
 /// be read (already reported): exits and references to them are not checked, and
@@ -16,87 +20,98 @@ mod auth;
 pub(crate) fn check(config: &Config, broken: &Broken, errors: &mut Vec<FieldError>) {
     for (name, binding) in &config.bindings {
         let path = format!("bindings.{name}");
-        match (binding, next_kind(binding.kind())) {
-            (Binding::McpClient(client), _) => client_exit(&path, &client.exit, errors),
-            (_, Some(expected)) => {
-                for (field, target) in exits(binding) {
-                    let field = format!("{path}.{field}");
-                    exit(config, broken, field, target, expected, errors);
-                }
-            }
-            (_, None) => {}
+        for (field, target) in exits(binding) {
+            let field = format!("{path}.{field}");
+            exit(config, broken, binding.kind(), field, target, errors);
         }
     }
     listeners_are_distinct(config, errors);
     auth::check(config, broken, errors);
+    south::check(config, errors);
     if broken.bindings.is_empty() {
         reachable(config, errors);
     }
 }
 
-/// What a binding of `kind` exits to (`None`: built-ins only).
-fn next_kind(kind: BindingKind) -> Option<BindingKind> {
+/// The kinds of binding that a binding of `kind` may exit to; an mcp client may
+/// also exit to the built-in `sys:http_client`.
+fn exit_kinds(kind: BindingKind) -> &'static [BindingKind] {
     match kind {
-        BindingKind::TcpServer => Some(BindingKind::HttpServer),
-        BindingKind::HttpServer => Some(BindingKind::McpServer),
-        BindingKind::McpServer => Some(BindingKind::McpProxy),
-        BindingKind::McpProxy => Some(BindingKind::McpClient),
-        BindingKind::McpClient => None,
+        BindingKind::TcpServer => &[BindingKind::HttpServer],
+        BindingKind::HttpServer => &[BindingKind::McpServer],
+        BindingKind::McpServer => &[BindingKind::McpProxy],
+        BindingKind::McpProxy => &[BindingKind::McpClient],
+        BindingKind::McpClient => &[BindingKind::HttpClient],
+        BindingKind::HttpClient => &[BindingKind::TlsClient, BindingKind::TcpClient],
+        BindingKind::TlsClient => &[BindingKind::TcpClient],
+        BindingKind::TcpClient => &[],
     }
 }
 
-/// `(field path relative to the binding, target)` for each exit to another binding.
+/// What a binding of `kind` may exit to, for messages: `an http client binding`,
+/// `a tls client binding or a tcp client binding`.
+fn expected_exits(kind: BindingKind) -> String {
+    let builtin = (kind == BindingKind::McpClient).then(|| format!("`{SYS_HTTP_CLIENT}`"));
+    let kinds = exit_kinds(kind).iter().map(ToString::to_string);
+    builtin
+        .into_iter()
+        .chain(kinds)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// `(field path relative to the binding, target)` for each exit of a binding.
 fn exits(binding: &Binding) -> Vec<(String, &str)> {
     match binding {
-        Binding::TcpServer(tcp) => vec![("exit".to_owned(), tcp.exit.as_str())],
-        Binding::HttpServer(http) => http
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, route)| (format!("routes[{index}].exit"), route.exit.as_str()))
-            .collect(),
-        Binding::McpServer(server) => vec![("exit".to_owned(), server.exit.as_str())],
-        Binding::McpProxy(proxy) => proxy
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(index, route)| (format!("routes[{index}].exit"), route.exit.as_str()))
-            .collect(),
-        Binding::McpClient(_) => Vec::new(),
+        Binding::TcpServer(tcp) => single_exit(&tcp.exit),
+        Binding::HttpServer(http) => route_exits(http.routes.iter().map(|r| r.exit.as_str())),
+        Binding::McpServer(server) => single_exit(&server.exit),
+        Binding::McpProxy(proxy) => route_exits(proxy.routes.iter().map(|r| r.exit.as_str())),
+        Binding::McpClient(client) => single_exit(&client.exit),
+        Binding::HttpClient(http) => single_exit(&http.exit),
+        Binding::TlsClient(tls) => single_exit(&tls.exit),
+        Binding::TcpClient(_) => Vec::new(),
     }
 }
 
+fn single_exit(exit: &str) -> Vec<(String, &str)> {
+    vec![("exit".to_owned(), exit)]
+}
+
+fn route_exits<'a>(exits: impl Iterator<Item = &'a str>) -> Vec<(String, &'a str)> {
+    let numbered = exits.enumerate();
+    numbered
+        .map(|(index, exit)| (format!("routes[{index}].exit"), exit))
+        .collect()
+}
+
+/// The exit at `field` of a binding of kind `from` names a binding it may exit
+/// to (or, for an mcp client, `sys:http_client`).
 fn exit(
     config: &Config,
     broken: &Broken,
+    from: BindingKind,
     field: String,
     target: &str,
-    expected: BindingKind,
     errors: &mut Vec<FieldError>,
 ) {
+    let to_builtin = from == BindingKind::McpClient;
     let error = match config.bindings.get(target) {
-        Some(binding) if binding.kind() == expected => return,
+        Some(binding) if exit_kinds(from).contains(&binding.kind()) => return,
         Some(binding) => Invalid::WrongExit {
             target: target.to_owned(),
             found: binding.kind(),
-            expected,
+            expected: expected_exits(from),
         },
         None if broken.bindings.contains(target) => return,
+        None if to_builtin && target == SYS_HTTP_CLIENT => return,
+        None if to_builtin && target.starts_with("sys:") => {
+            Invalid::UnknownBuiltin(target.to_owned())
+        }
         None if target.starts_with("sys:") => Invalid::MisplacedBuiltin(target.to_owned()),
         None => Invalid::NoSuchBinding(target.to_owned()),
     };
     errors.push(FieldError::new(field, error));
-}
-
-fn client_exit(path: &str, target: &str, errors: &mut Vec<FieldError>) {
-    let error = if target == SYS_HTTP_CLIENT {
-        return;
-    } else if target.starts_with("sys:") {
-        Invalid::UnknownBuiltin(target.to_owned())
-    } else {
-        Invalid::not_supported_yet("an explicit `http client` chain; use `sys:http_client`")
-    };
-    errors.push(FieldError::new(format!("{path}.exit"), error));
 }
 
 /// Two tcp servers must not bind the same non-zero port on the same host.

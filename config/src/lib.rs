@@ -77,3 +77,5 @@ pub fn to_yaml(config: &Config) -> Result<String, ToYamlError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_south;

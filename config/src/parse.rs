@@ -160,6 +160,9 @@ pub(crate) fn binding(value: Value, path: &str) -> (Option<Binding>, Vec<FieldEr
         BindingKind::McpServer => decode(value, path, &mut errors).map(Binding::McpServer),
         BindingKind::McpProxy => decode(value, path, &mut errors).map(Binding::McpProxy),
         BindingKind::McpClient => decode(value, path, &mut errors).map(Binding::McpClient),
+        BindingKind::HttpClient => decode(value, path, &mut errors).map(Binding::HttpClient),
+        BindingKind::TlsClient => decode(value, path, &mut errors).map(Binding::TlsClient),
+        BindingKind::TcpClient => decode(value, path, &mut errors).map(Binding::TcpClient),
     };
     (binding, errors)
 }
@@ -267,14 +270,10 @@ fn binding_kind(
     errors: &mut Vec<FieldError>,
 ) -> Option<BindingKind> {
     let (ty, expected) = match type_name {
-        "tcp" => ("tcp", "`server`"),
-        "http" => ("http", "`server`"),
+        "tcp" => ("tcp", "one of `server`, `client`"),
+        "tls" => ("tls", "`client`"),
+        "http" => ("http", "one of `server`, `client`"),
         "mcp" => ("mcp", "one of `server`, `proxy`, `client`"),
-        "tls" => {
-            let error = Invalid::not_supported_yet("tls bindings");
-            errors.push(FieldError::new(join(path, "type"), error));
-            return None;
-        }
         other => {
             let error = Invalid::UnknownBindingType(other.to_owned());
             errors.push(FieldError::new(join(path, "type"), error));
@@ -286,9 +285,7 @@ fn binding_kind(
         .find(|kind| kind.type_name() == ty && kind.kind_name() == kind_name);
     if kind.is_none() {
         let error = match (ty, kind_name) {
-            ("tcp" | "http", "client") => {
-                Invalid::not_supported_yet(format!("{ty} client bindings"))
-            }
+            ("tls", "server") => Invalid::not_supported_yet("tls server bindings"),
             _ => Invalid::UnknownKind {
                 ty,
                 kind: kind_name.to_owned(),
@@ -301,7 +298,7 @@ fn binding_kind(
 }
 
 /// Fields mcpgw recognises (from Zilla or its own roadmap) but cannot honour
-/// yet: each is reported as such, then removed so that the rest of the binding
+/// (yet): each is reported as such, then removed so that the rest of the binding
 /// is still checked.
 fn remove_not_supported_yet(
     map: &mut Mapping,
@@ -309,9 +306,23 @@ fn remove_not_supported_yet(
     path: &str,
     errors: &mut Vec<FieldError>,
 ) {
+    // NB: Zilla's tls client takes its keys from a vault; mcpgw reads files.
+    if kind == BindingKind::TlsClient && map.shift_remove("vault").is_some() {
+        errors.push(FieldError::new(join(path, "vault"), Invalid::Vault));
+    }
     let options_path = join(path, "options");
     if let Some(Value::Mapping(options)) = map.get_mut("options") {
-        remove(options, "tls", &options_path, "TLS", errors);
+        match kind {
+            BindingKind::TlsClient => {
+                if options.shift_remove("keys").is_some() {
+                    let field = join(&options_path, "keys");
+                    errors.push(FieldError::new(field, Invalid::VaultKeys));
+                }
+            }
+            // The south chain has its own TLS binding.
+            BindingKind::HttpClient | BindingKind::TcpClient => {}
+            _ => remove(options, "tls", &options_path, "TLS", errors),
+        }
         if kind == BindingKind::McpProxy {
             remove(options, "cache", &options_path, "caching", errors);
         }
@@ -415,3 +426,5 @@ fn describe(value: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_south;

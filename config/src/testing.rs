@@ -11,6 +11,9 @@ pub(crate) const DEMO: &str = include_str!("../../examples/demo.yaml");
 /// The guarded endpoint from the workspace's `examples/`.
 pub(crate) const GUARDED: &str = include_str!("../../examples/guarded.yaml");
 
+/// GitHub's toolkit over an explicit south chain, from the workspace's `examples/`.
+pub(crate) const GITHUB: &str = include_str!("../../examples/github.yaml");
+
 /// The demo with `from` replaced by `to`; `from` must occur exactly once, so a
 /// fixture cannot silently stop testing anything when the demo changes.
 #[track_caller]
@@ -22,6 +25,66 @@ pub(crate) fn demo_with(from: &str, to: &str) -> String {
 #[track_caller]
 pub(crate) fn guarded_with(from: &str, to: &str) -> String {
     replace_once(GUARDED, "guarded.yaml", from, to)
+}
+
+/// github.yaml with each `(from, to)` applied in turn, as [`demo_with`] does.
+#[track_caller]
+pub(crate) fn github_with(edits: &[(&str, &str)]) -> String {
+    edits.iter().fold(GITHUB.to_owned(), |yaml, (from, to)| {
+        replace_once(&yaml, "github.yaml", from, to)
+    })
+}
+
+/// The tls client of github.yaml.
+pub(crate) const GITHUB_TLS: &str = "south_tls_client_github";
+
+/// github.yaml with the tls client's options written as `options` (YAML lines
+/// indented by six spaces; empty: every option left out).
+pub(crate) fn github_with_tls_options(options: &str) -> String {
+    let mut body =
+        "    type: tls\n    kind: client\n    exit: south_tcp_client_github\n".to_owned();
+    if !options.is_empty() {
+        body.push_str(&format!("    options:\n{options}"));
+    }
+    with_binding_body(GITHUB, GITHUB_TLS, &body)
+}
+
+/// `yaml` (one of the examples) with the lines of the binding `name` after its
+/// `name:` line replaced by `body` (YAML lines indented by four spaces).
+#[track_caller]
+pub(crate) fn with_binding_body(yaml: &str, name: &str, body: &str) -> String {
+    edit_binding(yaml, name, Some(body))
+}
+
+/// `yaml` (one of the examples) without the binding `name`.
+#[track_caller]
+pub(crate) fn without_binding(yaml: &str, name: &str) -> String {
+    edit_binding(yaml, name, None)
+}
+
+/// Replaces the body of the binding `name` (written on several lines), or with
+/// `None` removes the binding.
+#[track_caller]
+fn edit_binding(yaml: &str, name: &str, body: Option<&str>) -> String {
+    let head = format!("  {name}:");
+    assert!(
+        yaml.lines().any(|line| line == head),
+        "no binding `{name}` written on several lines"
+    );
+    let mut edited = String::new();
+    let mut inside = false;
+    for line in yaml.lines() {
+        if inside && line.starts_with("    ") {
+            continue;
+        }
+        inside = line == head;
+        match (inside, body) {
+            (true, None) => continue,
+            (true, Some(body)) => edited.push_str(&format!("{line}\n{body}")),
+            (false, _) => edited.push_str(&format!("{line}\n")),
+        }
+    }
+    edited
 }
 
 #[track_caller]

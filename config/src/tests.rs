@@ -28,7 +28,7 @@ fn config_built_in_rust_round_trips_through_to_yaml() {
 
 /// `config` renders to YAML that compiles to the same plan and parses back
 /// to the same config; the rendered YAML.
-fn assert_round_trips(config: Config) -> String {
+pub(crate) fn assert_round_trips(config: Config) -> String {
     let yaml = to_yaml(&config).map_err(|e| e.to_string());
     assert_eq!(yaml.as_deref().map(compile_yaml), Ok(compile(&config)));
     assert!(compile(&config).is_ok());

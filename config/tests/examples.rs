@@ -20,8 +20,15 @@ fn every_workspace_example_compiles() {
             compiled.push(path);
         }
     }
-    assert!(
-        compiled.len() >= 2,
-        "expected the demo and single-toolkit examples, found {compiled:?}"
-    );
+    for expected in [
+        "demo.yaml",
+        "single-toolkit.yaml",
+        "guarded.yaml",
+        "github.yaml",
+    ] {
+        assert!(
+            compiled.iter().any(|path| path.ends_with(expected)),
+            "expected {expected} among the examples, found {compiled:?}"
+        );
+    }
 }

@@ -40,3 +40,11 @@ fn mutated_guarded_yaml_never_panics_the_compiler() {
     let rejected = rejected_mutations(valid, 0x0123_4567_89ab_cdef);
     assert!(rejected > 0, "the mutations do reach the validator");
 }
+
+#[test]
+fn mutated_github_yaml_never_panics_the_compiler() {
+    // The explicit south chain: http, tls and tcp clients and the rules between them.
+    let valid = include_str!("../../examples/github.yaml");
+    let rejected = rejected_mutations(valid, 0x5eed_0fc4_a12b_3c5d);
+    assert!(rejected > 0, "the mutations do reach the validator");
+}

@@ -43,6 +43,9 @@ fn schema_has_one_branch_per_binding_kind() {
             pair("mcp", "server"),
             pair("mcp", "proxy"),
             pair("mcp", "client"),
+            pair("http", "client"),
+            pair("tls", "client"),
+            pair("tcp", "client"),
         ])
     );
 }

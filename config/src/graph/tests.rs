@@ -51,7 +51,7 @@ fn http_client_builtin_is_only_an_mcp_client_exit() {
 }
 
 #[test]
-fn mcp_client_must_exit_to_the_http_client_builtin() {
+fn mcp_client_exits_to_the_http_client_builtin_or_an_http_client() {
     let yaml = DEMO.replacen("exit: sys:http_client", "exit: sys:https_client", 1);
     assert_errors(
         &yaml,
@@ -63,9 +63,14 @@ fn mcp_client_must_exit_to_the_http_client_builtin() {
     let yaml = DEMO.replacen("exit: sys:http_client", "exit: south_http_client", 1);
     assert_errors(
         &yaml,
+        &["bindings.south_mcp_client_everything.exit: no binding named `south_http_client`"],
+    );
+    let yaml = DEMO.replacen("exit: sys:http_client", "exit: north_mcp_server", 1);
+    assert_errors(
+        &yaml,
         &[
-            "bindings.south_mcp_client_everything.exit: not supported yet: an explicit \
-           `http client` chain; use `sys:http_client`",
+            "bindings.south_mcp_client_everything.exit: `north_mcp_server` is an mcp server \
+           binding, expected `sys:http_client` or an http client binding",
         ],
     );
 }

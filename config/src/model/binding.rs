@@ -12,7 +12,9 @@ use std::fmt;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{HttpServer, McpClient, McpProxy, McpServer, TcpServer};
+use super::{
+    HttpClient, HttpServer, McpClient, McpProxy, McpServer, TcpClient, TcpServer, TlsClient,
+};
 use crate::error::ConfigError;
 
 /// One binding: its `type` and `kind` select which fields it has.
@@ -28,6 +30,12 @@ pub enum Binding {
     McpProxy(McpProxy),
     /// `type: mcp, kind: client`.
     McpClient(McpClient),
+    /// `type: http, kind: client`.
+    HttpClient(HttpClient),
+    /// `type: tls, kind: client`.
+    TlsClient(TlsClient),
+    /// `type: tcp, kind: client`.
+    TcpClient(TcpClient),
 }
 
 /// The supported `type`/`kind` pairs.
@@ -43,23 +51,33 @@ pub enum BindingKind {
     McpProxy,
     /// `type: mcp, kind: client`.
     McpClient,
+    /// `type: http, kind: client`.
+    HttpClient,
+    /// `type: tls, kind: client`.
+    TlsClient,
+    /// `type: tcp, kind: client`.
+    TcpClient,
 }
 
 impl BindingKind {
     /// Every supported pair, in chain order.
-    pub const ALL: [BindingKind; 5] = [
+    pub const ALL: [BindingKind; 8] = [
         Self::TcpServer,
         Self::HttpServer,
         Self::McpServer,
         Self::McpProxy,
         Self::McpClient,
+        Self::HttpClient,
+        Self::TlsClient,
+        Self::TcpClient,
     ];
 
-    /// The `type` field: `tcp`, `http` or `mcp`.
+    /// The `type` field: `tcp`, `tls`, `http` or `mcp`.
     pub fn type_name(self) -> &'static str {
         match self {
-            Self::TcpServer => "tcp",
-            Self::HttpServer => "http",
+            Self::TcpServer | Self::TcpClient => "tcp",
+            Self::TlsClient => "tls",
+            Self::HttpServer | Self::HttpClient => "http",
             Self::McpServer | Self::McpProxy | Self::McpClient => "mcp",
         }
     }
@@ -69,7 +87,7 @@ impl BindingKind {
         match self {
             Self::TcpServer | Self::HttpServer | Self::McpServer => "server",
             Self::McpProxy => "proxy",
-            Self::McpClient => "client",
+            Self::McpClient | Self::HttpClient | Self::TlsClient | Self::TcpClient => "client",
         }
     }
 }
@@ -77,7 +95,12 @@ impl BindingKind {
 /// `an mcp proxy binding`, `a tcp server binding`: for error messages.
 impl fmt::Display for BindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let article = if *self == Self::TcpServer { "a" } else { "an" };
+        // `http` and `mcp` are spelt out letter by letter: "an".
+        let article = if self.type_name().starts_with('t') {
+            "a"
+        } else {
+            "an"
+        };
         write!(
             f,
             "{article} {} {} binding",
@@ -96,39 +119,29 @@ impl Binding {
             Self::McpServer(_) => BindingKind::McpServer,
             Self::McpProxy(_) => BindingKind::McpProxy,
             Self::McpClient(_) => BindingKind::McpClient,
+            Self::HttpClient(_) => BindingKind::HttpClient,
+            Self::TlsClient(_) => BindingKind::TlsClient,
+            Self::TcpClient(_) => BindingKind::TcpClient,
         }
     }
 }
 
-impl From<TcpServer> for Binding {
-    fn from(binding: TcpServer) -> Self {
-        Self::TcpServer(binding)
-    }
+/// `impl From<T> for Binding` for each per-kind struct, named as its variant.
+macro_rules! binding_from {
+    ($($variant:ident),* $(,)?) => {
+        $(
+            impl From<$variant> for Binding {
+                fn from(binding: $variant) -> Self {
+                    Self::$variant(binding)
+                }
+            }
+        )*
+    };
 }
 
-impl From<HttpServer> for Binding {
-    fn from(binding: HttpServer) -> Self {
-        Self::HttpServer(binding)
-    }
-}
-
-impl From<McpServer> for Binding {
-    fn from(binding: McpServer) -> Self {
-        Self::McpServer(binding)
-    }
-}
-
-impl From<McpProxy> for Binding {
-    fn from(binding: McpProxy) -> Self {
-        Self::McpProxy(binding)
-    }
-}
-
-impl From<McpClient> for Binding {
-    fn from(binding: McpClient) -> Self {
-        Self::McpClient(binding)
-    }
-}
+binding_from!(
+    TcpServer, HttpServer, McpServer, McpProxy, McpClient, HttpClient, TlsClient, TcpClient,
+);
 
 /// The wire shape: the two tags first, then the per-kind fields.
 #[derive(Serialize)]
@@ -142,40 +155,33 @@ struct Tagged<'a, T> {
 
 impl Serialize for Binding {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let kind = self.kind();
-        let (type_name, kind) = (kind.type_name(), kind.kind_name());
         match self {
-            Self::TcpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::HttpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpServer(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpProxy(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
-            Self::McpClient(body) => Tagged {
-                type_name,
-                kind,
-                body,
-            }
-            .serialize(serializer),
+            Self::TcpServer(body) => self.tagged(body, serializer),
+            Self::HttpServer(body) => self.tagged(body, serializer),
+            Self::McpServer(body) => self.tagged(body, serializer),
+            Self::McpProxy(body) => self.tagged(body, serializer),
+            Self::McpClient(body) => self.tagged(body, serializer),
+            Self::HttpClient(body) => self.tagged(body, serializer),
+            Self::TlsClient(body) => self.tagged(body, serializer),
+            Self::TcpClient(body) => self.tagged(body, serializer),
         }
+    }
+}
+
+impl Binding {
+    /// Serializes `body`, this binding's per-kind struct, after the two tags.
+    fn tagged<T: Serialize, S: Serializer>(
+        &self,
+        body: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let kind = self.kind();
+        Tagged {
+            type_name: kind.type_name(),
+            kind: kind.kind_name(),
+            body,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -203,6 +209,9 @@ impl JsonSchema for Binding {
             tagged::<McpServer>(generator, BindingKind::McpServer),
             tagged::<McpProxy>(generator, BindingKind::McpProxy),
             tagged::<McpClient>(generator, BindingKind::McpClient),
+            tagged::<HttpClient>(generator, BindingKind::HttpClient),
+            tagged::<TlsClient>(generator, BindingKind::TlsClient),
+            tagged::<TcpClient>(generator, BindingKind::TcpClient),
         ];
         json_schema!({
             "description": "A binding: `type` and `kind` select which fields it has.",

@@ -4,14 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, de};
 
-use super::SYS_HTTP_CLIENT;
 use super::guard::{AuthorizationMap, ResourceMetadata, StaticCredentials};
+use super::{SYS_HTTP_CLIENT, is_default};
 use crate::duration::IsoDuration;
 use indexmap::IndexMap;
-
-fn is_default<T: Default + PartialEq>(value: &T) -> bool {
-    *value == T::default()
-}
 
 /// `type: mcp, kind: server`: the Streamable HTTP transport towards MCP clients
 /// (sessions, SSE, Origin checks). Exits to an `mcp proxy`.
@@ -262,14 +258,17 @@ fn pattern_list<'de, D: Deserializer<'de>>(
 }
 
 /// `type: mcp, kind: client`: the Streamable HTTP transport towards one upstream MCP
-/// server. Exits to `sys:http_client`.
+/// server. Exits to `sys:http_client` or to an `http client`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpClient {
     /// The upstream.
     pub options: McpClientOptions,
-    /// Must be `sys:http_client`, the built-in HTTP client.
-    #[schemars(extend("const" = "sys:http_client"))]
+    /// `sys:http_client`, the built-in HTTP client (TLS chosen by the `server` URL's
+    /// scheme), or the name of an `http client` binding: an explicit `http client` →
+    /// `tls client` → `tcp client` chain for an `https` server, `http client` → `tcp
+    /// client` for an `http` one. Chain bindings may be shared by several mcp clients.
+    #[schemars(length(min = 1))]
     pub exit: String,
 }
 
@@ -287,6 +286,12 @@ impl McpClient {
             exit: SYS_HTTP_CLIENT.to_owned(),
         }
     }
+
+    /// This mcp client exiting to `exit`: `sys:http_client` or an http client's name.
+    pub fn with_exit(mut self, exit: impl Into<String>) -> Self {
+        self.exit = exit.into();
+        self
+    }
 }
 
 /// Options of an `mcp client`.
@@ -296,7 +301,8 @@ pub struct McpClientOptions {
     /// The upstream MCP endpoint: an absolute `http` or `https` URL with a host, e.g.
     /// `http://127.0.0.1:3001/mcp` or `https://api.githubcopilot.com/mcp/`; no user info, no
     /// fragment. With `sys:http_client`, `https` uses TLS with the system's root certificates,
-    /// SNI from the host and ALPN `h2`, `http/1.1`.
+    /// SNI from the host and ALPN `h2`, `http/1.1`; an explicit chain must agree with the
+    /// scheme: a `tls client` in it for `https`, none for `http`.
     #[schemars(length(min = 1))]
     pub server: String,
     /// Per-request timeout towards the upstream, as an ISO-8601 duration; it restarts

@@ -13,6 +13,7 @@ mod binding;
 mod guard;
 mod mcp;
 mod north;
+mod south;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -29,14 +30,26 @@ pub use mcp::{
     McpServerOptions, Prefix, ToolkitCondition,
 };
 pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
+pub use south::{
+    HttpClient, HttpClientOptions, HttpVersion, TcpClient, TcpClientOptions, TlsClient,
+    TlsClientOptions,
+};
 
-/// The built-in exit of an `mcp client`: HTTP/1.1 towards the URL in `options.server`.
+/// The built-in exit of an `mcp client`: towards the URL in `options.server`, TLS for
+/// `https` (the system's roots, SNI from the host, ALPN `h2` then `http/1.1`), HTTP/1.1
+/// or the h2 that ALPN chose.
 pub const SYS_HTTP_CLIENT: &str = "sys:http_client";
+
+/// Whether a field holds its default, so that rendering leaves it out.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
 
 /// An mcpgw binding config: a graph of named bindings, in Zilla's vocabulary.
 ///
 /// North chain: `tcp server` → `http server` → `mcp server` → `mcp proxy`;
-/// south chain, one per toolkit: `mcp client` → `sys:http_client`.
+/// south chain, one per toolkit: `mcp client` → `sys:http_client`, or an explicit
+/// `http client` → (`tls client` →) `tcp client`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "mcpgw binding config")]

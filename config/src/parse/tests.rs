@@ -138,30 +138,6 @@ fn unknown_store_type_is_rejected() {
 }
 
 #[test]
-fn tls_bindings_are_not_supported_yet() {
-    let yaml = format!("{DEMO}  north_tls_server: {{ type: tls, kind: server }}\n");
-    assert_errors(
-        &yaml,
-        &["bindings.north_tls_server.type: not supported yet: tls bindings"],
-    );
-}
-
-#[test]
-fn tcp_and_http_clients_are_not_supported_yet() {
-    let yaml = format!(
-        "{DEMO}  south_tcp_client: {{ type: tcp, kind: client }}\n  \
-         south_http_client: {{ type: http, kind: client }}\n"
-    );
-    assert_errors(
-        &yaml,
-        &[
-            "bindings.south_tcp_client.kind: not supported yet: tcp client bindings",
-            "bindings.south_http_client.kind: not supported yet: http client bindings",
-        ],
-    );
-}
-
-#[test]
 fn unknown_binding_type_and_kind_are_rejected() {
     let yaml = format!(
         "{DEMO}  a: {{ type: kafka, kind: cache_client }}\n  b: {{ type: mcp, kind: cache }}\n"
@@ -169,7 +145,8 @@ fn unknown_binding_type_and_kind_are_rejected() {
     assert_errors(
         &yaml,
         &[
-            "bindings.a.type: unsupported binding type `kafka`, expected one of `tcp`, `http`, `mcp`",
+            "bindings.a.type: unsupported binding type `kafka`, expected one of `tcp`, `tls`, \
+             `http`, `mcp`",
             "bindings.b.kind: unsupported kind `cache` for `type: mcp`, \
              expected one of `server`, `proxy`, `client`",
         ],

@@ -175,12 +175,7 @@ pub(crate) fn static_credentials(
     errors: &mut Vec<FieldError>,
 ) -> Option<StaticCredentialsPlan> {
     let before = errors.len();
-    let file_path = format!("{path}.file");
-    if credentials.file.is_empty() {
-        errors.push(FieldError::new(file_path, Invalid::Empty));
-    } else if credentials.file.contains('\0') {
-        errors.push(FieldError::new(file_path, Invalid::NulCharacter));
-    }
+    super::file_path(format!("{path}.file"), &credentials.file, errors);
     let header_path = format!("{path}.header");
     let header = credentials
         .header

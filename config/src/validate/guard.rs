@@ -133,12 +133,7 @@ fn keys(
             None
         }
         (None, Some(file)) => {
-            let file_path = format!("{path}.keys_file");
-            if file.is_empty() {
-                errors.push(FieldError::new(file_path, Invalid::Empty));
-            } else if file.contains('\0') {
-                errors.push(FieldError::new(file_path, Invalid::NulCharacter));
-            }
+            super::file_path(format!("{path}.keys_file"), file, errors);
             Some(KeySource::File(file.to_owned()))
         }
         (Some(JwtKeys::Url(url)), None) => net::web_url_without_fragment(url)
@@ -340,16 +335,7 @@ fn algorithms(
     if names.is_empty() {
         errors.push(FieldError::new(path, Invalid::NoAlgorithms));
     }
-    let mut algorithms = Vec::new();
-    for (index, &algorithm) in names.iter().enumerate() {
-        if algorithms.contains(&algorithm) {
-            let error = Invalid::DuplicateAlgorithm(algorithm.as_str());
-            errors.push(FieldError::new(format!("{path}[{index}]"), error));
-        } else {
-            algorithms.push(algorithm);
-        }
-    }
-    algorithms
+    super::distinct(path, names, JwtAlgorithm::as_str, errors)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::authorization::{self, CheckedAuthorization, CheckedMetadata};
-use super::{clean, net};
+use super::{clean, file_path, net};
 use crate::error::{FieldError, Invalid};
 use crate::model::{
     IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, ToolkitCondition,
@@ -110,12 +110,7 @@ pub(crate) fn mcp_server(
         );
         let session_key_file = options.session_key.clone();
         if let Some(file) = &session_key_file {
-            let field = format!("{options_path}.session_key");
-            if file.is_empty() {
-                errors.push(FieldError::new(field, Invalid::Empty));
-            } else if file.contains('\0') {
-                errors.push(FieldError::new(field, Invalid::NulCharacter));
-            }
+            file_path(format!("{options_path}.session_key"), file, errors);
         }
         let field = format!("{options_path}.initialize_timeout");
         let initialize_timeout = positive(

@@ -2,17 +2,21 @@
 //!
 //! Each check reports every problem it finds at the path of the bad field and,
 //! when the binding has none, returns its values in the form the plan needs.
-//! Rules that span bindings (exits, reachability, ports) live in `graph`.
+//! Rules that span bindings (exits, reachability, ports, whether a south chain
+//! fits its server) live in `graph`.
 
 mod authorization;
 mod guard;
 mod mcp;
 mod net;
+mod south;
 
 pub(crate) use guard::{guard, guard_name};
 pub(crate) use mcp::{
     CheckedClient, CheckedProxy, CheckedServer, mcp_client, mcp_proxy, mcp_server,
 };
+pub(crate) use net::http_url;
+pub(crate) use south::{CheckedTcp, CheckedTls, http_client, tcp_client, tls_client};
 
 use std::collections::HashMap;
 
@@ -48,23 +52,57 @@ fn clean<T>(
     (errors.len() == before).then_some(value)
 }
 
+/// A host at `field`: an IP address or host name. Whether it is one.
+fn host(field: String, host: &str, errors: &mut Vec<FieldError>) -> bool {
+    let error = if host.is_empty() {
+        Invalid::Empty
+    } else if !net::is_host(host) {
+        Invalid::Host
+    } else {
+        return true;
+    };
+    errors.push(FieldError::new(field, error));
+    false
+}
+
+/// The path of a file the data plane reads (a mounted Secret or ConfigMap), at
+/// `field`: not empty, and without NUL, which no file system accepts.
+fn file_path(field: String, file: &str, errors: &mut Vec<FieldError>) {
+    if file.is_empty() {
+        errors.push(FieldError::new(field, Invalid::Empty));
+    } else if file.contains('\0') {
+        errors.push(FieldError::new(field, Invalid::NulCharacter));
+    }
+}
+
+/// The entries of the list at `path`, in order, each once; a repeat is reported
+/// at its index, by its `name`.
+fn distinct<T: Copy + PartialEq>(
+    path: &str,
+    list: &[T],
+    name: impl Fn(T) -> &'static str,
+    errors: &mut Vec<FieldError>,
+) -> Vec<T> {
+    let mut seen = Vec::new();
+    for (index, &entry) in list.iter().enumerate() {
+        if seen.contains(&entry) {
+            let error = Invalid::Duplicate(name(entry));
+            errors.push(FieldError::new(format!("{path}[{index}]"), error));
+        } else {
+            seen.push(entry);
+        }
+    }
+    seen
+}
+
 /// A `tcp server`: returns the host and port to bind.
 pub(crate) fn tcp_server(
     path: &str,
     tcp: &TcpServer,
     errors: &mut Vec<FieldError>,
 ) -> Option<(String, u16)> {
-    let host = &tcp.options.host;
-    let host_path = format!("{path}.options.host");
-    if host.is_empty() {
-        errors.push(FieldError::new(host_path, Invalid::Empty));
-        return None;
-    }
-    if !net::is_host(host) {
-        errors.push(FieldError::new(host_path, Invalid::Host));
-        return None;
-    }
-    Some((host.clone(), tcp.options.port))
+    let host_ok = host(format!("{path}.options.host"), &tcp.options.host, errors);
+    host_ok.then(|| (tcp.options.host.clone(), tcp.options.port))
 }
 
 /// An `http server` route condition, flattened: one per `when` entry.
