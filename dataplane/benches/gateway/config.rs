@@ -3,12 +3,50 @@
 
 use std::fmt::Write;
 use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::tls::Alpn;
 
 /// A binding config with one `mcp client` per toolkit name, all pointing at
 /// `upstream`, names always prefixed (`<toolkit>__echo`).
 pub fn yaml<'a>(upstream: SocketAddr, toolkits: impl IntoIterator<Item = &'a str>) -> String {
     let toolkits: Vec<&str> = toolkits.into_iter().collect();
-    let mut yaml = String::from(
+    let mut yaml = north();
+    for name in &toolkits {
+        let _ = writeln!(
+            yaml,
+            "      - when: [ {{ toolkit: {name} }} ]\n        exit: south_mcp_client_{name}"
+        );
+    }
+    for name in &toolkits {
+        let _ = writeln!(
+            yaml,
+            "  south_mcp_client_{name}: {{ type: mcp, kind: client, options: {{ server: \"http://{upstream}/mcp\" }}, exit: sys:http_client }}"
+        );
+    }
+    yaml
+}
+
+/// One toolkit `bench` in front of the TLS upstream at `localhost:<port>`,
+/// over the explicit south chain: only `alpn` spoken, only `ca_file` trusted.
+pub fn yaml_tls(upstream: SocketAddr, ca_file: &Path, alpn: Alpn) -> String {
+    let (port, ca, alpn) = (upstream.port(), ca_file.display(), alpn.id());
+    let mut yaml = north();
+    yaml.push_str(&format!(
+        r#"      - when: [ {{ toolkit: bench }} ]
+        exit: south_mcp_client_bench
+  south_mcp_client_bench: {{ type: mcp, kind: client, options: {{ server: "https://localhost:{port}/mcp" }}, exit: south_http_client_bench }}
+  south_http_client_bench: {{ type: http, kind: client, options: {{ versions: [ {alpn} ] }}, exit: south_tls_client_bench }}
+  south_tls_client_bench: {{ type: tls, kind: client, options: {{ trust: [ "{ca}" ], alpn: [ {alpn} ] }}, exit: south_tcp_client_bench }}
+  south_tcp_client_bench: {{ type: tcp, kind: client }}
+"#
+    ));
+    yaml
+}
+
+/// The north chain, up to the proxy's `routes:` (the toolkits' routes follow).
+fn north() -> String {
+    String::from(
         r#"name: bench
 bindings:
   north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
@@ -25,18 +63,5 @@ bindings:
     options: { prefix: always }
     routes:
 "#,
-    );
-    for name in &toolkits {
-        let _ = writeln!(
-            yaml,
-            "      - when: [ {{ toolkit: {name} }} ]\n        exit: south_mcp_client_{name}"
-        );
-    }
-    for name in &toolkits {
-        let _ = writeln!(
-            yaml,
-            "  south_mcp_client_{name}: {{ type: mcp, kind: client, options: {{ server: \"http://{upstream}/mcp\" }}, exit: sys:http_client }}"
-        );
-    }
-    yaml
+    )
 }

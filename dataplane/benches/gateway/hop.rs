@@ -10,10 +10,11 @@ use http::{HeaderMap, Request, Response, StatusCode, Uri, header};
 use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 
+use crate::tls::Alpn;
 use crate::upstream::serve;
 
 type HopBody = Either<Incoming, Empty<Bytes>>;
@@ -27,13 +28,41 @@ pub async fn start(upstream: SocketAddr) -> anyhow::Result<SocketAddr> {
     let authority: Authority = upstream.to_string().parse()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     serve(listener, move |req| {
-        forward(client.clone(), authority.clone(), req)
+        forward(client.clone(), Scheme::HTTP, authority.clone(), req)
     })
     .await
 }
 
-async fn forward(
-    client: Client<HttpConnector, Incoming>,
+/// The bare hop in front of a TLS upstream at `localhost:<port of upstream>`,
+/// over hyper-rustls with `tls` (trusting the bench's CA), speaking `alpn`.
+pub async fn start_tls(
+    upstream: SocketAddr,
+    tls: rustls::ClientConfig,
+    alpn: Alpn,
+) -> anyhow::Result<SocketAddr> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only();
+    let connector = match alpn {
+        Alpn::H2 => builder.enable_http2().wrap_connector(http),
+        // NB: no ALPN offered; the upstream, offering only http/1.1, speaks it.
+        Alpn::Http11 => builder.enable_http1().wrap_connector(http),
+    };
+    let client: Client<_, Incoming> = Client::builder(TokioExecutor::new()).build(connector);
+    let authority: Authority = format!("localhost:{}", upstream.port()).parse()?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    serve(listener, move |req| {
+        forward(client.clone(), Scheme::HTTPS, authority.clone(), req)
+    })
+    .await
+}
+
+async fn forward<C: Connect + Clone + Send + Sync + 'static>(
+    client: Client<C, Incoming>,
+    scheme: Scheme,
     authority: Authority,
     req: Request<Incoming>,
 ) -> Response<HopBody> {
@@ -44,7 +73,7 @@ async fn forward(
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
     let uri = Uri::builder()
-        .scheme(Scheme::HTTP)
+        .scheme(scheme)
         .authority(authority)
         .path_and_query(path)
         .build();

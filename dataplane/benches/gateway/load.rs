@@ -21,6 +21,8 @@ pub struct Target {
     pub url: Uri,
     /// The tool's name as this path exposes it.
     pub tool: &'static str,
+    /// For an `https` URL: what the client trusts (the bench's CA).
+    pub tls: Option<rustls::ClientConfig>,
 }
 
 impl Target {
@@ -37,14 +39,33 @@ impl Target {
             name: "gateway",
             url: format!("http://{addr}/mcp").parse()?,
             tool,
+            tls: None,
         };
         Ok((addr, target))
     }
 }
 
+/// A client's own pooled connection: plain, or TLS to a TLS upstream.
+enum Http {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
+impl Http {
+    async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            Self::Plain(client) => client.request(req).await,
+            Self::Tls(client) => client.request(req).await,
+        }
+    }
+}
+
 /// One simulated MCP client: one connection, one session.
 pub struct McpClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Http,
     target: Target,
     session: Option<HeaderValue>,
     next_id: u64,
@@ -54,8 +75,20 @@ impl McpClient {
     pub fn new(target: Target) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        let http = match &target.tls {
+            None => Http::Plain(Client::builder(TokioExecutor::new()).build(connector)),
+            Some(tls) => {
+                connector.enforce_http(false);
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls.clone())
+                    .https_only()
+                    .enable_all_versions()
+                    .wrap_connector(connector);
+                Http::Tls(Client::builder(TokioExecutor::new()).build(connector))
+            }
+        };
         Self {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http,
             target,
             session: None,
             next_id: 1,
@@ -137,7 +170,7 @@ impl McpClient {
         }
         let resp = self
             .http
-            .request(req)
+            .send(req)
             .await
             .with_context(|| format!("{}: request failed", self.target.name))?;
         let (parts, body) = resp.into_parts();
@@ -153,7 +186,7 @@ impl McpClient {
     pub async fn get(&self, url: Uri) -> anyhow::Result<String> {
         let mut req = Request::new(Full::new(Bytes::new()));
         *req.uri_mut() = url;
-        let resp = self.http.request(req).await?;
+        let resp = self.http.send(req).await?;
         let body = resp.into_body().collect().await?.to_bytes();
         Ok(String::from_utf8_lossy(&body).into_owned())
     }

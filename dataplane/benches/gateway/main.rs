@@ -16,6 +16,7 @@ mod memory;
 mod reload;
 mod report;
 mod seal;
+mod tls;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -26,7 +27,8 @@ use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 
 use load::{McpClient, Target};
-use report::{LatencyRow, Results, ThroughputRow};
+use report::{LatencyRow, Results, ThroughputRow, TlsRows};
+use tls::Alpn;
 
 /// The name of the threads of the system under test (the bare hop or the gateway).
 const SUT_THREADS: &str = "bench-sut";
@@ -49,6 +51,8 @@ pub struct Mode {
     pub reload_toolkits: usize,
     pub seal_iterations: usize,
     pub jwt_iterations: usize,
+    /// The (lighter) mode of the TLS paths' latency and throughput runs.
+    pub tls: Option<&'static Mode>,
 }
 
 const FULL: Mode = Mode {
@@ -64,6 +68,17 @@ const FULL: Mode = Mode {
     reload_toolkits: 100,
     seal_iterations: 100_000,
     jwt_iterations: 20_000,
+    tls: Some(&FULL_TLS),
+};
+
+const FULL_TLS: Mode = Mode {
+    name: "full",
+    latency_calls: 4_000,
+    latency_rounds: 10,
+    warmup_calls: 500,
+    throughput_round: Duration::from_millis(500),
+    throughput_rounds: 4,
+    ..LIGHT
 };
 
 const QUICK: Mode = Mode {
@@ -79,6 +94,33 @@ const QUICK: Mode = Mode {
     reload_toolkits: 100,
     seal_iterations: 20_000,
     jwt_iterations: 2_000,
+    tls: Some(&QUICK_TLS),
+};
+
+const QUICK_TLS: Mode = Mode {
+    latency_calls: 1_000,
+    latency_rounds: 5,
+    warmup_calls: 200,
+    throughput_round: Duration::from_millis(300),
+    throughput_rounds: 2,
+    ..LIGHT
+};
+
+/// What the TLS modes do not use (they only run latency and throughput).
+const LIGHT: Mode = Mode {
+    name: "quick",
+    latency_calls: 0,
+    latency_rounds: 1,
+    warmup_calls: 0,
+    connections: 16,
+    throughput_round: Duration::ZERO,
+    throughput_rounds: 0,
+    idle_sessions: 0,
+    reloads: 0,
+    reload_toolkits: 0,
+    seal_iterations: 0,
+    jwt_iterations: 0,
+    tls: None,
 };
 
 fn main() {
@@ -129,6 +171,10 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
     let latency = run_on(&rt.client, latency(mode, targets.clone()))?;
     let throughput = run_on(&rt.client, throughput(mode, targets))?;
     rt.sut.block_on(async move { drop(paths) });
+    let tls = match mode.tls {
+        Some(light) => tls_paths(&rt, light)?,
+        None => Vec::new(),
+    };
     let reload = reload::measure(
         &rt.sut,
         &rt.client,
@@ -151,7 +197,56 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
         reload,
         seal,
         jwt,
+        tls,
     })
+}
+
+/// Per ALPN mode: the TLS upstream called directly, through a bare hop that
+/// speaks TLS to it (hyper-rustls), and through the gateway (its `tls client`
+/// trusting the bench's CA). The client's leg to the hop and the gateway is
+/// plain HTTP, as in the plain paths: what differs is only the upstream leg.
+fn tls_paths(rt: &Runtimes, mode: &'static Mode) -> anyhow::Result<Vec<TlsRows>> {
+    let pki = tls::Pki::new()?;
+    let mut rows = Vec::new();
+    for alpn in [Alpn::H2, Alpn::Http11] {
+        let upstream = rt
+            .upstream
+            .block_on(upstream::start_tls(pki.server(alpn)?))?;
+        let hop = rt
+            .sut
+            .block_on(hop::start_tls(upstream, pki.client()?, alpn))?;
+        let yaml = config::yaml_tls(upstream, &pki.ca_file, alpn);
+        let (gateway, target) = rt.sut.block_on(async {
+            let plan = mcpgw_config::compile_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let gateway = Gateway::start(&plan).await?;
+            let (_, target) = Target::gateway(&gateway, "bench__echo")?;
+            anyhow::Ok((gateway, target))
+        })?;
+        let targets = vec![
+            Target {
+                name: "direct",
+                url: format!("https://localhost:{}/mcp", upstream.port()).parse()?,
+                tool: "echo",
+                tls: Some(pki.client()?),
+            },
+            Target {
+                name: "bare hop",
+                url: format!("http://{hop}/mcp").parse()?,
+                tool: "echo",
+                tls: None,
+            },
+            target,
+        ];
+        let latency = run_on(&rt.client, latency(mode, targets.clone()))?;
+        let throughput = run_on(&rt.client, throughput(mode, targets))?;
+        rt.sut.block_on(async move { drop(gateway) });
+        rows.push(TlsRows {
+            alpn: alpn.id(),
+            latency,
+            throughput,
+        });
+    }
+    Ok(rows)
 }
 
 /// The client, the system under test (the bare hop or the gateway) and the
@@ -206,11 +301,13 @@ impl Paths {
                 name: "direct",
                 url: format!("http://{upstream}/mcp").parse()?,
                 tool: "echo",
+                tls: None,
             },
             hop: Target {
                 name: "bare hop",
                 url: format!("http://{hop}/mcp").parse()?,
                 tool: "echo",
+                tls: None,
             },
             gateway,
             _running: running,

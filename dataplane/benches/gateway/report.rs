@@ -36,6 +36,16 @@ pub struct Results {
     pub reload: ReloadReport,
     pub seal: SealReport,
     pub jwt: JwtReport,
+    /// The TLS paths, per ALPN mode.
+    pub tls: Vec<TlsRows>,
+}
+
+/// The TLS paths of one ALPN mode; rows in path order, as the plain ones.
+#[derive(Debug)]
+pub struct TlsRows {
+    pub alpn: &'static str,
+    pub latency: Vec<LatencyRow>,
+    pub throughput: Vec<ThroughputRow>,
 }
 
 const DIRECT: usize = 0;
@@ -78,26 +88,7 @@ pub fn print(r: &Results) {
          ({} interleaved rounds, after {} warm-up calls)",
         m.latency_calls, m.latency_rounds, m.warmup_calls
     );
-    println!(
-        "  {:<10} {:>8} {:>8} {:>13} {:>13} {:>15}",
-        "path", "p50 µs", "p99 µs", "added p50 µs", "added p99 µs", "hop/gw CPU µs"
-    );
-    let direct = &r.latency[DIRECT];
-    for (i, row) in r.latency.iter().enumerate() {
-        let (added50, added99, cpu) = if i == DIRECT {
-            ("-".to_owned(), "-".to_owned(), "-".to_owned())
-        } else {
-            (
-                format!("{:.1}", row.p50 - direct.p50),
-                format!("{:.1}", row.p99 - direct.p99),
-                format!("{:.1}", row.sut_cpu),
-            )
-        };
-        println!(
-            "  {:<10} {:>8.1} {:>8.1} {:>13} {:>13} {:>15}",
-            row.name, row.p50, row.p99, added50, added99, cpu
-        );
-    }
+    print_latency(&r.latency);
     println!();
     println!(
         "Throughput: tools/call on {} connections (one session each), {} x {:.2} s per path, interleaved",
@@ -105,27 +96,23 @@ pub fn print(r: &Results) {
         m.throughput_rounds,
         m.throughput_round.as_secs_f64()
     );
-    println!(
-        "  {:<10} {:>8} {:>8} {:>15}",
-        "path", "req/s", "x direct", "hop/gw CPU µs"
-    );
-    let direct_rps = r.throughput[DIRECT].per_second;
-    for (i, row) in r.throughput.iter().enumerate() {
-        let cpu = if i == DIRECT {
-            "-".to_owned()
-        } else {
-            format!("{:.1}", row.sut_cpu)
-        };
-        println!(
-            "  {:<10} {:>8.0} {:>8.2} {:>15}",
-            row.name,
-            row.per_second,
-            row.per_second / direct_rps,
-            cpu
-        );
-    }
+    print_throughput(&r.throughput);
     println!("  (hop/gw CPU: on-CPU time of the bare hop's or the gateway's threads per call)");
     println!();
+    for tls in &r.tls {
+        let light = m.tls.unwrap_or(m);
+        println!(
+            "TLS upstream, ALPN {}: direct over TLS, bare hop -> TLS, gateway -> TLS \
+             ({} sequential calls per path; 16 connections, {} x {:.2} s)",
+            tls.alpn,
+            light.latency_calls,
+            light.throughput_rounds,
+            light.throughput_round.as_secs_f64()
+        );
+        print_latency(&tls.latency);
+        print_throughput(&tls.throughput);
+        println!();
+    }
     let mem = &r.memory;
     println!(
         "Memory: {} idle gateway sessions (after {} warm-up sessions, one per connection)",
@@ -219,15 +206,62 @@ pub fn print(r: &Results) {
     );
 }
 
+/// The latency table: p50/p99 per path, and what each adds to direct.
+fn print_latency(rows: &[LatencyRow]) {
+    println!(
+        "  {:<10} {:>8} {:>8} {:>13} {:>13} {:>15}",
+        "path", "p50 µs", "p99 µs", "added p50 µs", "added p99 µs", "hop/gw CPU µs"
+    );
+    let direct = &rows[DIRECT];
+    for (i, row) in rows.iter().enumerate() {
+        let (added50, added99, cpu) = if i == DIRECT {
+            ("-".to_owned(), "-".to_owned(), "-".to_owned())
+        } else {
+            (
+                format!("{:.1}", row.p50 - direct.p50),
+                format!("{:.1}", row.p99 - direct.p99),
+                format!("{:.1}", row.sut_cpu),
+            )
+        };
+        println!(
+            "  {:<10} {:>8.1} {:>8.1} {:>13} {:>13} {:>15}",
+            row.name, row.p50, row.p99, added50, added99, cpu
+        );
+    }
+}
+
+/// The throughput table: requests per second per path, against direct.
+fn print_throughput(rows: &[ThroughputRow]) {
+    println!(
+        "  {:<10} {:>8} {:>8} {:>15}",
+        "path", "req/s", "x direct", "hop/gw CPU µs"
+    );
+    let direct_rps = rows[DIRECT].per_second;
+    for (i, row) in rows.iter().enumerate() {
+        let cpu = if i == DIRECT {
+            "-".to_owned()
+        } else {
+            format!("{:.1}", row.sut_cpu)
+        };
+        println!(
+            "  {:<10} {:>8.0} {:>8.2} {:>15}",
+            row.name,
+            row.per_second,
+            row.per_second / direct_rps,
+            cpu
+        );
+    }
+}
+
 struct Verdict {
-    target: &'static str,
+    target: String,
     pass: bool,
     detail: String,
 }
 
 /// A ratio target: `value / reference <= limit` (or `>=` when `at_least`).
 fn ratio(
-    target: &'static str,
+    target: impl Into<String>,
     value: f64,
     reference: f64,
     limit: f64,
@@ -244,7 +278,7 @@ fn ratio(
     // Whole requests per second; µs to a tenth.
     let decimals = usize::from(unit != "req/s");
     Verdict {
-        target,
+        target: target.into(),
         pass,
         detail: format!(
             "{value:.decimals$} / {reference:.decimals$} {unit} = {ratio:.3}x (need {sign} {limit:.2}x)"
@@ -256,7 +290,32 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
     let (direct, hop, gateway) = (&r.latency[DIRECT], &r.latency[HOP], &r.latency[GATEWAY]);
     let mem = &r.memory;
     let per_session = mem.kib_per_session();
-    vec![
+    let tls = r.tls.iter().flat_map(|tls| {
+        let (direct, hop, gateway) = (
+            &tls.latency[DIRECT],
+            &tls.latency[HOP],
+            &tls.latency[GATEWAY],
+        );
+        [
+            ratio(
+                format!("TLS {}: added p50 <= 1.25x bare TLS hop's", tls.alpn),
+                gateway.p50 - direct.p50,
+                hop.p50 - direct.p50,
+                1.25,
+                "µs",
+                false,
+            ),
+            ratio(
+                format!("TLS {}: throughput >= 0.8x bare TLS hop's", tls.alpn),
+                tls.throughput[GATEWAY].per_second,
+                tls.throughput[HOP].per_second,
+                0.8,
+                "req/s",
+                true,
+            ),
+        ]
+    });
+    let mut verdicts = vec![
         ratio(
             "tools/call added p50 <= 1.25x bare hop's",
             gateway.p50 - direct.p50,
@@ -282,7 +341,7 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
             true,
         ),
         Verdict {
-            target: "memory per idle session <= 16 KiB",
+            target: "memory per idle session <= 16 KiB".into(),
             pass: per_session <= 16.0 && mem.held == mem.expected,
             detail: format!(
                 "{per_session:.1} KiB per session; {} of {} sessions held",
@@ -290,7 +349,7 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
             ),
         },
         Verdict {
-            target: "config reload of 100 toolkits <= 50 ms",
+            target: "config reload of 100 toolkits <= 50 ms".into(),
             pass: r.reload.median() <= 50.0,
             detail: format!(
                 "median {:.1} ms, max {:.1} ms (verdict on the median)",
@@ -299,14 +358,16 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
             ),
         },
         Verdict {
-            target: "Sealer::seal <= 50 µs",
+            target: "Sealer::seal <= 50 µs".into(),
             pass: r.seal.seal_ns <= 50_000.0,
             detail: format!("{:.1} µs", r.seal.seal_ns / 1e3),
         },
         Verdict {
-            target: "Sealer::open <= 50 µs",
+            target: "Sealer::open <= 50 µs".into(),
             pass: r.seal.open_ns <= 50_000.0,
             detail: format!("{:.1} µs", r.seal.open_ns / 1e3),
         },
-    ]
+    ];
+    verdicts.extend(tls);
+    verdicts
 }

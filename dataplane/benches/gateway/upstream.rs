@@ -14,9 +14,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 const INITIALIZE: &str = r#"{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"bench-upstream","version":"0.1.0"}}"#;
@@ -61,6 +63,48 @@ where
             });
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// The bench upstream over TLS (HTTP/1.1 or h2, as the config's ALPN lets
+/// the client choose), on an OS-chosen loopback port.
+pub async fn start_tls(tls: Arc<rustls::ServerConfig>) -> anyhow::Result<SocketAddr> {
+    serve_tls(TcpListener::bind("127.0.0.1:0").await?, tls, handle).await
+}
+
+/// [`serve`] over TLS, speaking what ALPN chose.
+pub async fn serve_tls<H, F, B>(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    handler: H,
+) -> anyhow::Result<SocketAddr>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let addr = listener.local_addr()?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let (handler, acceptor) = (handler.clone(), acceptor.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(move |req| {
+                    let answer = handler(req);
+                    async move { Ok::<_, Infallible>(answer.await) }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });

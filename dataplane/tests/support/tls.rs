@@ -175,6 +175,8 @@ pub struct TlsFront {
     pub addr: SocketAddr,
     connections: Arc<Mutex<Vec<Seen>>>,
     versions: Arc<Mutex<Vec<Version>>>,
+    /// The JSON-RPC method of every request (the HTTP method for GET and DELETE).
+    methods: Arc<Mutex<Vec<String>>>,
     /// The tasks of the open connections, to cut them.
     live: Arc<Mutex<Vec<AbortHandle>>>,
     /// Graceful shutdown of the open connections (HTTP/2 GOAWAY).
@@ -225,8 +227,9 @@ impl TlsFront {
         let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = socket.local_addr().expect("addr");
         let upstream: Uri = upstream.parse().expect("upstream URL");
-        let client: Client<HttpConnector, Incoming> =
+        let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
+        let methods = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(Mutex::new(Vec::new()));
         let versions = Arc::new(Mutex::new(Vec::new()));
         let live = Arc::new(Mutex::new(Vec::new()));
@@ -238,17 +241,22 @@ impl TlsFront {
             versions.clone(),
             live.clone(),
             graceful.clone(),
+            methods.clone(),
         );
         let accept = tokio::spawn(async move {
-            let (connections, versions, live, graceful) = state;
+            let (connections, versions, live, graceful, methods) = state;
             loop {
                 let Ok((tcp, _)) = socket.accept().await else {
                     continue;
                 };
                 let (acceptor, client, upstream) =
                     (acceptor.clone(), client.clone(), upstream.clone());
-                let (connections, versions, graceful) =
-                    (connections.clone(), versions.clone(), graceful.clone());
+                let (connections, versions, graceful, methods) = (
+                    connections.clone(),
+                    versions.clone(),
+                    graceful.clone(),
+                    methods.clone(),
+                );
                 let task = tokio::spawn(async move {
                     // A failed handshake is what some tests want: just close.
                     let Ok(stream) = acceptor.accept(tcp).await else {
@@ -266,7 +274,7 @@ impl TlsFront {
                     });
                     let service = service_fn(move |req: Request<Incoming>| {
                         versions.lock().unwrap().push(req.version());
-                        forward(client.clone(), upstream.clone(), req)
+                        forward(client.clone(), upstream.clone(), methods.clone(), req)
                     });
                     let builder = auto::Builder::new(TokioExecutor::new());
                     let conn = builder
@@ -282,6 +290,7 @@ impl TlsFront {
             addr,
             connections,
             versions,
+            methods,
             live,
             graceful,
             accept: accept.abort_handle(),
@@ -301,6 +310,11 @@ impl TlsFront {
     /// The HTTP version of every request so far.
     pub fn versions(&self) -> Vec<Version> {
         self.versions.lock().unwrap().clone()
+    }
+
+    /// The JSON-RPC method of every request so far (`GET`, `DELETE` for those).
+    pub fn methods(&self) -> Vec<String> {
+        self.methods.lock().unwrap().clone()
     }
 
     /// Cut every open connection at once (no GOAWAY, no close_notify).
@@ -334,11 +348,19 @@ const HOP_BY_HOP: [&str; 6] = [
 type Body = BoxBody<Bytes, hyper::Error>;
 
 async fn forward(
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, Full<Bytes>>,
     upstream: Uri,
+    methods: Arc<Mutex<Vec<String>>>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let (mut parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let method = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|m| m["method"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| parts.method.to_string());
+    methods.lock().unwrap().push(method);
+    let body = Full::new(body);
     let path = parts
         .uri
         .path_and_query()

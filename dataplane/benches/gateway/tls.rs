@@ -1,0 +1,92 @@
+//! TLS for the bench's TLS paths: a CA and a `localhost` certificate made
+//! with rcgen (the CA as a file the gateway's `tls client` trusts), the
+//! upstream's server config per ALPN mode, and the client config the bench's
+//! own clients and the bare hop use.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// The HTTP version the TLS upstream speaks, chosen by ALPN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alpn {
+    H2,
+    Http11,
+}
+
+impl Alpn {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::H2 => "h2",
+            Self::Http11 => "http/1.1",
+        }
+    }
+}
+
+/// The bench's PKI: a CA (written to a file) and a server certificate for
+/// `localhost` and `127.0.0.1`.
+pub struct Pki {
+    dir: PathBuf,
+    pub ca_file: PathBuf,
+    ca: CertificateDer<'static>,
+    cert: CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Pki {
+    pub fn new() -> anyhow::Result<Self> {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "mcpgw bench CA");
+        let ca_key = KeyPair::generate()?;
+        let ca = ca_params.self_signed(&ca_key)?;
+        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &ca, &ca_key)?;
+        let dir = std::env::temp_dir().join(format!("mcpgw-bench-pki-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).context("the bench's PKI directory")?;
+        let ca_file = dir.join("ca.crt");
+        std::fs::write(&ca_file, ca.pem())?;
+        Ok(Self {
+            dir,
+            ca_file,
+            ca: ca.der().clone(),
+            cert: cert.der().clone(),
+            key: key.serialize_der(),
+        })
+    }
+
+    /// The upstream's TLS: the `localhost` certificate, ALPN `alpn` only.
+    pub fn server(&self, alpn: Alpn) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert.clone()], key)?;
+        config.alpn_protocols = vec![alpn.id().as_bytes().to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// What the bench's clients and the bare hop trust: the CA.
+    pub fn client(&self) -> anyhow::Result<rustls::ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca.clone())?;
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+}
