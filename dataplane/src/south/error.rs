@@ -146,6 +146,7 @@ impl TransportError {
             if let Some(tls) = e.downcast_ref::<rustls::Error>() {
                 return Self::Tls(TlsFailure::from_rustls(tls));
             }
+            let mut io = e.downcast_ref::<std::io::Error>();
             if let Some(h2) = e.downcast_ref::<h2::Error>() {
                 if h2.is_go_away() {
                     return Self::GoAway;
@@ -153,8 +154,10 @@ impl TransportError {
                 if h2.is_reset() {
                     return Self::Reset;
                 }
+                // NB: h2 holds its io error without exposing it as a source.
+                io = h2.get_io();
             }
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if let Some(io) = io {
                 // NB: rustls reports through io errors whose inner error is the rustls one.
                 if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                     return Self::Tls(TlsFailure::from_rustls(tls));
@@ -176,6 +179,10 @@ impl TransportError {
             if text.starts_with("dns error") {
                 return Self::Dns;
             }
+            // NB: h2 passes a TLS alert on as text only.
+            if let Some(alert) = text.split("received fatal alert: ").nth(1) {
+                return Self::Tls(TlsFailure::from_alert(alert.trim()));
+            }
             cause = e.source();
         }
         if hyper_closed {
@@ -186,6 +193,25 @@ impl TransportError {
 }
 
 impl TlsFailure {
+    /// The TLS failure an io error of a TLS stream carries, if any.
+    pub(super) fn from_io(error: &std::io::Error) -> Option<Self> {
+        let tls = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+        Some(Self::from_rustls(tls))
+    }
+
+    /// A TLS alert the server sent, by its name as rustls writes it.
+    fn from_alert(name: &str) -> Self {
+        match name {
+            "NoApplicationProtocol" => Self::NoApplicationProtocol,
+            "CertificateRequired"
+            | "BadCertificate"
+            | "UnknownCA"
+            | "CertificateUnknown"
+            | "AccessDenied" => Self::ClientCertificate(format!("alert {name}")),
+            other => Self::Handshake(format!("the server sent alert {other}")),
+        }
+    }
+
     fn from_rustls(error: &rustls::Error) -> Self {
         use rustls::{AlertDescription, CertificateError, Error};
         match error {

@@ -84,6 +84,7 @@ impl HttpClient {
                 tcp: tcp_connector(),
                 tls: Some(Arc::new(TlsSource::new(TlsPlan::system_default()))),
                 connect_to: None,
+                alerts: Alerts::default(),
             },
             false,
         )
@@ -99,6 +100,7 @@ impl HttpClient {
                 tcp: tcp_connector(),
                 tls,
                 connect_to: plan.connect.clone(),
+                alerts: Alerts::default(),
             },
             plan.versions.h2_only(),
         )
@@ -121,10 +123,22 @@ impl HttpClient {
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<http::Response<Incoming>, TransportError> {
-        self.pool()
-            .request(request)
-            .await
-            .map_err(|e| TransportError::classify(&e))
+        let authority = request.uri().authority().map(|a| a.as_str().to_owned());
+        self.pool().request(request).await.map_err(|e| {
+            let error = TransportError::classify(&e);
+            // NB: with TLS 1.3 a server refuses a client certificate after the
+            // client's handshake is done; the refusal (an alert) ends the
+            // connection, and the request on it only learns "closed". Say why.
+            match (&error, authority) {
+                (TransportError::Closed, Some(authority)) => self
+                    .inner
+                    .connector
+                    .alerts
+                    .recent(&authority)
+                    .map_or(error, TransportError::Tls),
+                _ => error,
+            }
+        })
     }
 
     /// The pool to send on: a new one when the TLS files changed.
@@ -163,6 +177,32 @@ struct Connector {
     tcp: HttpConnector,
     tls: Option<Arc<TlsSource>>,
     connect_to: Option<ConnectTo>,
+    /// TLS failures the server reported on established connections.
+    alerts: Alerts,
+}
+
+/// The last TLS failure a server reported after the handshake, by authority.
+#[derive(Clone, Default)]
+struct Alerts(Arc<Mutex<Option<(String, std::time::Instant, TlsFailure)>>>);
+
+impl Alerts {
+    /// How long a reported failure explains a closed connection.
+    const FRESH: Duration = Duration::from_secs(2);
+
+    fn record(&self, authority: &str, failure: TlsFailure) {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *last = Some((authority.to_owned(), std::time::Instant::now(), failure));
+    }
+
+    fn recent(&self, authority: &str) -> Option<TlsFailure> {
+        let last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &*last {
+            Some((at, when, failure)) if at == authority && when.elapsed() < Self::FRESH => {
+                Some(failure.clone())
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Connector {
@@ -190,13 +230,14 @@ impl Service<Uri> for Connector {
         let mut tcp = self.tcp.clone();
         let tls = self.tls.clone();
         let dial = dial_uri(&destination, self.connect_to.as_ref());
+        let alerts = self.alerts.clone();
         Box::pin(async move {
             let secure = destination.scheme() == Some(&Scheme::HTTPS);
             let io = tcp.call(dial?).await?;
             let tls = match tls {
                 Some(tls) if secure => tls,
                 // NB: validation pairs `https` with TLS settings; a plain URL never gets TLS.
-                _ => return Ok(Stream(TokioIo::new(Either::Left(io.into_inner())))),
+                _ => return Ok(Stream::plain(io.into_inner())),
             };
             let config = tls.config()?;
             let name = server_name(tls.server_name().or(destination.host()))?;
@@ -208,7 +249,13 @@ impl Service<Uri> for Connector {
             if !chose_h2 && !tls.http1_allowed() {
                 return Err(TransportError::Tls(TlsFailure::H2Required).into());
             }
-            Ok(Stream(TokioIo::new(Either::Right(stream))))
+            let authority = destination
+                .authority()
+                .map_or_else(String::new, |a| a.to_string());
+            Ok(Stream {
+                io: TokioIo::new(Either::Right(stream)),
+                watch: Some((authority, alerts)),
+            })
         })
     }
 }
@@ -243,12 +290,25 @@ fn server_name(host: Option<&str>) -> Result<ServerName<'static>, TransportError
         .map_err(|e| TransportError::Tls(TlsFailure::Handshake(format!("server name: {e}"))))
 }
 
-/// A connection: plain TCP, or TLS over TCP.
-struct Stream(TokioIo<Either<TcpStream, TlsStream<TcpStream>>>);
+/// A connection: plain TCP, or TLS over TCP (whose read errors are
+/// watched for the server's TLS alerts).
+struct Stream {
+    io: TokioIo<Either<TcpStream, TlsStream<TcpStream>>>,
+    watch: Option<(String, Alerts)>,
+}
+
+impl Stream {
+    fn plain(tcp: TcpStream) -> Self {
+        Self {
+            io: TokioIo::new(Either::Left(tcp)),
+            watch: None,
+        }
+    }
+}
 
 impl Connection for Stream {
     fn connected(&self) -> Connected {
-        match self.0.inner() {
+        match self.io.inner() {
             Either::Left(tcp) => tcp.connected(),
             Either::Right(tls) => {
                 let (tcp, session) = tls.get_ref();
@@ -269,7 +329,14 @@ impl Read for Stream {
         cx: &mut Context<'_>,
         buf: ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+        let this = self.get_mut();
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let (Poll::Ready(Err(e)), Some((authority, alerts))) = (&read, &this.watch)
+            && let Some(failure) = TlsFailure::from_io(e)
+        {
+            alerts.record(authority, failure);
+        }
+        read
     }
 }
 
@@ -279,19 +346,19 @@ impl Write for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.io.is_write_vectored()
     }
 
     fn poll_write_vectored(
@@ -299,6 +366,6 @@ impl Write for Stream {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
     }
 }

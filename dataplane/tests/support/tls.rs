@@ -354,7 +354,11 @@ async fn forward(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let (mut parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let method = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|m| m["method"].as_str().map(str::to_owned))
