@@ -123,3 +123,58 @@ async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
     );
     assert_eq!(resp.header("retry-after"), Some("5"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_github_chain_loads_unmodified_and_reaches_a_local_tls_server() {
+    let pki = Pki::new();
+    let paging = Peer::start("paging");
+    let front = TlsFront::start(
+        &paging.url(),
+        FrontTls {
+            cert: &pki.server,
+            alpn: &["h2", "http/1.1"],
+            client_cas: &[],
+        },
+    )
+    .await;
+    let port = front.addr.port();
+    let token = pki.path("github-token");
+    std::fs::write(&token, "test-token\n").unwrap();
+    // examples/github.yaml as written, with only the host (and port, and the
+    // places the files and the other toolkit are) changed for this machine.
+    let example =
+        std::fs::read_to_string(support::workspace().join("examples/github.yaml")).unwrap();
+    let yaml = example
+        .replace(
+            "api.githubcopilot.com/mcp/",
+            &format!("localhost:{port}/mcp/"),
+        )
+        .replace("api.githubcopilot.com", "localhost")
+        .replace("port: 443", &format!("port: {port}"))
+        .replace("port: 7114", "port: 0")
+        .replace(
+            "/etc/mcpgw/credentials/github/token",
+            &token.display().to_string(),
+        )
+        .replace("http://127.0.0.1:3001/mcp", &paging.url());
+    assert!(
+        yaml.contains("type: tls") && yaml.contains("trustcacerts: true"),
+        "{yaml}"
+    );
+    let ca = pki.ca_file.display().to_string();
+    let gateway = GatewayProcess::start(&yaml, &[("SSL_CERT_FILE", &ca)]);
+    let tools = list_tools(&gateway.url()).await;
+    assert!(tools.iter().any(|t| t == "github__tool-01"), "{tools:?}");
+    assert!(
+        tools.iter().any(|t| t == "everything__tool-01"),
+        "{tools:?}"
+    );
+    let seen = front.connections();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        seen[0].alpn.as_deref(),
+        Some("h2"),
+        "ALPN chose h2 and the client spoke it"
+    );
+    assert!(front.versions().iter().all(|v| *v == Version::HTTP_2));
+}

@@ -221,7 +221,7 @@ fn server_config(tls: &FrontTls<'_>) -> rustls::ServerConfig {
 
 impl TlsFront {
     /// Terminate TLS as `tls` says and forward every request to `upstream`
-    /// (e.g. `http://127.0.0.1:1234`).
+    /// (e.g. `http://127.0.0.1:1234`, or with a path, where every request goes).
     pub async fn start(upstream: &str, tls: FrontTls<'_>) -> Self {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&tls)));
         let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -365,11 +365,12 @@ async fn forward(
         .unwrap_or_else(|| parts.method.to_string());
     methods.lock().unwrap().push(method);
     let body = Full::new(body);
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    // An upstream URL with a path of its own takes every request there.
+    let path = match upstream.path() {
+        "/" | "" => parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        fixed => fixed,
+    }
+    .to_owned();
     let authority = upstream.authority().expect("upstream authority").clone();
     parts.uri = Uri::builder()
         .scheme("http")
