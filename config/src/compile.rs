@@ -72,7 +72,8 @@ pub(crate) fn compile_parsed(config: &Config, broken: &Broken) -> Result<Plan, V
                 keep(&mut checked.server, name, with_exit);
             }
             Binding::McpProxy(proxy) => {
-                let values = validate::mcp_proxy(&path, proxy, errors);
+                let values =
+                    validate::mcp_proxy(&path, proxy, &config.stores, &broken.stores, errors);
                 keep(&mut checked.proxy, name, values);
             }
             Binding::McpClient(client) => {
@@ -195,7 +196,7 @@ fn endpoint(config: &Config, server_binding: &str, checked: &Checked<'_>) -> Opt
         proxy: ProxyPlan {
             prefix: proxy.prefix,
             toolkits,
-            cache: None,
+            cache: proxy.cache.clone(),
         },
     })
 }

@@ -237,6 +237,8 @@ pub(crate) enum Invalid {
     OneGuard(usize),
     #[error("no guard named `{0}`")]
     NoSuchGuard(String),
+    #[error("no store named `{0}` in `stores`")]
+    NoSuchStore(String),
     #[error("must contain `{{credentials}}` exactly once")]
     CredentialsPlaceholder,
     #[error(

@@ -34,12 +34,13 @@ pub(crate) struct Parsed {
 pub(crate) struct Broken {
     pub bindings: BTreeSet<String>,
     pub guards: BTreeSet<String>,
+    pub stores: BTreeSet<String>,
 }
 
 impl Broken {
     /// Whether everything could be read.
     pub fn is_empty(&self) -> bool {
-        self.bindings.is_empty() && self.guards.is_empty()
+        self.bindings.is_empty() && self.guards.is_empty() && self.stores.is_empty()
     }
 }
 
@@ -78,8 +79,13 @@ pub(crate) fn parse(yaml: &str) -> Result<Parsed, Vec<FieldError>> {
             "stores" => {
                 for (name, value) in entries(value, "stores", &mut parsed.errors) {
                     let path = join("stores", &name);
-                    if let Some(store) = decode::<Store>(value, &path, &mut parsed.errors) {
-                        parsed.config.stores.insert(name, store);
+                    match decode::<Store>(value, &path, &mut parsed.errors) {
+                        Some(store) => {
+                            parsed.config.stores.insert(name, store);
+                        }
+                        None => {
+                            parsed.broken.stores.insert(name);
+                        }
                     }
                 }
             }
@@ -322,9 +328,6 @@ fn remove_not_supported_yet(
             // The south chain has its own TLS binding.
             BindingKind::HttpClient | BindingKind::TcpClient => {}
             _ => remove(options, "tls", &options_path, "TLS", errors),
-        }
-        if kind == BindingKind::McpProxy {
-            remove(options, "cache", &options_path, "caching", errors);
         }
     }
     let routes_path = join(path, "routes");

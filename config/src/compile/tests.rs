@@ -5,8 +5,8 @@ use url::Url;
 use crate::model::Binding;
 use crate::model::{IsoDuration, McpProxy, McpProxyRoute, ToolkitCondition};
 use crate::plan::{
-    AccessRule, Allow, EgressPlan, EndpointPlan, HttpRoutePlan, ListenerPlan, McpServerPlan,
-    NamePattern, Plan, PrefixMode, ProxyPlan, ToolkitPlan,
+    AccessRule, Allow, CachePlan, EgressPlan, EndpointPlan, HttpRoutePlan, ListenerPlan,
+    McpServerPlan, NamePattern, Plan, PrefixMode, ProxyPlan, ToolkitPlan,
 };
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
@@ -45,7 +45,11 @@ fn demo_endpoint() -> EndpointPlan {
         proxy: ProxyPlan {
             prefix: PrefixMode::Always,
             toolkits: vec![toolkit("everything", 3001, 60), toolkit("time", 3002, 60)],
-            cache: None,
+            cache: Some(CachePlan {
+                store: "cache".to_owned(),
+                ttl: Duration::from_secs(300),
+                max_entries: 10_000,
+            }),
         },
     }
 }

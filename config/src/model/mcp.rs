@@ -111,6 +111,26 @@ pub struct McpProxyOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "always"))]
     pub prefix: Option<Prefix>,
+    /// Answer `tools/list`, `prompts/list`, `resources/list` and `resources/templates/list`
+    /// from a cache of each toolkit's pages, e.g. `{store: cache, ttl: PT5M}`. A page is
+    /// kept per toolkit, cursor, protocol version, client capabilities and (for toolkits
+    /// that get the caller's token) caller; what a caller may see is filtered after the
+    /// cache. Dropped by the toolkit's `list_changed`, by a reload that changes the
+    /// toolkit, and after `ttl`; failures are never cached. Left out: no cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheOptions>,
+}
+
+/// `options.cache` of an `mcp proxy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheOptions {
+    /// The `memory` store (in `stores`) that holds the pages.
+    #[schemars(length(min = 1))]
+    pub store: String,
+    /// How long a page is served, as an ISO-8601 duration, more than zero and at most
+    /// `P1D`, e.g. `PT5M`.
+    pub ttl: IsoDuration,
 }
 
 /// How the proxy names what toolkits expose.

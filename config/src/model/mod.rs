@@ -26,7 +26,7 @@ pub use guard::{
     JwtOptions, ResourceMetadata, StaticCredentials,
 };
 pub use mcp::{
-    McpClient, McpClientOptions, McpProxy, McpProxyOptions, McpProxyRoute, McpServer,
+    CacheOptions, McpClient, McpClientOptions, McpProxy, McpProxyOptions, McpProxyRoute, McpServer,
     McpServerOptions, Prefix, ToolkitCondition,
 };
 pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
@@ -61,7 +61,7 @@ pub struct Config {
     /// and by `mcp proxy` routes' `guarded`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub guards: IndexMap<String, Guard>,
-    /// Named stores. Accepted for compatibility with Zilla configs; not used by mcpgw yet.
+    /// Named stores, referenced by an `mcp proxy`'s `options.cache.store`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub stores: IndexMap<String, Store>,
     /// The bindings, by name (letters, digits, `_` and `-`). Order is kept: listeners
@@ -100,6 +100,20 @@ pub struct Store {
     /// The kind of store; only `memory` is known.
     #[serde(rename = "type")]
     pub store_type: StoreType,
+    /// The store's settings; all optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<StoreOptions>,
+}
+
+/// Options of a `memory` store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreOptions {
+    /// The most entries (listing pages) the store holds, from 1 to 10000000; the least
+    /// useful go first. Default 10000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000000), extend("default" = 10000))]
+    pub max_entries: Option<u64>,
 }
 
 /// Kinds of store.

@@ -167,20 +167,16 @@ fn binding_without_type_or_kind_is_rejected() {
 }
 
 #[test]
-fn cache_and_tls_options_are_not_supported_yet() {
+fn tls_on_the_mcp_server_is_not_supported_yet() {
     let yaml = demo_with(
         "max_request_bytes: 4194304",
         "authorization: {}\n      tls: {}",
     );
-    let yaml = yaml.replacen("{ prefix: always }", "{ prefix: always, cache: {} }", 1);
     // An empty `authorization` is the same as none.
     let yaml = yaml.replacen("timeout: PT60S }", "timeout: PT60S, authorization: {} }", 1);
     assert_errors(
         &yaml,
-        &[
-            "bindings.north_mcp_server.options.tls: not supported yet: TLS",
-            "bindings.north_mcp_proxy.options.cache: not supported yet: caching",
-        ],
+        &["bindings.north_mcp_server.options.tls: not supported yet: TLS"],
     );
 }
 

@@ -1,6 +1,6 @@
 //! Field rules of the MCP bindings: `mcp server`, `mcp proxy`, `mcp client`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use url::Url;
@@ -8,11 +8,14 @@ use url::Url;
 use super::authorization::{self, CheckedAuthorization, CheckedMetadata};
 use super::{clean, file_path, net};
 use crate::error::{FieldError, Invalid};
+use indexmap::IndexMap;
+
 use crate::model::{
-    IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, ToolkitCondition,
+    CacheOptions, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, Store,
+    ToolkitCondition,
 };
 use crate::plan::{
-    AccessRule, Allow, McpServerPlan, NamePattern, PrefixMode, StaticCredentialsPlan,
+    AccessRule, Allow, CachePlan, McpServerPlan, NamePattern, PrefixMode, StaticCredentialsPlan,
 };
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
@@ -29,6 +32,64 @@ const MAX_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_PATTERN_CHARS: usize = 512;
 /// Default of `mcp client` `options.timeout`: one minute.
 pub(crate) const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default of a `memory` store's `options.max_entries`.
+const DEFAULT_STORE_ENTRIES: u64 = 10_000;
+/// Largest `options.max_entries` of a store.
+const MAX_STORE_ENTRIES: u64 = 10_000_000;
+/// Longest `options.cache.ttl`.
+const MAX_CACHE_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// An `mcp proxy`'s `options.cache` at `path`, with the store it names.
+fn listing_cache(
+    path: &str,
+    cache: &CacheOptions,
+    stores: &IndexMap<String, Store>,
+    broken_stores: &BTreeSet<String>,
+    errors: &mut Vec<FieldError>,
+) -> CachePlan {
+    let ttl_path = format!("{path}.ttl");
+    let ttl = positive(
+        Some(cache.ttl.clone()),
+        MAX_CACHE_TTL,
+        ttl_path.clone(),
+        errors,
+    );
+    if ttl > MAX_CACHE_TTL {
+        errors.push(FieldError::new(ttl_path, Invalid::TooLong("P1D")));
+    }
+    let max_entries = match stores.get(&cache.store) {
+        None => {
+            // A store that could not be read is reported already.
+            if !broken_stores.contains(&cache.store) {
+                let error = Invalid::NoSuchStore(cache.store.clone());
+                errors.push(FieldError::new(format!("{path}.store"), error));
+            }
+            DEFAULT_STORE_ENTRIES
+        }
+        Some(store) => {
+            let entries = store
+                .options
+                .as_ref()
+                .and_then(|o| o.max_entries)
+                .unwrap_or(DEFAULT_STORE_ENTRIES);
+            if !(1..=MAX_STORE_ENTRIES).contains(&entries) {
+                let field = format!("stores.{}.options.max_entries", cache.store);
+                let error = Invalid::OutOfRange {
+                    min: "1",
+                    max: "10000000",
+                };
+                errors.push(FieldError::new(field, error));
+            }
+            entries
+        }
+    };
+    CachePlan {
+        store: cache.store.clone(),
+        ttl,
+        max_entries,
+    }
+}
 
 /// An optional duration, defaulted, that must not be zero.
 fn positive(
@@ -142,6 +203,8 @@ pub(crate) fn mcp_server(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CheckedProxy {
     pub prefix: PrefixMode,
+    /// The listing cache (`options.cache`) with its store's settings.
+    pub cache: Option<CachePlan>,
     /// One per toolkit, in the order of each toolkit's first route.
     pub toolkits: Vec<CheckedToolkit>,
     /// Every role named in `guarded`, in route order, each once.
@@ -164,9 +227,15 @@ pub(crate) struct CheckedToolkit {
 pub(crate) fn mcp_proxy(
     path: &str,
     proxy: &McpProxy,
+    stores: &IndexMap<String, Store>,
+    broken_stores: &BTreeSet<String>,
     errors: &mut Vec<FieldError>,
 ) -> Option<CheckedProxy> {
     clean(errors, |errors| {
+        let cache = proxy.options.cache.as_ref().map(|cache| {
+            let path = format!("{path}.options.cache");
+            listing_cache(&path, cache, stores, broken_stores, errors)
+        });
         if proxy.routes.is_empty() {
             errors.push(FieldError::new(format!("{path}.routes"), Invalid::NoRoutes));
         }
@@ -253,6 +322,7 @@ pub(crate) fn mcp_proxy(
         };
         CheckedProxy {
             prefix,
+            cache,
             toolkits,
             roles,
         }
@@ -401,3 +471,5 @@ pub(crate) fn mcp_client(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cache;
