@@ -6,66 +6,16 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{Mcp, Resp, send, tool_names};
-use support::tokens::{TestIssuer, TestKey};
+use support::tokens::{AUDIENCE, Keys, TestIssuer, TestKey};
 use support::{Peer, TestGateway, py_client, run, workspace};
 
-const AUDIENCE: &str = "https://mcp.example.test/mcp";
 const CHALLENGE: &str = r#"Bearer realm="x", scope="repo", error="invalid_token""#;
-
-/// A directory for one test's files (the JWK set, credential files), removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("mcpgw-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn write(&self, file: &str, contents: &str) -> String {
-        let path = self.0.join(file);
-        std::fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A test issuer and its public JWK set, written to a file of a fresh scratch
-/// directory (kept for the test's life) for the guard's `keys_file`.
-struct Keys {
-    issuer: TestIssuer,
-    jwks: String,
-    scratch: Scratch,
-}
-
-impl Keys {
-    fn new(name: &str) -> Self {
-        Self::for_audience(name, AUDIENCE)
-    }
-
-    fn for_audience(name: &str, audience: &str) -> Self {
-        let issuer = TestIssuer::new(audience);
-        let scratch = Scratch::new(name);
-        let jwks = scratch.write("jwks.json", &issuer.jwks());
-        Self {
-            issuer,
-            jwks,
-            scratch,
-        }
-    }
-}
 
 /// A guarded gateway config: `routes` and `clients` are YAML lines for the
 /// proxy's routes and the client bindings.

@@ -49,12 +49,7 @@ fn listing_cache(
     errors: &mut Vec<FieldError>,
 ) -> CachePlan {
     let ttl_path = format!("{path}.ttl");
-    let ttl = positive(
-        Some(cache.ttl.clone()),
-        MAX_CACHE_TTL,
-        ttl_path.clone(),
-        errors,
-    );
+    let ttl = positive(Some(cache.ttl), MAX_CACHE_TTL, ttl_path.clone(), errors);
     if ttl > MAX_CACHE_TTL {
         errors.push(FieldError::new(ttl_path, Invalid::TooLong("P1D")));
     }

@@ -227,3 +227,29 @@ pub fn py_client(url: &str, prefix: &str) -> tokio::process::Command {
         .args([url, "--prefix", prefix]);
     cmd
 }
+
+/// What the recording `auth` peer received: `(JSON-RPC method, Authorization)`
+/// of each MCP request (requests without a JSON-RPC method, e.g. GET, left out).
+pub async fn rpc_records(peer: &Peer) -> Vec<(String, Option<String>)> {
+    let url = format!("http://127.0.0.1:{}/records", peer.port);
+    let resp = http::send(::http::Method::GET, &url, &[], bytes::Bytes::new()).await;
+    assert_eq!(resp.status, ::http::StatusCode::OK, "{resp:?}");
+    resp.json()
+        .as_array()
+        .unwrap_or_else(|| panic!("records: {}", resp.json()))
+        .iter()
+        .filter_map(|r| {
+            let method = r["rpc_method"].as_str()?.to_owned();
+            Some((method, r["authorization"].as_str().map(str::to_owned)))
+        })
+        .collect()
+}
+
+/// How many `method` requests the recording `auth` peer received.
+pub async fn rpc_count(peer: &Peer, method: &str) -> usize {
+    rpc_records(peer)
+        .await
+        .iter()
+        .filter(|(m, _)| m == method)
+        .count()
+}

@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{self as ring_sig, KeyPair};
 use serde_json::{Value, json};
+use std::path::PathBuf;
 
 /// The issuer a [`TestIssuer`] writes in `iss` unless told otherwise.
 pub const ISSUER: &str = "https://auth.example.test";
@@ -274,5 +275,56 @@ impl TestIssuer {
             ("HS256 with the public key", self.hs256_with_public_key(sub)),
             ("garbage", Self::garbage()),
         ]
+    }
+}
+
+/// The audience of the tests' guarded gateways.
+pub const AUDIENCE: &str = "https://mcp.example.test/mcp";
+
+/// A directory for one test's files (the JWK set, credential files), removed on drop.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("mcpgw-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Self(dir)
+    }
+
+    pub fn write(&self, file: &str, contents: &str) -> String {
+        let path = self.0.join(file);
+        std::fs::write(&path, contents).expect("scratch file");
+        path.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A test issuer and its public JWK set, written to a file of a fresh scratch
+/// directory (kept for the test's life) for the guard's `keys_file`.
+pub struct Keys {
+    pub issuer: TestIssuer,
+    pub jwks: String,
+    pub scratch: Scratch,
+}
+
+impl Keys {
+    pub fn new(name: &str) -> Self {
+        Self::for_audience(name, AUDIENCE)
+    }
+
+    pub fn for_audience(name: &str, audience: &str) -> Self {
+        let issuer = TestIssuer::new(audience);
+        let scratch = Scratch::new(name);
+        let jwks = scratch.write("jwks.json", &issuer.jwks());
+        Self {
+            issuer,
+            jwks,
+            scratch,
+        }
     }
 }
