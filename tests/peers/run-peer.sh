@@ -58,6 +58,19 @@ if [ "${#PORT}" -gt 5 ] || [ "$((10#$PORT))" -gt 65535 ]; then
 fi
 PORT="$((10#$PORT))"
 
+# With MCPGW_PEER_PARENT=<pid> (the tests set it), the peer's whole process
+# group is killed once that process is gone: a test process that aborts or is
+# killed (and so never runs its cleanup) leaves no peer behind.
+if [ -n "${MCPGW_PEER_PARENT:-}" ]; then
+  case "$MCPGW_PEER_PARENT" in
+    *[!0-9]*) die "MCPGW_PEER_PARENT must be a process id, got '$MCPGW_PEER_PARENT'" ;;
+  esac
+  (
+    while kill -0 "$MCPGW_PEER_PARENT" 2>/dev/null; do sleep 1; done
+    kill -KILL -- "-$(ps -o pgid= $$ | tr -d ' ')" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+fi
+
 require() {
   [ -e "$1" ] || die "$1 not found; run $SELF_DIR/install.sh first (MCPGW_PEERS_HOME=$PEERS_HOME)"
 }

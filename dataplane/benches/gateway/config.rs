@@ -27,6 +27,22 @@ pub fn yaml<'a>(upstream: SocketAddr, toolkits: impl IntoIterator<Item = &'a str
     yaml
 }
 
+/// [`yaml`] with one toolkit `bench` whose lists the proxy caches (a memory
+/// store, the TTL longer than any run).
+pub fn yaml_cached(upstream: SocketAddr) -> String {
+    yaml(upstream, ["bench"])
+        .replacen(
+            "name: bench\n",
+            "name: bench\nstores: { cache: { type: memory } }\n",
+            1,
+        )
+        .replacen(
+            "options: { prefix: always }",
+            "options: { prefix: always, cache: { store: cache, ttl: PT1H } }",
+            1,
+        )
+}
+
 /// One toolkit `bench` in front of the TLS upstream at `localhost:<port>`,
 /// over the explicit south chain: only `alpn` spoken, only `ca_file` trusted.
 pub fn yaml_tls(upstream: SocketAddr, ca_file: &Path, alpn: Alpn) -> String {

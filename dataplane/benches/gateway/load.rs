@@ -19,8 +19,9 @@ const PROTOCOL_VERSION: &str = "2025-11-25";
 pub struct Target {
     pub name: &'static str,
     pub url: Uri,
-    /// The tool's name as this path exposes it.
-    pub tool: &'static str,
+    /// The tool's name as this path exposes it; `None`: the client lists
+    /// tools instead of calling one.
+    pub tool: Option<&'static str>,
     /// For an `https` URL: what the client trusts (the bench's CA).
     pub tls: Option<rustls::ClientConfig>,
 }
@@ -29,7 +30,7 @@ impl Target {
     /// The MCP endpoint of a running gateway, calling `tool`; and its address.
     pub fn gateway(
         gateway: &mcpgw_dataplane::Gateway,
-        tool: &'static str,
+        tool: Option<&'static str>,
     ) -> anyhow::Result<(std::net::SocketAddr, Self)> {
         let addr = *gateway
             .local_addrs()
@@ -129,11 +130,26 @@ impl McpClient {
     }
 
     /// One `tools/call`, its answer read to the end and checked.
+    /// One `tools/call` (or `tools/list` for a listing target), its answer
+    /// read to the end and checked.
     pub async fn call(&mut self) -> anyhow::Result<()> {
-        let (status, body) = self.call_tool(self.target.tool).await?;
-        if status != StatusCode::OK || !answered_ok(&body) {
+        let (method, status, body, ok) = match self.target.tool {
+            Some(tool) => {
+                let (status, body) = self.call_tool(tool).await?;
+                let ok = answered_ok(&body);
+                ("tools/call", status, body, ok)
+            }
+            None => {
+                let id = self.id();
+                let list = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+                let (status, _, body) = self.post(list).await?;
+                let ok = body.windows(5).any(|w| w == br#"echo""#);
+                ("tools/list", status, body, ok)
+            }
+        };
+        if status != StatusCode::OK || !ok {
             bail!(
-                "{}: tools/call answered {status}: {}",
+                "{}: {method} answered {status}: {}",
                 self.target.name,
                 String::from_utf8_lossy(&body)
             );

@@ -27,7 +27,7 @@ use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 
 use load::{McpClient, Target};
-use report::{LatencyRow, Results, ThroughputRow, TlsRows};
+use report::{CachedList, LatencyRow, Results, ThroughputRow, TlsRows};
 use tls::Alpn;
 
 /// The name of the threads of the system under test (the bare hop or the gateway).
@@ -171,6 +171,7 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
     let latency = run_on(&rt.client, latency(mode, targets.clone()))?;
     let throughput = run_on(&rt.client, throughput(mode, targets))?;
     rt.sut.block_on(async move { drop(paths) });
+    let cached = cached_list(&rt, mode, upstream)?;
     let tls = match mode.tls {
         Some(light) => tls_paths(&rt, light)?,
         None => Vec::new(),
@@ -198,6 +199,53 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
         seal,
         jwt,
         tls,
+        cached,
+    })
+}
+
+/// `tools/list` at 16 connections: the bare hop forwarding it to the upstream,
+/// and the gateway answering it from its listing cache; with the cache's hit
+/// ratio over the run (from the gateway's `/metrics`).
+fn cached_list(rt: &Runtimes, mode: &'static Mode, upstream: SocketAddr) -> anyhow::Result<CachedList> {
+    let hop = rt.sut.block_on(hop::start(upstream))?;
+    let yaml = config::yaml_cached(upstream);
+    let (gateway, target, metrics) = rt.sut.block_on(start_gateway_from(yaml))?;
+    let targets = vec![
+        Target {
+            name: "direct",
+            url: format!("http://{upstream}/mcp").parse()?,
+            tool: None,
+            tls: None,
+        },
+        Target {
+            name: "bare hop",
+            url: format!("http://{hop}/mcp").parse()?,
+            tool: None,
+            tls: None,
+        },
+        Target {
+            tool: None,
+            ..target.clone()
+        },
+    ];
+    let throughput = run_on(&rt.client, throughput(mode, targets))?;
+    let probe = target;
+    let text = run_on(&rt.client, async move {
+        McpClient::new(probe).get(metrics).await
+    })?;
+    rt.sut.block_on(async move { drop(gateway) });
+    let count = |event: &str| -> f64 {
+        let series = format!(
+            "mcpgw_listing_cache_total{{toolkit=\"bench\",list=\"tools/list\",event=\"{event}\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (hits, misses) = (count("hit"), count("miss"));
+    Ok(CachedList {
+        throughput,
+        hit_ratio: hits / (hits + misses).max(1.0),
     })
 }
 
@@ -219,20 +267,20 @@ fn tls_paths(rt: &Runtimes, mode: &'static Mode) -> anyhow::Result<Vec<TlsRows>>
         let (gateway, target) = rt.sut.block_on(async {
             let plan = mcpgw_config::compile_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
             let gateway = Gateway::start(&plan).await?;
-            let (_, target) = Target::gateway(&gateway, "bench__echo")?;
+            let (_, target) = Target::gateway(&gateway, Some("bench__echo"))?;
             anyhow::Ok((gateway, target))
         })?;
         let targets = vec![
             Target {
                 name: "direct",
                 url: format!("https://localhost:{}/mcp", upstream.port()).parse()?,
-                tool: "echo",
+                tool: Some("echo"),
                 tls: Some(pki.client()?),
             },
             Target {
                 name: "bare hop",
                 url: format!("http://{hop}/mcp").parse()?,
-                tool: "echo",
+                tool: Some("echo"),
                 tls: None,
             },
             target,
@@ -300,13 +348,13 @@ impl Paths {
             direct: Target {
                 name: "direct",
                 url: format!("http://{upstream}/mcp").parse()?,
-                tool: "echo",
+                tool: Some("echo"),
                 tls: None,
             },
             hop: Target {
                 name: "bare hop",
                 url: format!("http://{hop}/mcp").parse()?,
-                tool: "echo",
+                tool: Some("echo"),
                 tls: None,
             },
             gateway,
@@ -353,10 +401,14 @@ fn profile(spec: &str) -> anyhow::Result<()> {
 /// A gateway with one toolkit `bench` in front of `upstream`: the gateway,
 /// its MCP endpoint and its `/metrics`.
 async fn start_gateway(upstream: SocketAddr) -> anyhow::Result<(Gateway, Target, Uri)> {
-    let yaml = config::yaml(upstream, ["bench"]);
+    start_gateway_from(config::yaml(upstream, ["bench"])).await
+}
+
+/// A gateway of `yaml` (a toolkit `bench`): as [`start_gateway`].
+async fn start_gateway_from(yaml: String) -> anyhow::Result<(Gateway, Target, Uri)> {
     let plan = mcpgw_config::compile_yaml(&yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
     let gateway = Gateway::start(&plan).await?;
-    let (addr, target) = Target::gateway(&gateway, "bench__echo")?;
+    let (addr, target) = Target::gateway(&gateway, Some("bench__echo"))?;
     let metrics = format!("http://{addr}/metrics").parse()?;
     Ok((gateway, target, metrics))
 }

@@ -85,7 +85,7 @@ fn measure_in(
     let (yaml, tool) = version(upstream, toolkits, 0);
     swap_in(&path, &yaml)?;
     let gateway = sut.block_on(Gateway::start_from_file(path.clone()))?;
-    let (_, target) = Target::gateway(&gateway, "t001__echo")?;
+    let (_, target) = Target::gateway(&gateway, Some("t001__echo"))?;
     let took_ms = run_on(client, async move {
         let mut client = McpClient::connect(target).await?;
         client.call().await?;

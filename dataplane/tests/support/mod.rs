@@ -69,6 +69,8 @@ impl Peer {
             .arg(name)
             .envs(env.iter().copied())
             .env("PORT", port.to_string())
+            // NB: the peer dies with this process even if it aborts.
+            .env("MCPGW_PEER_PARENT", std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
