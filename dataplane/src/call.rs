@@ -23,6 +23,8 @@ pub struct Call {
     pub version: &'static str,
     /// What the client said of itself (capabilities, info), replayed to upstreams.
     pub hello: Arc<Hello>,
+    /// A digest of the client's capabilities (the listing cache keys by it).
+    pub capabilities_digest: [u8; 16],
     /// The downstream session; `None` in the stateless era.
     pub session: Option<Arc<Session>>,
 }
@@ -35,6 +37,7 @@ impl Call {
             era: Era::of(session.protocol_version),
             version: session.protocol_version,
             hello: session.hello.clone(),
+            capabilities_digest: session.capabilities_digest,
             session: Some(session.clone()),
         }
     }

@@ -206,7 +206,11 @@ fn run(mode: &'static Mode) -> anyhow::Result<Results> {
 /// `tools/list` at 16 connections: the bare hop forwarding it to the upstream,
 /// and the gateway answering it from its listing cache; with the cache's hit
 /// ratio over the run (from the gateway's `/metrics`).
-fn cached_list(rt: &Runtimes, mode: &'static Mode, upstream: SocketAddr) -> anyhow::Result<CachedList> {
+fn cached_list(
+    rt: &Runtimes,
+    mode: &'static Mode,
+    upstream: SocketAddr,
+) -> anyhow::Result<CachedList> {
     let hop = rt.sut.block_on(hop::start(upstream))?;
     let yaml = config::yaml_cached(upstream);
     let (gateway, target, metrics) = rt.sut.block_on(start_gateway_from(yaml))?;

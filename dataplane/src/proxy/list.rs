@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Proxy, Reply, Toolkit};
-use crate::cache::{ListingKey, capabilities_digest};
+use crate::cache::ListingKey;
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
@@ -107,7 +107,7 @@ impl Proxy {
                     list: method.name,
                     cursor: cursor.clone(),
                     version: call.version,
-                    capabilities: capabilities_digest(&call.hello.capabilities),
+                    capabilities: call.capabilities_digest,
                     // NB: a toolkit that gets the caller's token may answer each
                     // caller differently; others answer everyone alike.
                     identity: toolkit

@@ -34,6 +34,8 @@ pub struct Session {
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
     pub hello: Arc<Hello>,
+    /// A digest of the client's capabilities, for the listing cache's key.
+    pub capabilities_digest: [u8; 16],
     /// Who opened the session (`None`: an anonymous caller). Requests by anyone
     /// else are refused as if the session did not exist.
     pub owner: Option<String>,
@@ -106,6 +108,7 @@ impl Session {
             id: OnceLock::new(),
             issued_here: true,
             protocol_version,
+            capabilities_digest: crate::cache::capabilities_digest(&hello.capabilities),
             hello: Arc::new(hello),
             owner,
             closed: CancellationToken::new(),

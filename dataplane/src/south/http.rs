@@ -53,6 +53,9 @@ pub struct HttpClient {
 struct Inner {
     connector: Connector,
     h2_only: bool,
+    /// Whether TLS files are watched (else `fixed` is the pool for good).
+    watches_files: bool,
+    fixed: Client<Connector, Full<Bytes>>,
     /// The pool, and the generation of the TLS files it was built for: when
     /// the files change, a new pool makes new connections use them.
     // NB: a std mutex held only to clone or replace the client.
@@ -109,10 +112,16 @@ impl HttpClient {
     fn build(connector: Connector, h2_only: bool) -> Self {
         let generation = connector.tls_generation();
         let pool = pool(&connector, h2_only);
+        let watches_files = connector
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.watches_files());
         Self {
             inner: Arc::new(Inner {
                 connector,
                 h2_only,
+                watches_files,
+                fixed: pool.clone(),
                 pool: Mutex::new((generation, pool)),
             }),
         }
@@ -143,6 +152,10 @@ impl HttpClient {
 
     /// The pool to send on: a new one when the TLS files changed.
     fn pool(&self) -> Client<Connector, Full<Bytes>> {
+        if !self.inner.watches_files {
+            // NB: the pool never changes then; no lock on the request path.
+            return self.inner.fixed.clone();
+        }
         let generation = self.inner.connector.tls_generation();
         let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.0 != generation {
