@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::http::{Mcp, read_until, send, tool_names};
-use support::tokens::{AUDIENCE, Keys};
-use support::{Peer, TestGateway, config, rpc_count, rpc_records};
+use support::tokens::Keys;
+use support::{GUARDED, Peer, TestGateway, config, jwt_guard, north, rpc_count, rpc_records};
 
 const CACHE: &str = "cache: { store: cache, ttl: PT5M }";
 
@@ -141,32 +141,11 @@ async fn a_reload_that_changes_one_toolkit_keeps_the_others_pages() {
 /// token) lists `echo` to anyone and everything to holders of `kit:all`;
 /// `mine` (another auth peer) gets each caller's own token.
 fn guarded(keys: &Keys, shared: &str, mine: &str) -> String {
+    let guard = jwt_guard(&format!("keys_file: \"{}\"", keys.jwks));
     format!(
         r#"name: test
 stores: {{ cache: {{ type: memory }} }}
-guards:
-  authn_jwt:
-    type: jwt
-    options: {{ issuer: "{issuer}", audience: "{AUDIENCE}", keys_file: "{jwks}" }}
-bindings:
-  north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
-  north_http_server:
-    type: http
-    kind: server
-    routes:
-      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
-        exit: north_mcp_server
-  north_mcp_server:
-    type: mcp
-    kind: server
-    options: {{ authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }} }}
-    exit: north_mcp_proxy
-  north_mcp_proxy:
-    type: mcp
-    kind: proxy
-    options: {{ {CACHE} }}
-    routes:
-      - when: [ {{ toolkit: shared, tools: [ echo ] }} ]
+{guard}{north}      - when: [ {{ toolkit: shared, tools: [ echo ] }} ]
         exit: south_shared
       - when: [ {{ toolkit: shared }} ]
         guarded: {{ authn_jwt: [ "kit:all" ] }}
@@ -183,8 +162,7 @@ bindings:
       authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }}
     exit: sys:http_client
 "#,
-        issuer = keys.issuer.issuer,
-        jwks = keys.jwks,
+        north = north(GUARDED, CACHE),
     )
 }
 

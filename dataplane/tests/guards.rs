@@ -13,42 +13,17 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{Mcp, Resp, send, tool_names};
 use support::tokens::{AUDIENCE, Keys, TestIssuer, TestKey};
-use support::{Peer, TestGateway, py_client, run, workspace};
+use support::{GUARDED, Peer, TestGateway, jwt_guard, north, py_client, run, workspace};
 
 const CHALLENGE: &str = r#"Bearer realm="x", scope="repo", error="invalid_token""#;
 
 /// A guarded gateway config: `routes` and `clients` are YAML lines for the
 /// proxy's routes and the client bindings.
 fn guarded(jwks_file: &str, routes: &str, clients: &str) -> String {
+    let guard = jwt_guard(&format!("keys_file: \"{jwks_file}\""));
     format!(
-        r#"name: guarded
-guards:
-  authn_jwt:
-    type: jwt
-    options:
-      issuer: https://auth.example.test
-      audience: {AUDIENCE}
-      keys_file: {jwks_file}
-bindings:
-  north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
-  north_http_server:
-    type: http
-    kind: server
-    routes:
-      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
-        exit: north_mcp_server
-  north_mcp_server:
-    type: mcp
-    kind: server
-    options:
-      authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }}
-    exit: north_mcp_proxy
-  north_mcp_proxy:
-    type: mcp
-    kind: proxy
-    routes:
-{routes}
-{clients}"#
+        "name: guarded\n{guard}{}{routes}\n{clients}",
+        north(GUARDED, "")
     )
 }
 

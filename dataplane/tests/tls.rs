@@ -10,8 +10,8 @@ use serde_json::json;
 use support::http::{Mcp, tool_names};
 use support::process::GatewayProcess;
 use support::tls::{FrontTls, Pki, StaticServer, TlsFront};
-use support::tokens::{ISSUER, TestIssuer};
-use support::{Peer, config};
+use support::tokens::{AUDIENCE, TestIssuer};
+use support::{GUARDED, Peer, config, jwt_guard, north};
 
 /// `tools/list` through the gateway at `url`: the tool names.
 async fn list_tools(url: &str) -> Vec<String> {
@@ -51,41 +51,18 @@ async fn sys_http_client_reaches_an_https_upstream_over_h2_with_the_system_roots
 }
 
 /// A gateway whose guard reads its keys from `jwks_url`, with one open toolkit.
-fn guarded_by_url(jwks_url: &str, audience: &str, toolkit_url: &str) -> String {
+fn guarded_by_url(jwks_url: &str, toolkit_url: &str) -> String {
+    let guard = jwt_guard(&format!("keys: \"{jwks_url}\""));
     format!(
-        r#"name: jwks-over-tls
-guards:
-  authn_jwt:
-    type: jwt
-    options: {{ issuer: "{ISSUER}", audience: "{audience}", keys: "{jwks_url}" }}
-bindings:
-  north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
-  north_http_server:
-    type: http
-    kind: server
-    routes:
-      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
-        exit: north_mcp_server
-  north_mcp_server:
-    type: mcp
-    kind: server
-    options: {{ authorization: {{ authn_jwt: {{ credentials: "Bearer {{credentials}}" }} }} }}
-    exit: north_mcp_proxy
-  north_mcp_proxy:
-    type: mcp
-    kind: proxy
-    routes:
-      - when: [ {{ toolkit: kit }} ]
-        exit: south_kit
-  south_kit: {{ type: mcp, kind: client, options: {{ server: "{toolkit_url}" }}, exit: sys:http_client }}
-"#
+        "name: jwks-over-tls\n{guard}{}      - when: [ {{ toolkit: kit }} ]\n        exit: south_kit\n  south_kit: {{ type: mcp, kind: client, options: {{ server: \"{toolkit_url}\" }}, exit: sys:http_client }}\n",
+        north(GUARDED, "")
     )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
     let pki = Pki::new();
-    let issuer = TestIssuer::new("https://mcp.example.test");
+    let issuer = TestIssuer::new(AUDIENCE);
     let jwks = StaticServer::start(issuer.jwks()).await;
     let front = TlsFront::start(
         &jwks.url(),
@@ -97,7 +74,7 @@ async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
     )
     .await;
     let paging = Peer::start("paging");
-    let yaml = guarded_by_url(&front.url("/jwks.json"), &issuer.audience, &paging.url());
+    let yaml = guarded_by_url(&front.url("/jwks.json"), &paging.url());
     let token = issuer.token("alice", "");
 
     // Trusted (the test CA is the system's roots): the token is checked and served.

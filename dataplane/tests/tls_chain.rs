@@ -13,7 +13,7 @@ use http::Version;
 use serde_json::{Value, json};
 use support::http::{Mcp, send, tool_names};
 use support::tls::{FrontTls, Issued, Pki, TlsFront};
-use support::{Peer, TestGateway};
+use support::{Peer, TestGateway, north};
 
 /// How a toolkit is reached: `sys:http_client`, or an explicit chain with
 /// these `versions` and `tls client` options.
@@ -24,23 +24,7 @@ enum Via<'a> {
 
 /// A gateway with one toolkit per `(name, url, via)`.
 fn config(toolkits: &[(&str, &str, Via<'_>)]) -> String {
-    let mut yaml = String::from(
-        r#"name: tls-chain
-bindings:
-  north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
-  north_http_server:
-    type: http
-    kind: server
-    routes:
-      - when: [ { headers: { ":path": /mcp } } ]
-        exit: north_mcp_server
-  north_mcp_server: { type: mcp, kind: server, options: { initialize_timeout: PT3S }, exit: north_mcp_proxy }
-  north_mcp_proxy:
-    type: mcp
-    kind: proxy
-    routes:
-"#,
-    );
+    let mut yaml = format!("name: tls-chain\n{}", north("initialize_timeout: PT3S", ""));
     for (name, _, _) in toolkits {
         yaml.push_str(&format!(
             "      - when: [ {{ toolkit: {name} }} ]\n        exit: south_mcp_client_{name}\n"

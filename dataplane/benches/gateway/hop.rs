@@ -27,7 +27,7 @@ pub async fn start(upstream: SocketAddr) -> anyhow::Result<SocketAddr> {
         Client::builder(TokioExecutor::new()).build(connector);
     let authority: Authority = upstream.to_string().parse()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    serve(listener, move |req| {
+    serve(listener, None, move |req| {
         forward(client.clone(), Scheme::HTTP, authority.clone(), req)
     })
     .await
@@ -54,7 +54,7 @@ pub async fn start_tls(
     let client: Client<_, Incoming> = Client::builder(TokioExecutor::new()).build(connector);
     let authority: Authority = format!("localhost:{}", upstream.port()).parse()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
-    serve(listener, move |req| {
+    serve(listener, None, move |req| {
         forward(client.clone(), Scheme::HTTPS, authority.clone(), req)
     })
     .await

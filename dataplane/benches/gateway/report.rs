@@ -304,44 +304,50 @@ fn ratio(
     }
 }
 
+/// The gateway's added p50 within 1.25x the bare hop's.
+fn added_p50(target: impl Into<String>, rows: &[LatencyRow]) -> Verdict {
+    let (direct, hop, gateway) = (&rows[DIRECT], &rows[HOP], &rows[GATEWAY]);
+    ratio(
+        target,
+        gateway.p50 - direct.p50,
+        hop.p50 - direct.p50,
+        1.25,
+        "µs",
+        false,
+    )
+}
+
+/// The gateway's throughput at least `limit` times the bare hop's.
+fn throughput_at_least(target: impl Into<String>, rows: &[ThroughputRow], limit: f64) -> Verdict {
+    ratio(
+        target,
+        rows[GATEWAY].per_second,
+        rows[HOP].per_second,
+        limit,
+        "req/s",
+        true,
+    )
+}
+
 fn verdicts(r: &Results) -> Vec<Verdict> {
-    let (direct, hop, gateway) = (&r.latency[DIRECT], &r.latency[HOP], &r.latency[GATEWAY]);
+    let (hop, gateway) = (&r.latency[HOP], &r.latency[GATEWAY]);
     let mem = &r.memory;
     let per_session = mem.kib_per_session();
     let tls = r.tls.iter().flat_map(|tls| {
-        let (direct, hop, gateway) = (
-            &tls.latency[DIRECT],
-            &tls.latency[HOP],
-            &tls.latency[GATEWAY],
-        );
         [
-            ratio(
+            added_p50(
                 format!("TLS {}: added p50 <= 1.25x bare TLS hop's", tls.alpn),
-                gateway.p50 - direct.p50,
-                hop.p50 - direct.p50,
-                1.25,
-                "µs",
-                false,
+                &tls.latency,
             ),
-            ratio(
+            throughput_at_least(
                 format!("TLS {}: throughput >= 0.8x bare TLS hop's", tls.alpn),
-                tls.throughput[GATEWAY].per_second,
-                tls.throughput[HOP].per_second,
+                &tls.throughput,
                 0.8,
-                "req/s",
-                true,
             ),
         ]
     });
     let mut verdicts = vec![
-        ratio(
-            "tools/call added p50 <= 1.25x bare hop's",
-            gateway.p50 - direct.p50,
-            hop.p50 - direct.p50,
-            1.25,
-            "µs",
-            false,
-        ),
+        added_p50("tools/call added p50 <= 1.25x bare hop's", &r.latency),
         ratio(
             "tools/call p99 <= 2x bare hop's",
             gateway.p99,
@@ -350,13 +356,10 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
             "µs",
             false,
         ),
-        ratio(
+        throughput_at_least(
             "throughput, 16 connections >= 0.8x bare hop's",
-            r.throughput[GATEWAY].per_second,
-            r.throughput[HOP].per_second,
+            &r.throughput,
             0.8,
-            "req/s",
-            true,
         ),
         Verdict {
             target: "memory per idle session <= 16 KiB".into(),
@@ -387,13 +390,10 @@ fn verdicts(r: &Results) -> Vec<Verdict> {
         },
     ];
     verdicts.extend(tls);
-    verdicts.push(ratio(
+    verdicts.push(throughput_at_least(
         "cached tools/list >= 1.5x bare hop throughput",
-        r.cached.throughput[GATEWAY].per_second,
-        r.cached.throughput[HOP].per_second,
+        &r.cached.throughput,
         1.5,
-        "req/s",
-        true,
     ));
     verdicts
 }

@@ -10,21 +10,7 @@ use anyhow::Context;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// The HTTP version the TLS upstream speaks, chosen by ALPN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Alpn {
-    H2,
-    Http11,
-}
-
-impl Alpn {
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::H2 => "h2",
-            Self::Http11 => "http/1.1",
-        }
-    }
-}
+pub use mcpgw_config::Alpn;
 
 /// The bench's PKI: a CA (written to a file) and a server certificate for
 /// `localhost` and `127.0.0.1`.

@@ -39,48 +39,27 @@ struct Probe<'a> {
 
 /// Serve the bench upstream on an OS-chosen loopback port.
 pub async fn start() -> anyhow::Result<SocketAddr> {
-    serve(TcpListener::bind("127.0.0.1:0").await?, handle).await
-}
-
-/// Accept HTTP/1.1 connections on `listener` and answer with `handler`;
-/// returns the bound address (the loop runs as a task).
-pub async fn serve<H, F, B>(listener: TcpListener, handler: H) -> anyhow::Result<SocketAddr>
-where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let handler = handler.clone();
-            let service = service_fn(move |req| {
-                let answer = handler(req);
-                async move { Ok::<_, Infallible>(answer.await) }
-            });
-            tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
+    serve(TcpListener::bind("127.0.0.1:0").await?, None, handle).await
 }
 
 /// The bench upstream over TLS (HTTP/1.1 or h2, as the config's ALPN lets
 /// the client choose), on an OS-chosen loopback port.
 pub async fn start_tls(tls: Arc<rustls::ServerConfig>) -> anyhow::Result<SocketAddr> {
-    serve_tls(TcpListener::bind("127.0.0.1:0").await?, tls, handle).await
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    serve(
+        TcpListener::bind("127.0.0.1:0").await?,
+        Some(acceptor),
+        handle,
+    )
+    .await
 }
 
-/// [`serve`] over TLS, speaking what ALPN chose.
-pub async fn serve_tls<H, F, B>(
+/// Accept connections on `listener`, plain (HTTP/1.1) or over TLS (what ALPN
+/// chose), and answer with `handler`; returns the bound address (the loop
+/// runs as a task).
+pub async fn serve<H, F, B>(
     listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     handler: H,
 ) -> anyhow::Result<SocketAddr>
 where
@@ -91,22 +70,30 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let addr = listener.local_addr()?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
-            let (handler, acceptor) = (handler.clone(), acceptor.clone());
+            let (handler, tls) = (handler.clone(), tls.clone());
+            let service = service_fn(move |req| {
+                let answer = handler(req);
+                async move { Ok::<_, Infallible>(answer.await) }
+            });
             tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = service_fn(move |req| {
-                    let answer = handler(req);
-                    async move { Ok::<_, Infallible>(answer.await) }
-                });
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                match tls {
+                    None => {
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                    Some(acceptor) => {
+                        let Ok(stream) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let _ = auto::Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
             });
         }
     });

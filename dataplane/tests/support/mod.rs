@@ -155,26 +155,49 @@ impl TestGateway {
     }
 }
 
-/// A gateway config on 127.0.0.1:0 with one toolkit per `(name, url)`.
-pub fn config(toolkits: &[(&str, &str)], prefix_never: bool, extra_server_options: &str) -> String {
-    let mut yaml = format!(
-        "name: test
-bindings:
+/// The north bindings of a test gateway, from `bindings:` to the proxy's
+/// `routes:` (its routes follow): a tcp server on 127.0.0.1:0 and `/mcp`, with
+/// the mcp server's and the proxy's options (YAML flow entries).
+pub fn north(server_options: &str, proxy_options: &str) -> String {
+    format!(
+        r#"bindings:
   north_tcp_server: {{ type: tcp, kind: server, options: {{ host: 127.0.0.1, port: 0 }}, exit: north_http_server }}
   north_http_server:
     type: http
     kind: server
     routes:
-      - when: [ {{ headers: {{ \":path\": /mcp }} }} ]
+      - when: [ {{ headers: {{ ":path": /mcp }} }} ]
         exit: north_mcp_server
-  north_mcp_server: {{ type: mcp, kind: server, options: {{ {extra_server_options} }}, exit: north_mcp_proxy }}
+  north_mcp_server: {{ type: mcp, kind: server, options: {{ {server_options} }}, exit: north_mcp_proxy }}
   north_mcp_proxy:
     type: mcp
     kind: proxy
-    options: {{ prefix: {} }}
+    options: {{ {proxy_options} }}
     routes:
-",
-        if prefix_never { "never" } else { "always" }
+"#
+    )
+}
+
+/// The mcp server option that checks callers with the guard `authn_jwt`.
+pub const GUARDED: &str =
+    r#"authorization: { authn_jwt: { credentials: "Bearer {credentials}" } }"#;
+
+/// A `guards:` section with the JWT guard `authn_jwt` of the tests' issuer,
+/// its keys as `keys` says (`keys_file: …` or `keys: …`).
+pub fn jwt_guard(keys: &str) -> String {
+    format!(
+        "guards:\n  authn_jwt:\n    type: jwt\n    options: {{ issuer: \"{}\", audience: \"{}\", {keys} }}\n",
+        tokens::ISSUER,
+        tokens::AUDIENCE
+    )
+}
+
+/// A gateway config on 127.0.0.1:0 with one toolkit per `(name, url)`.
+pub fn config(toolkits: &[(&str, &str)], prefix_never: bool, extra_server_options: &str) -> String {
+    let prefix = if prefix_never { "never" } else { "always" };
+    let mut yaml = format!(
+        "name: test\n{}",
+        north(extra_server_options, &format!("prefix: {prefix}"))
     );
     for (name, _) in toolkits {
         yaml.push_str(&format!(
