@@ -342,6 +342,26 @@ impl Response {
     }
 }
 
+/// The bytes of a successful response to `id` whose result is written by
+/// `result`'s own serializer (no `Value` is built for it).
+pub fn encode_result(id: &RequestId, result: &impl Serialize) -> Bytes {
+    struct Envelope<'a, R> {
+        id: &'a RequestId,
+        result: &'a R,
+    }
+    impl<R: Serialize> Serialize for Envelope<'_, R> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(Some(3))?;
+            map.serialize_entry("jsonrpc", "2.0")?;
+            map.serialize_entry("id", self.id)?;
+            map.serialize_entry("result", self.result)?;
+            map.end()
+        }
+    }
+    // NB: these serializers write strings and maps only; they cannot fail.
+    Bytes::from(serde_json::to_vec(&Envelope { id, result }).unwrap_or_default())
+}
+
 /// An empty result object, as `ping` returns.
 pub fn empty_result() -> Value {
     json!({})

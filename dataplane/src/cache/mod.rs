@@ -32,9 +32,17 @@ use crate::metrics::{CacheEvent, Metrics};
 
 /// One page as cached: the upstream's answer and when it was loaded.
 #[derive(Clone, Debug)]
-pub struct Page {
-    pub value: Arc<Value>,
+struct Page {
+    value: Arc<CachedPage>,
     loaded: Instant,
+}
+
+/// A toolkit's page: as the upstream answered it, and with its names exposed
+/// (what a caller who may see all of it gets, shared without a copy).
+#[derive(Debug)]
+pub struct CachedPage {
+    pub raw: Value,
+    pub exposed: Value,
 }
 
 /// Which answer of which upstream a page is.
@@ -56,6 +64,8 @@ pub struct ListingKey {
     /// The caller, when the toolkit gets the caller's token (its answers may
     /// differ per caller); `None` for toolkits that answer everyone alike.
     pub identity: Option<Arc<str>>,
+    /// Whether names are exposed with their toolkit's prefix.
+    pub prefixed: bool,
 }
 
 /// A toolkit's identity for the cache: a fresh id per toolkit plan, and an
@@ -132,10 +142,10 @@ impl ListingCache {
     /// The page of `key`: from the cache while fresh, else loaded by `load`
     /// (once, whoever else asks meanwhile). `Err` is the load's failure, shared
     /// by every caller that waited for it; failures are never cached.
-    pub async fn page<E, F>(&self, key: ListingKey, load: F) -> Result<Arc<Value>, Arc<E>>
+    pub async fn page<E, F>(&self, key: ListingKey, load: F) -> Result<Arc<CachedPage>, Arc<E>>
     where
         E: Send + Sync + 'static,
-        F: Future<Output = Result<Value, E>>,
+        F: Future<Output = Result<CachedPage, E>>,
     {
         let (toolkit, list) = (key.toolkit.clone(), key.list);
         if let Some(page) = self.pages.get(&key).await {

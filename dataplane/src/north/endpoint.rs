@@ -296,6 +296,7 @@ impl Endpoint {
     ) -> Result<http::Response<Body>> {
         match reply {
             Reply::Message(message) => Ok(json_response(&message)),
+            Reply::Json(bytes) => Ok(json_body(bytes)),
             Reply::Stream(frames) => Ok(event_stream(Body::Stream(frames, None))),
             Reply::Challenge(challenge) => Err(self.challenge(challenge, headers, principal)),
         }
@@ -392,7 +393,11 @@ impl Endpoint {
 }
 
 fn json_response(message: &Message) -> http::Response<Body> {
-    let mut resp = http::Response::new(Body::full(message.encode()));
+    json_body(message.encode())
+}
+
+fn json_body(bytes: Bytes) -> http::Response<Body> {
+    let mut resp = http::Response::new(Body::full(bytes));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::relay::{upstream_challenge, upstream_error};
-use super::{Challenge, Proxy, Reply, Toolkit};
-use crate::cache::ListingKey;
+use super::{Challenge, Naming, Proxy, Reply, Toolkit};
+use crate::cache::{CachedPage, ListingKey};
 use crate::call::Call;
+use crate::jsonrpc::encode_result;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
 use crate::mcp::method::ListKind;
@@ -33,6 +35,23 @@ fn decode_cursor(cursor: &str) -> Option<Cursors> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// A toolkit's page as a caller gets it: the cached one itself (the caller may
+/// see all of it), or a copy filtered for the caller.
+#[derive(Clone)]
+enum Listed {
+    Shared(Arc<CachedPage>),
+    Owned(Value),
+}
+
+impl Listed {
+    fn page(&self) -> &Value {
+        match self {
+            Self::Shared(page) => &page.exposed,
+            Self::Owned(page) => page,
+        }
+    }
+}
+
 /// What one toolkit gave to a list.
 #[derive(Clone)]
 enum Answer {
@@ -40,7 +59,7 @@ enum Answer {
     /// declare the list's capability.
     NotAsked,
     /// Its page, filtered for the caller and renamed.
-    Page(Value),
+    Page(Listed),
     /// It answered the list with a JSON-RPC error of its own.
     Error(ErrorObject),
     /// It could not be asked.
@@ -98,40 +117,53 @@ impl Proxy {
         request: &Request,
         cursor: Option<String>,
     ) -> Answer {
-        let raw = match &self.cache {
-            Some(cache) if kind.cacheable => {
-                let key = ListingKey {
-                    toolkit: toolkit.name.clone(),
-                    toolkit_id: toolkit.listing.id,
-                    epoch: toolkit.listing.epoch(),
-                    list: method.name,
-                    cursor: cursor.clone(),
-                    version: call.version,
-                    capabilities: call.capabilities_digest,
-                    // NB: a toolkit that gets the caller's token may answer each
-                    // caller differently; others answer everyone alike.
-                    identity: toolkit
-                        .client
-                        .forwards_caller_token()
-                        .then(|| call.principal.identity().map(Arc::from))
-                        .flatten(),
-                };
-                let load = Box::pin(self.fetch(call, kind, toolkit, request, cursor));
-                match cache.page(key, load).await {
-                    Ok(page) => Ok(Value::clone(&page)),
-                    Err(failure) => Err(Answer::clone(&failure)),
+        let Some(cache) = self.cache.as_ref().filter(|_| kind.cacheable) else {
+            return match self.fetch(call, kind, toolkit, request, cursor).await {
+                Ok(mut page) => {
+                    retain_allowed(kind, toolkit, &call.principal, &mut page);
+                    self.naming.expose_result(&toolkit.name, method, &mut page);
+                    Answer::Page(Listed::Owned(page))
                 }
-            }
-            _ => self.fetch(call, kind, toolkit, request, cursor).await,
+                Err(answer) => answer,
+            };
         };
-        match raw {
-            Ok(mut page) => {
-                retain_allowed(kind, toolkit, &call.principal, &mut page);
-                self.naming.expose_result(&toolkit.name, method, &mut page);
-                Answer::Page(page)
-            }
-            Err(answer) => answer,
+        let key = ListingKey {
+            toolkit: toolkit.name.clone(),
+            toolkit_id: toolkit.listing.id,
+            epoch: toolkit.listing.epoch(),
+            list: method.name,
+            cursor: cursor.clone(),
+            version: call.version,
+            capabilities: call.capabilities_digest,
+            // NB: a toolkit that gets the caller's token may answer each caller
+            // differently; others answer everyone alike.
+            identity: toolkit
+                .client
+                .forwards_caller_token()
+                .then(|| call.principal.identity().map(Arc::from))
+                .flatten(),
+            prefixed: matches!(self.naming, Naming::Prefixed),
+        };
+        let load = Box::pin(async {
+            let raw = self.fetch(call, kind, toolkit, request, cursor).await?;
+            let mut exposed = raw.clone();
+            self.naming
+                .expose_result(&toolkit.name, method, &mut exposed);
+            Ok(CachedPage { raw, exposed })
+        });
+        let page = match cache.page(key, load).await {
+            Ok(page) => page,
+            Err(failure) => return Answer::clone(&failure),
+        };
+        // NB: what a caller may see is filtered after the cache, on a copy.
+        if kind.filter.is_none() || toolkit.unrestricted_for(&call.principal) {
+            return Answer::Page(Listed::Shared(page));
         }
+        let mut filtered = page.raw.clone();
+        retain_allowed(kind, toolkit, &call.principal, &mut filtered);
+        self.naming
+            .expose_result(&toolkit.name, method, &mut filtered);
+        Answer::Page(Listed::Owned(filtered))
     }
 
     /// The toolkit's own page, bounded by its timeout (opening its session
@@ -193,7 +225,7 @@ impl Proxy {
         request: &Request,
         answers: Vec<(&Arc<Toolkit>, Answer)>,
     ) -> Reply {
-        let mut items = Vec::new();
+        let mut pages = Vec::new();
         let mut next = Cursors::new();
         let mut first_error = None;
         let mut first_challenge: Option<Challenge> = None;
@@ -208,14 +240,12 @@ impl Proxy {
                     }
                     upstream_error(&toolkit.name, &e)
                 }
-                Answer::Page(mut page) => {
+                Answer::Page(listed) => {
                     answered += 1;
-                    if let Some(Value::Array(page)) = page.get_mut(kind.items) {
-                        items.append(page);
-                    }
-                    if let Some(Value::String(c)) = page.get("nextCursor") {
+                    if let Some(Value::String(c)) = listed.page().get("nextCursor") {
                         next.insert(toolkit.name.to_string(), c.clone());
                     }
+                    pages.push(listed);
                     continue;
                 }
             };
@@ -232,12 +262,42 @@ impl Proxy {
                 return Reply::error(request.id.clone(), e);
             }
         }
-        let mut result = Map::new();
-        result.insert(kind.items.into(), Value::Array(items));
-        if !next.is_empty() {
-            result.insert("nextCursor".into(), Value::String(encode_cursor(&next)));
+        let merged = Merged {
+            items: kind.items,
+            pages: &pages,
+            next_cursor: (!next.is_empty()).then(|| encode_cursor(&next)),
+        };
+        Reply::Json(encode_result(&request.id, &merged))
+    }
+}
+
+/// The merged list result, written from the pages as they are (a shared cached
+/// page is not copied): `{"<items>": [...], "nextCursor": ...}`.
+struct Merged<'a> {
+    items: &'static str,
+    pages: &'a [Listed],
+    next_cursor: Option<String>,
+}
+
+impl Serialize for Merged<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Items<'a>(&'a [Listed], &'static str);
+        impl Serialize for Items<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let items = self
+                    .0
+                    .iter()
+                    .filter_map(|listed| listed.page().get(self.1)?.as_array())
+                    .flatten();
+                serializer.collect_seq(items)
+            }
         }
-        Reply::result(request.id.clone(), Value::Object(result))
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry(self.items, &Items(self.pages, self.items))?;
+        if let Some(cursor) = &self.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        map.end()
     }
 }
 

@@ -55,6 +55,8 @@ pub enum ProxyError {
 pub enum Reply {
     /// One message (the response).
     Message(Message),
+    /// One response, already encoded (e.g. a merged list written without copies).
+    Json(Bytes),
     /// SSE frames: notifications and requests related to the request, then
     /// its response; the channel closes when the exchange is over.
     Stream(mpsc::Receiver<Bytes>),
