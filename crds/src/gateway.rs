@@ -111,6 +111,55 @@ pub struct McpGatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "GatewayAuth")]
     pub auth: Option<GatewayAuth>,
+    /// Answer `tools/list`, `prompts/list`, `resources/list` and `resources/templates/list`
+    /// from a per-replica cache of each toolkit's pages for `ttl`. It is correct per caller
+    /// (keyed by toolkit, version, client capabilities and, for toolkits that get the
+    /// caller's token, the caller; roles are applied after it) and dropped on a toolkit's
+    /// `list_changed` and when the toolkit's spec changes. Left out: no cache; every list
+    /// asks the toolkits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ListingCache")]
+    pub listing_cache: Option<ListingCache>,
+}
+
+/// The listing cache of a gateway.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingCache {
+    /// How long a page is served, as an ISO-8601 duration longer than zero and at most a
+    /// day, e.g. `PT5M`. Default `PT5M`.
+    #[serde(default = "default_cache_ttl")]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(
+        "self.matches('^[Pp]([0-9]+[Dd])?([Tt]([0-9]+[Hh])?([0-9]+[Mm])?([0-9]+([.][0-9]{1,9})?[Ss])?)?$') \
+         && self.matches('[DdHhMmSs]$') && self.matches('[1-9]')"
+    ).message("must be an ISO-8601 duration longer than zero, such as PT30S, PT5M or PT1H"))]
+    pub ttl: String,
+    /// The most pages each replica keeps, 1 to 10000000; the least useful go first.
+    /// Default 10000.
+    #[serde(default = "default_cache_entries")]
+    #[schemars(range(min = 1, max = 10000000))]
+    pub max_entries: i64,
+}
+
+impl Default for ListingCache {
+    fn default() -> Self {
+        Self {
+            ttl: default_cache_ttl(),
+            max_entries: default_cache_entries(),
+        }
+    }
+}
+
+/// `spec.listingCache.ttl` when left out.
+pub const DEFAULT_CACHE_TTL: &str = "PT5M";
+
+fn default_cache_ttl() -> String {
+    DEFAULT_CACHE_TTL.to_owned()
+}
+
+fn default_cache_entries() -> i64 {
+    10_000
 }
 
 impl Default for McpGatewaySpec {
@@ -125,6 +174,7 @@ impl Default for McpGatewaySpec {
             session_key_secret_ref: None,
             service_type: ServiceType::default(),
             auth: None,
+            listing_cache: None,
         }
     }
 }

@@ -25,8 +25,9 @@ pub use auth::{
 };
 pub use conditions::{condition_type, reason};
 pub use gateway::{
-    DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT, DEFAULT_REPLICAS, DEFAULT_SESSION_KEY, Listener,
-    McpGateway, McpGatewaySpec, McpGatewayStatus, SecretKeyReference, ServiceType,
+    DEFAULT_CACHE_TTL, DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT, DEFAULT_REPLICAS,
+    DEFAULT_SESSION_KEY, Listener, ListingCache, McpGateway, McpGatewaySpec, McpGatewayStatus,
+    SecretKeyReference, ServiceType,
 };
 pub use toolkit::{
     DEFAULT_TIMEOUT, DEFAULT_UPSTREAM_PATH, McpToolkit, McpToolkitSpec, McpToolkitStatus,

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use kube::ResourceExt;
 use mcpgw_config::model::IsoDuration;
 use mcpgw_config::model::{
-    Authorization, Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute, McpServer,
-    TcpServer, ToolkitCondition,
+    Authorization, CacheOptions, Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute,
+    McpServer, Store, StoreOptions, StoreType, TcpServer, ToolkitCondition,
 };
 use mcpgw_config::{FieldError, compile, config_sha256, to_yaml};
-use mcpgw_crds::{McpGateway, McpToolkit, reason};
+use mcpgw_crds::{ListingCache, McpGateway, McpGatewaySpec, McpToolkit, reason};
 
 use crate::selector::{Selector, SelectorError};
 
@@ -466,6 +466,34 @@ fn client_binding(toolkit: &str) -> String {
 }
 
 /// The binding config (Zilla vocabulary) serving `toolkits`, in toolkit-name order.
+/// The store of `spec.listingCache`.
+const CACHE_STORE: &str = "cache";
+
+/// The gateway's proxy: its routes, and the listing cache when the spec asks for one.
+fn proxy(spec: &McpGatewaySpec, routes: Vec<McpProxyRoute>) -> McpProxy {
+    let mut proxy = McpProxy::new(routes);
+    proxy.options.cache = spec.listing_cache.as_ref().map(|cache| CacheOptions {
+        store: CACHE_STORE.to_owned(),
+        // NB: the API server's pattern already refuses what the parser would;
+        // the default stands in for the impossible rest.
+        ttl: cache
+            .ttl
+            .parse::<IsoDuration>()
+            .unwrap_or_else(|_| IsoDuration::from(std::time::Duration::from_secs(300))),
+    });
+    proxy
+}
+
+/// A memory store of `cache.maxEntries` pages.
+fn cache_store(cache: &ListingCache) -> Store {
+    Store {
+        store_type: StoreType::Memory,
+        options: Some(StoreOptions {
+            max_entries: u64::try_from(cache.max_entries).ok(),
+        }),
+    }
+}
+
 fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
     let spec = &gateway.spec;
     let mut server = McpServer::new("north_mcp_proxy");
@@ -522,7 +550,12 @@ fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
             HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
         )
         .with_binding("north_mcp_server", server)
-        .with_binding("north_mcp_proxy", McpProxy::new(routes.collect::<Vec<_>>()));
+        .with_binding("north_mcp_proxy", proxy(spec, routes.collect()));
+    if let Some(cache) = &spec.listing_cache {
+        config
+            .stores
+            .insert(CACHE_STORE.to_owned(), cache_store(cache));
+    }
     for (toolkit, url) in sorted {
         let mut client = McpClient::new(url.clone());
         // NB: an unparsable timeout is left out here; the API server's pattern already

@@ -114,6 +114,27 @@ fn the_demo_renders_both_toolkits() {
 }
 
 #[test]
+fn a_listing_cache_renders_a_memory_store_and_the_proxys_cache() {
+    let mut cached = gateway("demo");
+    cached.spec.listing_cache = Some(mcpgw_crds::ListingCache {
+        ttl: "PT2M".into(),
+        max_entries: 500,
+    });
+    let r = run(&cached, &demo_toolkits());
+    golden("cache", &r);
+    let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
+    let cache = plan.listeners[0].routes[0].endpoint.proxy.cache.clone();
+    assert_eq!(
+        cache,
+        Some(mcpgw_config::CachePlan {
+            store: "cache".into(),
+            ttl: std::time::Duration::from_secs(120),
+            max_entries: 500,
+        })
+    );
+}
+
+#[test]
 fn a_toolkit_added_or_removed_changes_the_config() {
     let mut three = demo_toolkits();
     let mut allowed = toolkit(
