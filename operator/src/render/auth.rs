@@ -11,7 +11,7 @@ use mcpgw_config::model::{
     Audience, Guard, IsoDuration, JwtAlgorithm as ModelAlgorithm, JwtKeys, JwtOptions,
     ResourceMetadata, StaticCredentials,
 };
-use mcpgw_crds::{JwksSource, JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, reason};
+use mcpgw_crds::{JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, SecretOrConfigMapKey, reason};
 
 use super::{Inputs, Verdict};
 
@@ -137,7 +137,7 @@ pub fn mounts<'a>(
     Mounts { jwks, credentials }
 }
 
-fn key_source(source: &JwksSource) -> Option<KeySource> {
+fn key_source(source: &SecretOrConfigMapKey) -> Option<KeySource> {
     match (&source.secret_key_ref, &source.config_map_key_ref) {
         (Some(r), _) => Some(KeySource::Secret {
             name: r.name.clone(),
