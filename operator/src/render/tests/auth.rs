@@ -102,13 +102,7 @@ fn a_gateway_with_auth_renders_its_guard_and_the_toolkits_access() {
     );
     assert_eq!(r.served, ["github", "members", "search", "time"]);
     assert!(r.accepted.status && r.resolved_refs.status && r.programmed.status);
-    assert!(
-        r.toolkits
-            .values()
-            .all(|v| v.accepted.status && v.resolved_refs.status),
-        "{:?}",
-        r.toolkits
-    );
+    assert_all_accepted_and_resolved(&r);
     let yaml = &r.config.as_ref().expect("a config").yaml;
     let config = yaml_value(yaml);
     let guard = &config["guards"][JWT_GUARD]["options"];
@@ -171,6 +165,7 @@ fn a_gateway_with_auth_renders_its_guard_and_the_toolkits_access() {
                 ("members".into(), ("members".into(), "token".into())),
                 ("search".into(), ("search-api".into(), "api-key".into())),
             ]),
+            tls: BTreeMap::new(),
         }
     );
     golden_model("auth", &r);
