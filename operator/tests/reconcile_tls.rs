@@ -12,11 +12,11 @@ use mcpgw_crds::McpGateway;
 use mcpgw_operator::controller::reconcile_gateway;
 use mcpgw_operator::references::Kind;
 use serde_json::{Value, json};
-use support::{FakeApi, FakeProbe, context};
+use support::{
+    APPS, FakeApi, FakeProbe, MCPGW, NS, assert_none_sent, condition, context, demo_cluster_with,
+    demo_config, demo_gateway, last_status, secret,
+};
 
-const NS: &str = "/api/v1/namespaces/shop";
-const APPS: &str = "/apis/apps/v1/namespaces/shop";
-const MCPGW: &str = "/apis/mcpgw.dev/v1alpha1/namespaces/shop";
 /// The Secrets' values as stored (base64): a CA bundle, a renewed one, a client
 /// certificate and its key. None may leave the API server through the operator.
 const CA_B64: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBLTEKLS0tLS1FTkQ=";
@@ -25,67 +25,29 @@ const CERT_B64: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNMSUVOVAo=";
 const KEY_B64: &str = "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tClNFQ1JFVAo=";
 
 fn gateway() -> McpGateway {
-    serde_json::from_value(json!({
-        "apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
-        "metadata": {"name": "demo", "namespace": "shop", "uid": "uid-demo", "generation": 1},
-        "spec": {},
-    }))
-    .unwrap()
+    demo_gateway(json!({}))
 }
 
 fn ca_secret(value: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "internal-ca", "namespace": "shop"}, "data": {"ca.crt": value}})
+    secret("internal-ca", json!({"ca.crt": value}))
 }
 
 /// Gateway `demo`; toolkit `internal` (an https URL, a CA bundle from Secret
 /// `internal-ca`, not created yet, and the client certificate of the `kubernetes.io/tls`
 /// Secret `internal-client`); toolkit `time` (plain http).
 fn cluster() -> FakeApi {
-    let api = FakeApi::default();
-    api.put(
-        &format!("{MCPGW}/mcpgateways/demo"),
-        serde_json::to_value(gateway()).unwrap(),
+    let internal = json!({"gateway": "demo", "toolkit": "internal",
+        "upstream": {"url": "https://mcp.internal.example:8443/mcp"},
+        "tls": {"caBundle": {"secretKeyRef": {"name": "internal-ca", "key": "ca.crt"}},
+                "clientCertificateSecretRef": {"name": "internal-client"}}});
+    let api = demo_cluster_with(&gateway(), "internal", internal);
+    let mut client = secret(
+        "internal-client",
+        json!({"tls.crt": CERT_B64, "tls.key": KEY_B64}),
     );
-    api.put(
-        &format!("{NS}/secrets/internal-client"),
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": {"name": "internal-client", "namespace": "shop"},
-            "data": {"tls.crt": CERT_B64, "tls.key": KEY_B64}}),
-    );
-    api.put(
-        &format!("{MCPGW}/mcptoolkits/internal"),
-        json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
-            "metadata": {"name": "internal", "namespace": "shop", "generation": 1,
-                         "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"gateway": "demo", "toolkit": "internal",
-                     "upstream": {"url": "https://mcp.internal.example:8443/mcp"},
-                     "tls": {"caBundle": {"secretKeyRef": {"name": "internal-ca", "key": "ca.crt"}},
-                             "clientCertificateSecretRef": {"name": "internal-client"}}}}),
-    );
-    api.put(
-        &format!("{MCPGW}/mcptoolkits/time"),
-        json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
-            "metadata": {"name": "time", "namespace": "shop", "generation": 1,
-                         "creationTimestamp": "2026-01-01T00:00:01Z"},
-            "spec": {"gateway": "demo", "toolkit": "time", "upstream": {"url": "http://time:3002/mcp"}}}),
-    );
+    client["type"] = json!("kubernetes.io/tls");
+    api.put(&format!("{NS}/secrets/internal-client"), client);
     api
-}
-
-fn condition(status: &Value, type_: &str) -> Value {
-    let conditions = status["conditions"].as_array().unwrap();
-    let found = conditions.iter().find(|c| c["type"] == type_).cloned();
-    found.unwrap_or_else(|| panic!("no {type_} in {status}"))
-}
-
-fn last_status(api: &FakeApi, path: &str) -> Value {
-    api.patches(&format!("{path}/status")).pop().unwrap()["status"].clone()
-}
-
-fn config(api: &FakeApi) -> String {
-    let cm = api.get(&format!("{NS}/configmaps/demo-config")).unwrap();
-    cm["data"]["config.yaml"].as_str().unwrap().to_owned()
 }
 
 fn pod_template(api: &FakeApi) -> Value {
@@ -119,7 +81,7 @@ async fn a_ca_bundle_secret_is_reported_until_it_appears_then_mounted_without_it
         json!(["time"]),
         "served without internal"
     );
-    assert!(!config(&api).contains("internal"));
+    assert!(!demo_config(&api).contains("internal"));
     assert!(
         !pod_template(&api).to_string().contains("internal"),
         "nothing of an unresolved toolkit is mounted"
@@ -140,7 +102,7 @@ async fn a_ca_bundle_secret_is_reported_until_it_appears_then_mounted_without_it
     assert_eq!(condition(&internal, "Accepted")["status"], "True");
     let status = last_status(&api, &format!("{MCPGW}/mcpgateways/demo"));
     assert_eq!(status["toolkits"], json!(["internal", "time"]));
-    let yaml = config(&api);
+    let yaml = demo_config(&api);
     for line in [
         "exit: south_http_client_internal",
         "- /etc/mcpgw/tls/internal/ca.crt",
@@ -184,17 +146,7 @@ async fn a_ca_bundle_secret_is_reported_until_it_appears_then_mounted_without_it
         template,
         "no rollout for a renewed certificate"
     );
-    assert_eq!(config(&api), yaml);
+    assert_eq!(demo_config(&api), yaml);
 
-    for call in api.calls() {
-        let body = call.body.to_string();
-        for value in [CA_B64, RENEWED_CA_B64, CERT_B64, KEY_B64] {
-            assert!(
-                !body.contains(value),
-                "{} {}: {body}",
-                call.method,
-                call.path
-            );
-        }
-    }
+    assert_none_sent(&api, &[CA_B64, RENEWED_CA_B64, CERT_B64, KEY_B64]);
 }
