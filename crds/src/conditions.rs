@@ -27,8 +27,8 @@ pub mod reason {
     /// `Accepted=True` (both kinds).
     pub const ACCEPTED: &str = "Accepted";
     /// `Accepted=False` (both kinds): the spec passed the API server's checks but cannot be
-    /// served as written, e.g. an invalid `toolkitSelector`, or an upstream the data plane
-    /// does not support yet; the message says which field and why.
+    /// served as written, e.g. an invalid `toolkitSelector`, or a toolkit's `tls` that the
+    /// binding config refuses; the message says which field and why.
     pub const INVALID: &str = "Invalid";
     /// `Accepted=False` and `ResolvedRefs=False` (McpGateway): the session-key Secret or
     /// the JWT keys' Secret, or the key in it, does not exist; create it or fix
