@@ -63,8 +63,8 @@ pub struct JwtAuth {
     /// Set (`{"keys": [...]}`, public keys only). It is mounted into the data plane, which
     /// re-reads it when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "JwksSource")]
-    pub keys_from: Option<JwksSource>,
+    #[schemars(with = "SecretOrConfigMapKey")]
+    pub keys_from: Option<SecretOrConfigMapKey>,
     /// The JWS algorithms accepted. Left out: all of them. `none` and the HMAC algorithms
     /// cannot be chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,7 +107,7 @@ impl JwtAuth {
     pub fn with_keys_from(
         issuer: impl Into<String>,
         audience: impl Into<String>,
-        keys_from: JwksSource,
+        keys_from: SecretOrConfigMapKey,
     ) -> Self {
         Self::new(issuer.into(), audience.into(), None, Some(keys_from))
     }
@@ -116,7 +116,7 @@ impl JwtAuth {
         issuer: String,
         audience: String,
         jwks_url: Option<String>,
-        keys_from: Option<JwksSource>,
+        keys_from: Option<SecretOrConfigMapKey>,
     ) -> Self {
         Self {
             issuer,
@@ -139,23 +139,26 @@ fn default_identity_claim() -> String {
     DEFAULT_IDENTITY_CLAIM.to_owned()
 }
 
-/// Where a JSON Web Key Set is kept: exactly one of `secretKeyRef` and `configMapKeyRef`.
+/// A key of a Secret or of a ConfigMap in the same namespace: exactly one of
+/// `secretKeyRef` and `configMapKeyRef`. What the key holds (a JSON Web Key Set, PEM CA
+/// certificates) is said by the field that names it.
 #[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[x_kube(validation = Rule::new("has(self.secretKeyRef) != has(self.configMapKeyRef)")
-    .message("set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef"))]
+    .message("set exactly one of secretKeyRef and configMapKeyRef"))]
 #[serde(rename_all = "camelCase")]
-pub struct JwksSource {
-    /// A key of a Secret in the gateway's namespace.
+pub struct SecretOrConfigMapKey {
+    /// A key of a Secret in the same namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "KeyReference")]
     pub secret_key_ref: Option<KeyReference>,
-    /// A key of a ConfigMap in the gateway's namespace (public keys are not secret).
+    /// A key of a ConfigMap in the same namespace (for what is not secret, such as public
+    /// keys and CA certificates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "KeyReference")]
     pub config_map_key_ref: Option<KeyReference>,
 }
 
-impl JwksSource {
+impl SecretOrConfigMapKey {
     /// The key `key` of the Secret `name`.
     pub fn secret(name: impl Into<String>, key: impl Into<String>) -> Self {
         Self {

@@ -16,8 +16,9 @@ pub mod condition_type {
     /// generation.
     pub const READY: &str = "Ready";
     /// McpToolkit: the upstream Service and port exist (always `True` for an upstream URL),
-    /// and so does the credential Secret it names. McpGateway: the Secrets and ConfigMaps
-    /// it names (session key, JWT keys) exist with their keys.
+    /// and so do the Secrets and ConfigMaps it names (credential, TLS CA bundle, client
+    /// certificate) with their keys. McpGateway: the Secrets and ConfigMaps it names
+    /// (session key, JWT keys) exist with their keys.
     pub const RESOLVED_REFS: &str = "ResolvedRefs";
 }
 
@@ -26,17 +27,20 @@ pub mod reason {
     /// `Accepted=True` (both kinds).
     pub const ACCEPTED: &str = "Accepted";
     /// `Accepted=False` (both kinds): the spec passed the API server's checks but cannot be
-    /// served as written, e.g. an invalid `toolkitSelector`, or an upstream the data plane
-    /// does not support yet; the message says which field and why.
+    /// served as written, e.g. an invalid `toolkitSelector`, or a toolkit's `tls` that the
+    /// binding config refuses; the message says which field and why.
     pub const INVALID: &str = "Invalid";
     /// `Accepted=False` and `ResolvedRefs=False` (McpGateway): the session-key Secret or
     /// the JWT keys' Secret, or the key in it, does not exist; create it or fix
     /// `spec.sessionKeySecretRef` / `spec.auth.jwt.keysFrom`. `ResolvedRefs=False`
-    /// (McpToolkit): the credential Secret, or the key in it, does not exist; create it or
-    /// fix `spec.credentialSecretRef`.
+    /// (McpToolkit): the credential Secret, the CA bundle's Secret or the client
+    /// certificate's Secret, or the key in it, does not exist; create it or fix
+    /// `spec.credentialSecretRef` / `spec.tls`.
     pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
     /// `Accepted=False` and `ResolvedRefs=False` (McpGateway): the ConfigMap holding the JWT
     /// keys, or the key in it, does not exist; create it or fix `spec.auth.jwt.keysFrom`.
+    /// `ResolvedRefs=False` (McpToolkit): the ConfigMap of `spec.tls.caBundle`, or its key,
+    /// does not exist.
     pub const CONFIG_MAP_NOT_FOUND: &str = "ConfigMapNotFound";
     /// `Programmed=True` (McpGateway).
     pub const PROGRAMMED: &str = "Programmed";

@@ -14,6 +14,7 @@
 mod auth;
 mod conditions;
 mod gateway;
+mod tls;
 mod toolkit;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -21,13 +22,17 @@ use kube::CustomResourceExt;
 
 pub use auth::{
     CredentialSecretReference, DEFAULT_IDENTITY_CLAIM, DEFAULT_ROLES_CLAIM, GatewayAuth,
-    JwksSource, JwtAlgorithm, JwtAuth, KeyReference, ResourceMetadata,
+    JwtAlgorithm, JwtAuth, KeyReference, ResourceMetadata, SecretOrConfigMapKey,
 };
 pub use conditions::{condition_type, reason};
 pub use gateway::{
     DEFAULT_CACHE_TTL, DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT, DEFAULT_REPLICAS,
     DEFAULT_SESSION_KEY, Listener, ListingCache, McpGateway, McpGatewaySpec, McpGatewayStatus,
     SecretKeyReference, ServiceType,
+};
+pub use tls::{
+    HttpVersion, TLS_SECRET_CERTIFICATE, TLS_SECRET_PRIVATE_KEY, TlsSecretReference,
+    UpstreamScheme, UpstreamTls,
 };
 pub use toolkit::{
     DEFAULT_TIMEOUT, DEFAULT_UPSTREAM_PATH, McpToolkit, McpToolkitSpec, McpToolkitStatus,

@@ -5,6 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CredentialSecretReference;
+use crate::tls::{UpstreamScheme, UpstreamTls};
 
 /// Per-request timeout towards the upstream when `spec.timeout` is left out.
 pub const DEFAULT_TIMEOUT: &str = "PT60S";
@@ -57,7 +58,7 @@ pub const DEFAULT_UPSTREAM_PATH: &str = "/mcp";
         name = "ResolvedRefs",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"ResolvedRefs\")].status",
-        description = "Whether the upstream Service was found"
+        description = "Whether the upstream Service and the Secrets and ConfigMaps named were found"
     ),
     printcolumn(
         name = "Age",
@@ -72,6 +73,13 @@ pub const DEFAULT_UPSTREAM_PATH: &str = "/mcp";
     "forwardCallerToken sends the caller's token in the Authorization header, where \
      credentialSecretRef would go too: set credentialSecretRef.header to another header, \
      or drop one of the two"
+))]
+#[x_kube(validation = Rule::new(
+    "!has(self.tls) || (has(self.upstream.url) ? self.upstream.url.startsWith('https://') \
+     : (has(self.upstream.service) && has(self.upstream.service.scheme) && self.upstream.service.scheme == 'https'))"
+).message(
+    "tls applies to an https upstream only: use an upstream.url starting with https://, or \
+     set upstream.service.scheme to https"
 ))]
 #[serde(rename_all = "camelCase")]
 pub struct McpToolkitSpec {
@@ -144,6 +152,13 @@ pub struct McpToolkitSpec {
         pattern(r"^https?://[^\s/?#@]+([/?][^\s#]*)?$")
     )]
     pub authorization_url: Option<String>,
+    /// TLS towards the upstream, which must be `https` (a `url` starting with `https://`,
+    /// or a `service` with `scheme: https`): a CA bundle to trust, a client certificate,
+    /// the server name, ALPN and HTTP versions. Left out: an `https` upstream is verified
+    /// against the system's roots and its host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "UpstreamTls")]
+    pub tls: Option<UpstreamTls>,
 }
 
 impl McpToolkitSpec {
@@ -162,6 +177,7 @@ impl McpToolkitSpec {
             forward_caller_token: false,
             credential_secret_ref: None,
             authorization_url: None,
+            tls: None,
         }
     }
 }
@@ -187,7 +203,7 @@ pub struct Upstream {
     )]
     pub url: Option<String>,
     /// A Service in the toolkit's namespace; the gateway calls
-    /// `http://<name>.<namespace>.svc:<port><path>`.
+    /// `<scheme>://<name>.<namespace>.svc:<port><path>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ServiceReference")]
     pub service: Option<ServiceReference>,
@@ -226,6 +242,11 @@ pub struct ServiceReference {
     #[serde(default = "default_upstream_path")]
     #[schemars(length(min = 1, max = 1024), pattern(r"^/[^#\s]*$"))]
     pub path: String,
+    /// `http`, or `https` for a Service that serves TLS (see `spec.tls` for whom to
+    /// trust: by default the system's roots, verified against `<name>.<namespace>.svc`).
+    /// Default `http`.
+    #[serde(default)]
+    pub scheme: UpstreamScheme,
 }
 
 impl ServiceReference {
@@ -235,6 +256,7 @@ impl ServiceReference {
             name: name.into(),
             port,
             path: default_upstream_path(),
+            scheme: UpstreamScheme::Http,
         }
     }
 }
@@ -252,8 +274,9 @@ pub struct McpToolkitStatus {
     #[schemars(with = "i64")]
     pub observed_generation: Option<i64>,
     /// `Accepted`: the named gateway exists, selects this toolkit and serves it under its
-    /// name. `ResolvedRefs`: the upstream Service and port exist. A `False` status carries a
-    /// reason saying what to fix.
+    /// name. `ResolvedRefs`: the upstream Service and port exist, and so do the Secrets and
+    /// ConfigMaps it names (credential, CA bundle, client certificate) with their keys. A
+    /// `False` status carries a reason saying what to fix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

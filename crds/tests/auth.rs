@@ -4,8 +4,8 @@
 mod support;
 
 use mcpgw_crds::{
-    CredentialSecretReference, GatewayAuth, JwksSource, JwtAuth, McpGatewaySpec, McpToolkitSpec,
-    ResourceMetadata, Upstream,
+    CredentialSecretReference, GatewayAuth, JwtAuth, McpGatewaySpec, McpToolkitSpec,
+    ResourceMetadata, SecretOrConfigMapKey, Upstream,
 };
 use serde_json::{Value, json};
 use support::{cel_failures, gateway_schema, schema_problems, toolkit_schema};
@@ -15,7 +15,7 @@ const FORWARD_CONFLICT: &str = "spec: forwardCallerToken sends the caller's toke
     to another header, or drop one of the two";
 const ONE_KEY_SOURCE: &str = "spec.auth.jwt: set exactly one of jwt.jwksUrl and jwt.keysFrom";
 const ONE_KEY_REF: &str =
-    "spec.auth.jwt.keysFrom: set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef";
+    "spec.auth.jwt.keysFrom: set exactly one of secretKeyRef and configMapKeyRef";
 
 fn toolkit(extra: Value) -> Value {
     let mut spec = json!({
@@ -311,7 +311,7 @@ fn the_builders_make_valid_resources() {
             jwt: JwtAuth::with_keys_from(
                 "https://auth.example.com",
                 "https://mcp.example.com/mcp",
-                JwksSource::secret("jwks", "jwks.json"),
+                SecretOrConfigMapKey::secret("jwks", "jwks.json"),
             ),
             resource_metadata: Some(ResourceMetadata::default()),
         }),

@@ -1,5 +1,5 @@
 //! Which Secrets and ConfigMaps each gateway depends on (session key, JWT keys,
-//! toolkits' credentials), as its last reconcile found them, so that a change
+//! toolkits' credentials and TLS files), as its last reconcile found them, so that a change
 //! to one of them (created, updated, deleted) re-reconciles exactly the
 //! gateways that name it.
 
@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client, ResourceExt};
-use mcpgw_crds::{McpGateway, McpToolkit};
+use mcpgw_crds::{McpGateway, McpToolkit, SecretOrConfigMapKey};
+
+use crate::render::KeySource;
 
 /// The kinds of object a gateway references by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,21 +60,29 @@ pub fn referenced_objects(
     if let Some(r) = &spec.session_key_secret_ref {
         objects.insert((Kind::Secret, r.name.clone()));
     }
-    if let Some(keys) = spec.auth.as_ref().and_then(|a| a.jwt.keys_from.as_ref()) {
-        if let Some(r) = &keys.secret_key_ref {
-            objects.insert((Kind::Secret, r.name.clone()));
-        }
-        if let Some(r) = &keys.config_map_key_ref {
-            objects.insert((Kind::ConfigMap, r.name.clone()));
-        }
-    }
+    let keys_from = spec.auth.as_ref().and_then(|a| a.jwt.keys_from.as_ref());
+    objects.extend(keys_from.and_then(object_of));
     let name = gateway.name_any();
     for toolkit in toolkits.iter().filter(|t| t.spec.gateway == name) {
         if let Some(r) = &toolkit.spec.credential_secret_ref {
             objects.insert((Kind::Secret, r.name.clone()));
         }
+        if let Some(tls) = &toolkit.spec.tls {
+            objects.extend(tls.ca_bundle.as_ref().and_then(object_of));
+            if let Some(r) = &tls.client_certificate_secret_ref {
+                objects.insert((Kind::Secret, r.name.clone()));
+            }
+        }
     }
     objects
+}
+
+/// The object a `secretKeyRef` / `configMapKeyRef` pair names.
+fn object_of(reference: &SecretOrConfigMapKey) -> Option<Referenced> {
+    Some(match KeySource::of(reference)? {
+        KeySource::Secret { name, .. } => (Kind::Secret, name),
+        KeySource::ConfigMap { name, .. } => (Kind::ConfigMap, name),
+    })
 }
 
 /// Name → data keys of each referenced object that exists. NB: only the key names
@@ -136,5 +146,33 @@ mod tests {
         assert!(refs.gateways(Kind::ConfigMap, "shop", "key").is_empty());
         refs.record("shop", "a", BTreeSet::new());
         assert!(refs.gateways(Kind::Secret, "shop", "key").is_empty());
+    }
+
+    #[test]
+    fn a_toolkits_ca_bundle_and_client_certificate_are_references_of_its_gateway() {
+        use mcpgw_crds::{McpGatewaySpec, McpToolkitSpec, TlsSecretReference, Upstream};
+        use mcpgw_crds::{SecretOrConfigMapKey, UpstreamTls};
+
+        let gateway = McpGateway::new("demo", McpGatewaySpec::default());
+        let upstream = Upstream::url("https://mcp.internal.example/mcp");
+        let mut spec = McpToolkitSpec::new("demo", "internal", upstream);
+        spec.tls = Some(UpstreamTls {
+            ca_bundle: Some(SecretOrConfigMapKey::config_map("internal-ca", "ca.crt")),
+            client_certificate_secret_ref: Some(TlsSecretReference::new("internal-client")),
+            ..UpstreamTls::default()
+        });
+        let mut other = spec.clone();
+        other.gateway = "another".into();
+        let toolkits = [
+            McpToolkit::new("internal", spec),
+            McpToolkit::new("elsewhere", other),
+        ];
+        assert_eq!(
+            referenced_objects(&gateway, &toolkits),
+            BTreeSet::from([
+                (Kind::Secret, "internal-client".to_owned()),
+                (Kind::ConfigMap, "internal-ca".to_owned()),
+            ])
+        );
     }
 }

@@ -20,11 +20,12 @@ use mcpgw_crds::{ListingCache, McpGateway, McpGatewaySpec, McpToolkit, reason};
 use crate::selector::{Selector, SelectorError};
 
 mod auth;
+mod mounts;
+mod tls;
 
-pub use auth::{
-    CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, JWT_GUARD, KeySource, Mounts,
-    credential_path,
-};
+pub use auth::{CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, JWT_GUARD, credential_path};
+pub use mounts::{KeySource, Mounts, TlsFiles};
+pub use tls::{CA_BUNDLE_FILE, CLIENT_CERTIFICATE_FILE, CLIENT_KEY_FILE, TLS_DIR, tls_path};
 
 /// Where the data plane finds its config (the ConfigMap mount) and session key.
 pub const CONFIG_DIR: &str = "/etc/mcpgw/config";
@@ -233,7 +234,7 @@ impl Judged {
         Rendered {
             accepted: valid_gateway(),
             resolved_refs: self.resolved_refs,
-            mounts: auth::mounts(gateway, candidates.iter().map(|(t, _)| *t)),
+            mounts: mounts::mounts(gateway, candidates.iter().map(|(t, _)| *t)),
             config: Some(RenderedConfig {
                 sha256: config_sha256(yaml.as_bytes()),
                 yaml,
@@ -358,7 +359,8 @@ fn program(
 }
 
 /// Drop from `candidates` each toolkit that `errors` are about (its client
-/// binding or its route), telling it why in `toolkits`. Whether any was dropped.
+/// binding, its TLS chain or its route), telling it why in `toolkits`. Whether any
+/// was dropped.
 fn refuse_rejected(
     candidates: &mut Vec<Candidate<'_>>,
     errors: &[FieldError],
@@ -372,7 +374,11 @@ fn refuse_rejected(
         .collect();
     names.sort_unstable();
     candidates.retain(|(toolkit, _)| {
-        let client = format!("bindings.{}", client_binding(&toolkit.spec.toolkit));
+        let name = &toolkit.spec.toolkit;
+        let bindings: Vec<String> = std::iter::once(client_binding(name))
+            .chain(tls::binding_names(name))
+            .map(|binding| format!("bindings.{binding}"))
+            .collect();
         let route = names
             .binary_search(&toolkit.spec.toolkit)
             .ok()
@@ -386,7 +392,8 @@ fn refuse_rejected(
         let mine: Vec<_> = errors
             .iter()
             .filter(|e| {
-                under(&e.path, &client) || route.as_ref().is_some_and(|r| under(&e.path, r))
+                bindings.iter().any(|b| under(&e.path, b))
+                    || route.as_ref().is_some_and(|r| under(&e.path, r))
             })
             .collect();
         if mine.is_empty() {
@@ -420,13 +427,15 @@ fn not_accepted(
 }
 
 /// `ResolvedRefs`: a URL needs nothing; a Service must exist with the port; a
-/// credential Secret must exist with its key.
+/// credential Secret, a CA bundle and a client certificate must exist with their keys.
 fn resolve(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Verdict {
     let service = resolve_service(toolkit, inputs);
     if !service.status {
         return service;
     }
-    auth::missing_credential(toolkit, inputs).unwrap_or(service)
+    auth::missing_credential(toolkit, inputs)
+        .or_else(|| tls::missing(toolkit, inputs))
+        .unwrap_or(service)
 }
 
 fn resolve_service(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Verdict {
@@ -454,8 +463,11 @@ fn server_url(toolkit: &McpToolkit, namespace: &str) -> Option<String> {
     match (&toolkit.spec.upstream.url, &toolkit.spec.upstream.service) {
         (Some(url), _) => Some(url.clone()),
         (None, Some(s)) => Some(format!(
-            "http://{}.{namespace}.svc:{}{}",
-            s.name, s.port, s.path
+            "{}://{}.{namespace}.svc:{}{}",
+            s.scheme.as_str(),
+            s.name,
+            s.port,
+            s.path
         )),
         (None, None) => None,
     }
@@ -465,7 +477,6 @@ fn client_binding(toolkit: &str) -> String {
     format!("south_mcp_client_{toolkit}")
 }
 
-/// The binding config (Zilla vocabulary) serving `toolkits`, in toolkit-name order.
 /// The store of `spec.listingCache`.
 const CACHE_STORE: &str = "cache";
 
@@ -494,6 +505,8 @@ fn cache_store(cache: &ListingCache) -> Store {
     }
 }
 
+/// The binding config (Zilla vocabulary) serving `toolkits`, in toolkit-name order:
+/// each toolkit's mcp client, followed by its TLS chain when it has `spec.tls`.
 fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
     let spec = &gateway.spec;
     let mut server = McpServer::new("north_mcp_proxy");
@@ -569,7 +582,14 @@ fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
         }
         client.options.credentials = auth::credentials(toolkit);
         client.options.authorization_url = toolkit.spec.authorization_url.clone();
+        let chain = tls::chain(toolkit).unwrap_or_default();
+        if let Some((http_client, _)) = chain.first() {
+            client = client.with_exit(http_client);
+        }
         config = config.with_binding(client_binding(&toolkit.spec.toolkit), client);
+        for (name, binding) in chain {
+            config = config.with_binding(name, binding);
+        }
     }
     config
 }

@@ -19,11 +19,11 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
-use mcpgw_crds::McpGateway;
+use mcpgw_crds::{McpGateway, TLS_SECRET_CERTIFICATE, TLS_SECRET_PRIVATE_KEY};
 
 use crate::render::{
-    CONFIG_DIR, CONFIG_KEY, CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, KeySource,
-    Mounts, SESSION_DIR,
+    CA_BUNDLE_FILE, CLIENT_CERTIFICATE_FILE, CLIENT_KEY_FILE, CONFIG_DIR, CONFIG_KEY,
+    CREDENTIAL_FILE, CREDENTIALS_DIR, JWKS_DIR, JWKS_FILE, KeySource, Mounts, SESSION_DIR, TLS_DIR,
 };
 
 /// The one field manager of everything the operator applies.
@@ -121,7 +121,7 @@ pub fn service(gateway: &McpGateway) -> Service {
 }
 
 /// The data-plane Deployment; `mounts` are the files the rendered config names besides
-/// its own (JWT keys, toolkits' credentials).
+/// its own (JWT keys, toolkits' credentials and TLS files).
 pub fn deployment(gateway: &McpGateway, default_image: &str, mounts: &Mounts) -> Deployment {
     Deployment {
         metadata: metadata(gateway, gateway.name_any()),
@@ -260,52 +260,94 @@ fn volumes(gateway: &McpGateway, files: &Mounts) -> Vec<(Volume, &'static str)> 
     volumes
 }
 
-/// The projected volumes (name, mount directory, sources) of the JWT keys and the
-/// toolkits' credentials: only the named keys, each as a file at the path the config
-/// names. NB: projected Secrets and ConfigMaps are updated in place by the kubelet (they
-/// are not mounted with `subPath`), so a rotated credential reaches the running pods,
-/// which re-read the file; `optional` keeps a Secret deleted after rendering from
-/// blocking the pods' start (the next reconcile drops what named it).
+/// The projected volumes (name, mount directory, sources) of the JWT keys, the
+/// toolkits' credentials and their TLS files: only the named keys, each as a file at the
+/// path the config names. NB: projected Secrets and ConfigMaps are updated in place by
+/// the kubelet (they are not mounted with `subPath`), so a rotated credential or renewed
+/// certificate reaches the running pods, which re-read the file; `optional` keeps a
+/// Secret deleted after rendering from blocking the pods' start (the next reconcile drops
+/// what named it).
 fn projected_volumes(mounts: &Mounts) -> Vec<(&'static str, &'static str, Vec<VolumeProjection>)> {
-    let item = |key: &str, path: String| {
-        Some(vec![KeyToPath {
-            key: key.to_owned(),
-            path,
-            mode: None,
-        }])
-    };
-    let secret = |name: &str, key: &str, path: String| VolumeProjection {
-        secret: Some(SecretProjection {
-            name: name.to_owned(),
-            items: item(key, path),
-            optional: Some(true),
-        }),
-        ..VolumeProjection::default()
-    };
     let mut volumes = Vec::new();
     if let Some(jwks) = &mounts.jwks {
-        let source = match jwks {
-            KeySource::Secret { name, key } => secret(name, key, JWKS_FILE.to_owned()),
-            KeySource::ConfigMap { name, key } => VolumeProjection {
-                config_map: Some(ConfigMapProjection {
-                    name: name.clone(),
-                    items: item(key, JWKS_FILE.to_owned()),
-                    optional: Some(true),
-                }),
-                ..VolumeProjection::default()
-            },
-        };
-        volumes.push(("jwks", JWKS_DIR, vec![source]));
+        volumes.push((
+            "jwks",
+            JWKS_DIR,
+            vec![projection(jwks, JWKS_FILE.to_owned())],
+        ));
     }
     if !mounts.credentials.is_empty() {
         let sources = mounts
             .credentials
             .iter()
-            .map(|(toolkit, (name, key))| secret(name, key, format!("{toolkit}/{CREDENTIAL_FILE}")))
+            .map(|(toolkit, (name, key))| {
+                let items = [(key.as_str(), format!("{toolkit}/{CREDENTIAL_FILE}"))];
+                secret_projection(name, items)
+            })
             .collect();
         volumes.push(("credentials", CREDENTIALS_DIR, sources));
     }
+    if !mounts.tls.is_empty() {
+        let sources = mounts.tls.iter().flat_map(|(toolkit, files)| {
+            let ca = files
+                .ca_bundle
+                .as_ref()
+                .map(|source| projection(source, format!("{toolkit}/{CA_BUNDLE_FILE}")));
+            let client = files.client_certificate.as_ref().map(|name| {
+                let items = [
+                    (
+                        TLS_SECRET_CERTIFICATE,
+                        format!("{toolkit}/{CLIENT_CERTIFICATE_FILE}"),
+                    ),
+                    (
+                        TLS_SECRET_PRIVATE_KEY,
+                        format!("{toolkit}/{CLIENT_KEY_FILE}"),
+                    ),
+                ];
+                secret_projection(name, items)
+            });
+            ca.into_iter().chain(client)
+        });
+        volumes.push(("tls", TLS_DIR, sources.collect()));
+    }
     volumes
+}
+
+/// One key of a Secret or ConfigMap as the file `path` of a projected volume.
+fn projection(source: &KeySource, path: String) -> VolumeProjection {
+    match source {
+        KeySource::Secret { name, key } => secret_projection(name, [(key.as_str(), path)]),
+        KeySource::ConfigMap { name, key } => VolumeProjection {
+            config_map: Some(ConfigMapProjection {
+                name: name.clone(),
+                items: Some(items([(key.as_str(), path)])),
+                optional: Some(true),
+            }),
+            ..VolumeProjection::default()
+        },
+    }
+}
+
+/// Keys of the Secret `name`, each as a file (key, path) of a projected volume.
+fn secret_projection<const N: usize>(name: &str, keys: [(&str, String); N]) -> VolumeProjection {
+    VolumeProjection {
+        secret: Some(SecretProjection {
+            name: name.to_owned(),
+            items: Some(items(keys)),
+            optional: Some(true),
+        }),
+        ..VolumeProjection::default()
+    }
+}
+
+fn items<const N: usize>(keys: [(&str, String); N]) -> Vec<KeyToPath> {
+    keys.into_iter()
+        .map(|(key, path)| KeyToPath {
+            key: key.to_owned(),
+            path,
+            mode: None,
+        })
+        .collect()
 }
 
 /// Where clients inside the cluster reach the gateway.
@@ -320,147 +362,4 @@ pub fn endpoint(gateway: &McpGateway) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use mcpgw_crds::{McpGatewaySpec, SecretKeyReference};
-
-    use super::*;
-
-    fn gateway() -> McpGateway {
-        let mut g = McpGateway::new("demo", McpGatewaySpec::default());
-        g.metadata.namespace = Some("shop".into());
-        g.metadata.uid = Some("uid-1".into());
-        g.spec.session_key_secret_ref = Some(SecretKeyReference::new("demo-key"));
-        g
-    }
-
-    #[test]
-    fn the_deployment_mounts_config_and_key_and_never_restarts_on_config_changes() {
-        let d = deployment(
-            &gateway(),
-            "ghcr.io/mcpgw/mcpgw-dataplane:0.1.0",
-            &Mounts::default(),
-        );
-        let template = d.spec.as_ref().map(|s| &s.template);
-        let annotations = template
-            .and_then(|t| t.metadata.as_ref())
-            .and_then(|m| m.annotations.as_ref());
-        assert!(
-            annotations.is_none(),
-            "no config checksum in the pod template"
-        );
-        let pod = template.and_then(|t| t.spec.as_ref()).expect("pod spec");
-        let c = &pod.containers[0];
-        assert_eq!(
-            c.args.as_deref(),
-            Some(
-                &[
-                    "--config".to_owned(),
-                    "/etc/mcpgw/config/config.yaml".to_owned(),
-                    "--log-json".to_owned()
-                ][..]
-            )
-        );
-        let mounts: Vec<_> = c
-            .volume_mounts
-            .iter()
-            .flatten()
-            .map(|m| m.mount_path.as_str())
-            .collect();
-        assert_eq!(mounts, ["/etc/mcpgw/config", "/etc/mcpgw/session"]);
-        assert_eq!(
-            c.readiness_probe
-                .as_ref()
-                .and_then(|p| p.http_get.as_ref())
-                .and_then(|h| h.path.as_deref()),
-            Some("/readyz")
-        );
-        assert_eq!(pod.service_account_name.as_deref(), Some("demo"));
-    }
-
-    #[test]
-    fn jwt_keys_and_credentials_are_mounted_read_only_as_the_files_the_config_names() {
-        let mounts = Mounts {
-            jwks: Some(KeySource::ConfigMap {
-                name: "jwks".into(),
-                key: "keys.json".into(),
-            }),
-            credentials: BTreeMap::from([
-                ("github".into(), ("gh".into(), "token".into())),
-                ("search".into(), ("search-api".into(), "api-key".into())),
-            ]),
-        };
-        let d = deployment(&gateway(), "img", &mounts);
-        let pod = d.spec.and_then(|s| s.template.spec).expect("pod spec");
-        let container_mounts: Vec<_> = pod.containers[0]
-            .volume_mounts
-            .iter()
-            .flatten()
-            .map(|m| (m.name.as_str(), m.mount_path.as_str(), m.read_only))
-            .collect();
-        assert_eq!(
-            container_mounts,
-            [
-                ("config", "/etc/mcpgw/config", Some(true)),
-                ("session-key", "/etc/mcpgw/session", Some(true)),
-                ("jwks", "/etc/mcpgw/jwks", Some(true)),
-                ("credentials", "/etc/mcpgw/credentials", Some(true)),
-            ]
-        );
-        let volume = |name: &str| {
-            let volumes = pod.volumes.iter().flatten();
-            let found = volumes
-                .filter(|v| v.name == name)
-                .find_map(|v| v.projected.clone());
-            found.and_then(|p| p.sources).unwrap_or_default()
-        };
-        let files = |sources: Vec<VolumeProjection>| -> Vec<(String, String, String)> {
-            sources
-                .into_iter()
-                .flat_map(|s| {
-                    let (name, items) = match (s.secret, s.config_map) {
-                        (Some(s), _) => (format!("Secret/{}", s.name), s.items),
-                        (None, Some(c)) => (format!("ConfigMap/{}", c.name), c.items),
-                        _ => (String::new(), None),
-                    };
-                    let items = items.into_iter().flatten();
-                    items.map(move |i| (name.clone(), i.key, i.path))
-                })
-                .collect()
-        };
-        let row = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
-        assert_eq!(
-            files(volume("jwks")),
-            [row("ConfigMap/jwks", "keys.json", "jwks.json")]
-        );
-        assert_eq!(
-            files(volume("credentials")),
-            [
-                row("Secret/gh", "token", "github/credential"),
-                row("Secret/search-api", "api-key", "search/credential"),
-            ]
-        );
-        assert_eq!(
-            crate::render::credential_path("github"),
-            "/etc/mcpgw/credentials/github/credential"
-        );
-    }
-
-    #[test]
-    fn every_object_is_owned_by_the_gateway() {
-        let g = gateway();
-        for meta in [
-            config_map(&g, "x").metadata,
-            service_account(&g).metadata,
-            service(&g).metadata,
-            deployment(&g, "img", &Mounts::default()).metadata,
-        ] {
-            let owner = &meta.owner_references.expect("owned")[0];
-            assert_eq!(
-                (owner.kind.as_str(), owner.name.as_str(), owner.controller),
-                ("McpGateway", "demo", Some(true))
-            );
-            assert_eq!(meta.namespace.as_deref(), Some("shop"));
-        }
-        assert_eq!(endpoint(&g), "http://demo.shop.svc:7114/mcp");
-    }
-}
+mod tests;

@@ -19,7 +19,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, ResourceExt};
-use mcpgw_crds::{McpGateway, McpToolkit};
+use mcpgw_crds::{HttpVersion, McpGateway, McpToolkit};
 use mcpgw_operator::controller::{reconcile_gateway, reconcile_toolkit};
 use mcpgw_operator::watches;
 use serde_json::{Value, json};
@@ -317,12 +317,12 @@ async fn the_crds_install_and_enforce_their_rules_on_a_real_api_server() {
         (
             "two-refs",
             json!({"keysFrom": {"configMapKeyRef": reference, "secretKeyRef": reference}}),
-            "set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef",
+            "spec.auth.jwt.keysFrom: Invalid value: set exactly one of secretKeyRef and configMapKeyRef",
         ),
         (
             "no-refs",
             json!({"keysFrom": {}}),
-            "set exactly one of keysFrom.secretKeyRef and keysFrom.configMapKeyRef",
+            "spec.auth.jwt.keysFrom: Invalid value: set exactly one of secretKeyRef and configMapKeyRef",
         ),
         (
             "bad-leeway",
@@ -350,6 +350,83 @@ async fn the_crds_install_and_enforce_their_rules_on_a_real_api_server() {
         ("scope", "sub"),
         "claims defaulted by the API server"
     );
+
+    tls_rules(&toolkits).await;
+}
+
+/// The rules of `spec.tls`, with our messages; the HTTP versions are a set, and ALPN keeps
+/// its order of preference.
+async fn tls_rules(toolkits: &Api<McpToolkit>) {
+    let with_tls = |name: &str, upstream: &Value, tls: Value| {
+        toolkit(
+            name,
+            json!({"gateway": "demo", "toolkit": name, "upstream": upstream, "tls": tls}),
+        )
+    };
+    let https = json!({"url": "https://mcp.internal:8443/mcp"});
+    let ca = json!({"secretKeyRef": {"name": "internal-ca", "key": "ca.crt"}});
+    for (name, upstream, tls, expected) in [
+        (
+            "tls-http",
+            json!({"url": "http://x:1/mcp"}),
+            json!({}),
+            "tls applies to an https upstream only",
+        ),
+        (
+            "tls-service",
+            json!({"service": {"name": "x", "port": 1}}),
+            json!({}),
+            "tls applies to an https upstream only",
+        ),
+        (
+            "tls-skip",
+            https.clone(),
+            json!({"insecureSkipVerify": true, "caBundle": ca}),
+            "insecureSkipVerify turns certificate verification off",
+        ),
+        (
+            "tls-nothing",
+            https.clone(),
+            json!({"trustSystemRoots": false}),
+            "trustSystemRoots: false with no caBundle trusts no certificate",
+        ),
+        (
+            "tls-alpn",
+            https.clone(),
+            json!({"alpn": ["h2"], "httpVersions": ["http/1.1"]}),
+            "every alpn protocol must be one of httpVersions",
+        ),
+        (
+            "tls-alpn-twice",
+            https.clone(),
+            json!({"alpn": ["h2", "h2"]}),
+            "each protocol once",
+        ),
+        (
+            "tls-versions-twice",
+            https.clone(),
+            json!({"httpVersions": ["h2", "h2"]}),
+            "Duplicate value",
+        ),
+    ] {
+        let message = refused(toolkits, &with_tls(name, &upstream, tls)).await;
+        assert!(message.contains(expected), "{name}: {message}");
+        println!("  {message}");
+    }
+    let service = json!({"service": {"name": "internal", "port": 8443, "scheme": "https"}});
+    let tls = json!({"caBundle": ca, "clientCertificateSecretRef": {"name": "internal-client"},
+        "serverName": "mcp.internal", "alpn": ["http/1.1", "h2"]});
+    let internal = toolkits
+        .create(&PostParams::default(), &with_tls("internal", &service, tls))
+        .await
+        .expect("an https Service with a CA bundle and a client certificate is accepted");
+    let tls = internal.spec.tls.expect("tls");
+    assert_eq!(
+        tls.alpn,
+        Some(vec![HttpVersion::Http11, HttpVersion::H2]),
+        "order kept"
+    );
+    assert!(!tls.insecure_skip_verify, "defaulted to false");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,99 +10,43 @@ use std::sync::Arc;
 use mcpgw_crds::McpGateway;
 use mcpgw_operator::controller::reconcile_gateway;
 use mcpgw_operator::references::Kind;
-use serde_json::{Value, json};
-use support::{FakeApi, FakeProbe, context};
+use serde_json::json;
+use support::{
+    APPS, FakeApi, FakeProbe, MCPGW, NS, assert_none_sent, condition, context, demo_cluster_with,
+    demo_config, demo_gateway, last_status, secret,
+};
 
-const NS: &str = "/api/v1/namespaces/shop";
-const APPS: &str = "/apis/apps/v1/namespaces/shop";
-const MCPGW: &str = "/apis/mcpgw.dev/v1alpha1/namespaces/shop";
 /// The credential's value, as stored (base64) and as the data plane would read it.
 const TOKEN_B64: &str = "Z2hwX3NlY3JldHRva2Vu";
 const TOKEN: &str = "ghp_secrettoken";
 const JWKS_B64: &str = "eyJrZXlzIjpbXX0=";
 
 fn gateway() -> McpGateway {
-    serde_json::from_value(json!({
-        "apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
-        "metadata": {"name": "demo", "namespace": "shop", "uid": "uid-demo", "generation": 1},
-        "spec": {"auth": {"jwt": {
-            "issuer": "https://auth.example.com",
-            "audiences": ["https://mcp.example.com/mcp"],
-            "keysFrom": {"secretKeyRef": {"name": "jwks", "key": "jwks.json"}},
-        }}},
-    }))
-    .unwrap()
-}
-
-fn secret(name: &str, key: &str, value: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": name, "namespace": "shop"}, "data": {key: value}})
+    demo_gateway(json!({"auth": {"jwt": {
+        "issuer": "https://auth.example.com",
+        "audiences": ["https://mcp.example.com/mcp"],
+        "keysFrom": {"secretKeyRef": {"name": "jwks", "key": "jwks.json"}},
+    }}}))
 }
 
 /// Gateway `demo` with a JWT guard whose keys exist; toolkit `github` (roles, forwarding
 /// and a credential Secret `gh-token` that does not exist yet) and toolkit `time` (open).
 fn cluster() -> FakeApi {
-    let api = FakeApi::default();
-    api.put(
-        &format!("{MCPGW}/mcpgateways/demo"),
-        serde_json::to_value(gateway()).unwrap(),
-    );
+    let github = json!({"gateway": "demo", "toolkit": "github",
+        "upstream": {"url": "http://github-mcp:8080/mcp"},
+        "requiredRoles": ["repo"], "forwardCallerToken": false,
+        "credentialSecretRef": {"name": "gh-token", "key": "token", "header": "x-api-key"}});
+    let api = demo_cluster_with(&gateway(), "github", github);
     api.put(
         &format!("{NS}/secrets/jwks"),
-        secret("jwks", "jwks.json", JWKS_B64),
-    );
-    api.put(
-        &format!("{MCPGW}/mcptoolkits/github"),
-        json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
-            "metadata": {"name": "github", "namespace": "shop", "generation": 1,
-                         "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"gateway": "demo", "toolkit": "github",
-                     "upstream": {"url": "http://github-mcp:8080/mcp"},
-                     "requiredRoles": ["repo"], "forwardCallerToken": false,
-                     "credentialSecretRef": {"name": "gh-token", "key": "token", "header": "x-api-key"}}}),
-    );
-    api.put(
-        &format!("{MCPGW}/mcptoolkits/time"),
-        json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
-            "metadata": {"name": "time", "namespace": "shop", "generation": 1,
-                         "creationTimestamp": "2026-01-01T00:00:01Z"},
-            "spec": {"gateway": "demo", "toolkit": "time", "upstream": {"url": "http://time:3002/mcp"}}}),
+        secret("jwks", json!({"jwks.json": JWKS_B64})),
     );
     api
 }
 
-fn condition(status: &Value, type_: &str) -> Value {
-    status["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == type_)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {type_} in {status}"))
-}
-
-fn last_status(api: &FakeApi, path: &str) -> Value {
-    api.patches(&format!("{path}/status")).pop().unwrap()["status"].clone()
-}
-
-fn config(api: &FakeApi) -> String {
-    let cm = api.get(&format!("{NS}/configmaps/demo-config")).unwrap();
-    cm["data"]["config.yaml"].as_str().unwrap().to_owned()
-}
-
 /// Nothing the operator sent (applies, statuses, events) holds a Secret's value.
 fn assert_no_secret_values(api: &FakeApi) {
-    for call in api.calls() {
-        let body = call.body.to_string();
-        for value in [TOKEN_B64, TOKEN, JWKS_B64] {
-            assert!(
-                !body.contains(value),
-                "{} {}: {body}",
-                call.method,
-                call.path
-            );
-        }
-    }
+    assert_none_sent(api, &[TOKEN_B64, TOKEN, JWKS_B64]);
 }
 
 #[tokio::test]
@@ -129,7 +73,7 @@ async fn a_missing_credential_secret_is_reported_until_it_appears() {
     let status = last_status(&api, &format!("{MCPGW}/mcpgateways/demo"));
     assert_eq!(status["toolkits"], json!(["time"]), "served without github");
     assert_eq!(condition(&status, "ResolvedRefs")["status"], "True");
-    assert!(!config(&api).contains("github"));
+    assert!(!demo_config(&api).contains("github"));
     // The watch on Secrets maps `gh-token` back to this gateway.
     let waiting = ctx.references.gateways(Kind::Secret, "shop", "gh-token");
     assert_eq!(
@@ -139,7 +83,7 @@ async fn a_missing_credential_secret_is_reported_until_it_appears() {
 
     api.put(
         &format!("{NS}/secrets/gh-token"),
-        secret("gh-token", "token", TOKEN_B64),
+        secret("gh-token", json!({"token": TOKEN_B64})),
     );
     reconcile_gateway(Arc::new(gateway()), ctx).await.unwrap();
     let github = last_status(&api, &format!("{MCPGW}/mcptoolkits/github"));
@@ -147,7 +91,7 @@ async fn a_missing_credential_secret_is_reported_until_it_appears() {
     assert_eq!(condition(&github, "Accepted")["status"], "True");
     let status = last_status(&api, &format!("{MCPGW}/mcpgateways/demo"));
     assert_eq!(status["toolkits"], json!(["github", "time"]));
-    let yaml = config(&api);
+    let yaml = demo_config(&api);
     assert!(
         yaml.contains("file: /etc/mcpgw/credentials/github/credential"),
         "{yaml}"
@@ -190,7 +134,7 @@ async fn missing_jwt_keys_leave_the_gateway_unresolved_and_unprogrammed() {
     let api = cluster();
     api.put(
         &format!("{NS}/secrets/jwks"),
-        secret("jwks", "other-key", JWKS_B64),
+        secret("jwks", json!({"other-key": JWKS_B64})),
     );
     reconcile_gateway(
         Arc::new(gateway()),

@@ -5,7 +5,7 @@
 #   tests/e2e/run.sh
 #
 # Needs a Docker engine, kind (v0.33.0, the node image below is built for it),
-# kubectl, curl and python3 on PATH; helm from PATH or, when missing, the
+# kubectl, curl, python3 and openssl on PATH; helm from PATH or, when missing, the
 # pinned one of tests/helm/install.sh. Without a reachable Docker engine it
 # prints a skip line and exits 0. See tests/e2e/README.md.
 #
@@ -15,7 +15,9 @@
 # McpGateway demo to be Ready, then talk MCP to it through a port-forward with
 # curl; add a third McpToolkit and check it is served within 30 s without the
 # data-plane pod restarting; add a fourth whose credential Secret appears only
-# later and check ResolvedRefs follows it. The cluster is deleted on exit.
+# later and check ResolvedRefs follows it; then give the example's https toolkit
+# `internal` its CA bundle and client certificate and call it over mutual TLS.
+# The cluster is deleted on exit.
 #
 # Prints one line per check and `N passed, M failed` last; exits 1 if any failed.
 #
@@ -112,7 +114,7 @@ trap 'exit 130' INT TERM
 
 # --- tools -------------------------------------------------------------------
 
-for tool in kind kubectl curl python3; do
+for tool in kind kubectl curl python3 openssl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "e2e: $tool not found on PATH (see tests/e2e/README.md)" >&2; FAILED=1; exit 1; }
 done
 HELM="$(command -v helm || true)"
@@ -364,11 +366,11 @@ setup "kubectl create secret generic e2e-keyed-token" \
 check "McpToolkit keyed: ResolvedRefs=True once the Secret exists" \
   kubectl -n "$NS" wait mcptoolkit/keyed --for=condition=ResolvedRefs=True --timeout=120s || true
 
-# The new mount rolls the data-plane pods, which ends the port-forward (it
+# A new mount rolls the data-plane pods, which ends the port-forward (it
 # holds one pod): re-open it whenever /healthz stops answering.
-keyed_served() { # a new session lists keyed__echo
+served_after_rollout() { # TOOL: a new session lists TOOL
   local deadline=$((SECONDS + 240))
-  until initialize && has_tools keyed__echo; do
+  until initialize && has_tools "$1"; do
     if [ "$SECONDS" -ge "$deadline" ]; then return 1; fi
     sleep 2
     if ! curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$LOCAL_PORT/healthz"; then
@@ -378,7 +380,7 @@ keyed_served() { # a new session lists keyed__echo
     fi
   done
 }
-check "tools/list shows keyed__echo" keyed_served || true
+check "tools/list shows keyed__echo" served_after_rollout keyed__echo || true
 no_value_in_configmap() {
   if kubectl -n "$NS" get configmap demo-config -o json | grep -q e2e-keyed-value; then
     echo "the Secret's value is in ConfigMap demo-config"
@@ -386,3 +388,46 @@ no_value_in_configmap() {
   fi
 }
 check "the Secret's value is not in ConfigMap demo-config" no_value_in_configmap || true
+
+# --- an https toolkit with a CA bundle and a client certificate --------------
+
+# examples/k8s/tls.yaml's McpToolkit `internal` (applied with the examples) calls
+# svc/internal-mcp, a TLS front for svc/more that demands a client certificate
+# (tests/e2e/tls-upstream.yaml), with a CA bundle and a client certificate from
+# Secrets that do not exist yet: it reports ResolvedRefs=False, then True once
+# they are created from tests/e2e/tls_certs.sh's throw-away CA; a new session
+# calls internal__echo over mutual TLS; and no certificate or key lands in the
+# ConfigMap, which names the mounted files instead. Not yet run anywhere (no
+# Docker where it was written).
+check "McpToolkit internal: ResolvedRefs=False while its Secrets are missing" \
+  kubectl -n "$NS" wait mcptoolkit/internal --for=condition=ResolvedRefs=False --timeout=60s || true
+deploy_tls_upstream() {
+  "$HERE/tls_certs.sh" "$WORK/tls" "internal-mcp.$NS.svc" &&
+    kubectl -n "$NS" create secret generic internal-mcp-server \
+      --from-file=tls.crt="$WORK/tls/server.crt" --from-file=tls.key="$WORK/tls/server.key" \
+      --from-file=ca.crt="$WORK/tls/ca.crt" &&
+    kubectl -n "$NS" create configmap mcpgw-e2e-tls-proxy --from-file=tls_proxy.js="$HERE/tls_proxy.js" &&
+    kubectl -n "$NS" apply -f "$HERE/tls-upstream.yaml" &&
+    kubectl -n "$NS" rollout status deployment/internal-mcp --timeout=5m
+}
+setup "TLS upstream internal-mcp (client certificates required) is ready" deploy_tls_upstream
+create_tls_secrets() {
+  kubectl -n "$NS" create secret generic internal-mcp-ca --from-file=ca.crt="$WORK/tls/ca.crt" &&
+    kubectl -n "$NS" create secret tls internal-mcp-client \
+      --cert="$WORK/tls/client.crt" --key="$WORK/tls/client.key"
+}
+setup "kubectl create secret internal-mcp-ca and internal-mcp-client" create_tls_secrets
+check "McpToolkit internal: ResolvedRefs=True once its Secrets exist" \
+  kubectl -n "$NS" wait mcptoolkit/internal --for=condition=ResolvedRefs=True --timeout=120s || true
+if check "tools/list shows internal__echo" served_after_rollout internal__echo; then
+  check "tools/call internal__echo answers over mutual TLS" \
+    call_tool internal__echo '{"message":"hello over mTLS"}' 'hello over mTLS' || true
+fi
+tls_files_named_not_copied() {
+  kubectl -n "$NS" get configmap demo-config -o json >"$WORK/demo-config.json" || return 1
+  if grep -q -e 'BEGIN CERTIFICATE' -e 'PRIVATE KEY' "$WORK/demo-config.json"; then
+    echo "a certificate or key is in ConfigMap demo-config"; return 1
+  fi
+  kube_json configmap-has config.yaml /etc/mcpgw/tls/internal/ca.crt <"$WORK/demo-config.json"
+}
+check "ConfigMap demo-config names the TLS files, holds no certificate or key" tls_files_named_not_copied || true

@@ -1,18 +1,17 @@
 //! The authentication side of rendering: the gateway's JWT guard and resource
-//! metadata, a toolkit's credentials, the Secrets and ConfigMaps they name, and
-//! the files the data plane finds them in.
+//! metadata, a toolkit's credentials, whether the Secrets and ConfigMaps they name
+//! exist, and the files the data plane finds them in.
 //!
 //! NB: only names of objects and keys pass through here, never their values:
 //! the Deployment mounts the objects and the config names the files.
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use mcpgw_config::model::{
     Audience, Guard, IsoDuration, JwtAlgorithm as ModelAlgorithm, JwtKeys, JwtOptions,
     ResourceMetadata, StaticCredentials,
 };
-use mcpgw_crds::{JwksSource, JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, reason};
+use mcpgw_crds::{JwtAlgorithm, JwtAuth, McpGateway, McpToolkit, reason};
 
+use super::mounts::KeySource;
 use super::{Inputs, Verdict};
 
 /// Name of the gateway's one guard in the binding config.
@@ -27,23 +26,6 @@ pub const JWKS_FILE: &str = "jwks.json";
 pub const CREDENTIALS_DIR: &str = "/etc/mcpgw/credentials";
 /// The file name of a toolkit's credential in `CREDENTIALS_DIR/<toolkit>/`.
 pub const CREDENTIAL_FILE: &str = "credential";
-
-/// A key of a Secret or ConfigMap to mount as one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeySource {
-    Secret { name: String, key: String },
-    ConfigMap { name: String, key: String },
-}
-
-/// The files the data plane reads besides its config and session key.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Mounts {
-    /// The JWT keys, mounted as `JWKS_DIR/JWKS_FILE`.
-    pub jwks: Option<KeySource>,
-    /// Per served toolkit name: its credential Secret and key, mounted as
-    /// `CREDENTIALS_DIR/<toolkit>/CREDENTIAL_FILE`.
-    pub credentials: BTreeMap<String, (String, String)>,
-}
 
 /// The path of a toolkit's credential file.
 pub fn credential_path(toolkit: &str) -> String {
@@ -116,94 +98,30 @@ pub fn credentials(toolkit: &McpToolkit) -> Option<StaticCredentials> {
     })
 }
 
-/// What the gateway mounts: its JWT keys, and the credentials of `served` toolkits.
-pub fn mounts<'a>(
-    gateway: &McpGateway,
-    served: impl IntoIterator<Item = &'a McpToolkit>,
-) -> Mounts {
-    let jwks = gateway
-        .spec
-        .auth
-        .as_ref()
-        .and_then(|auth| auth.jwt.keys_from.as_ref())
-        .and_then(key_source);
-    let credentials = served
-        .into_iter()
-        .filter_map(|t| {
-            let r = t.spec.credential_secret_ref.as_ref()?;
-            Some((t.spec.toolkit.clone(), (r.name.clone(), r.key.clone())))
-        })
-        .collect();
-    Mounts { jwks, credentials }
-}
-
-fn key_source(source: &JwksSource) -> Option<KeySource> {
-    match (&source.secret_key_ref, &source.config_map_key_ref) {
-        (Some(r), _) => Some(KeySource::Secret {
-            name: r.name.clone(),
-            key: r.key.clone(),
-        }),
-        (None, Some(r)) => Some(KeySource::ConfigMap {
-            name: r.name.clone(),
-            key: r.key.clone(),
-        }),
-        (None, None) => None,
-    }
-}
-
 /// `ResolvedRefs` of the gateway: its session-key Secret and its JWT keys' object exist
 /// with their keys.
 pub fn gateway_refs(gateway: &McpGateway, inputs: &Inputs<'_>) -> Verdict {
     let spec = &gateway.spec;
-    if let Some(r) = &spec.session_key_secret_ref
-        && !has_key(inputs.secrets, &r.name, &r.key)
-    {
-        return Verdict::no(
-            reason::SECRET_NOT_FOUND,
-            format!(
-                "spec.sessionKeySecretRef: Secret {:?} with key {:?} not found",
-                r.name, r.key
-            ),
-        );
-    }
-    let jwks = spec
-        .auth
-        .as_ref()
-        .and_then(|auth| auth.jwt.keys_from.as_ref())
-        .and_then(key_source);
-    match jwks {
-        Some(KeySource::Secret { name, key }) if !has_key(inputs.secrets, &name, &key) => {
-            Verdict::no(
-                reason::SECRET_NOT_FOUND,
-                format!(
-                    "spec.auth.jwt.keysFrom.secretKeyRef: Secret {name:?} with key {key:?} not found"
-                ),
-            )
-        }
-        Some(KeySource::ConfigMap { name, key }) if !has_key(inputs.config_maps, &name, &key) => {
-            Verdict::no(
-                reason::CONFIG_MAP_NOT_FOUND,
-                format!(
-                    "spec.auth.jwt.keysFrom.configMapKeyRef: ConfigMap {name:?} with key {key:?} not found"
-                ),
-            )
-        }
-        _ => Verdict::yes(reason::RESOLVED_REFS, "every referenced object exists"),
-    }
+    let session_key = spec.session_key_secret_ref.as_ref().and_then(|r| {
+        KeySource::secret(&r.name, &r.key).missing("spec.sessionKeySecretRef", inputs)
+    });
+    let jwks = || {
+        let keys_from = spec.auth.as_ref()?.jwt.keys_from.as_ref()?;
+        let source = KeySource::of(keys_from)?;
+        source.missing(
+            &format!("spec.auth.jwt.keysFrom.{}", source.field()),
+            inputs,
+        )
+    };
+    session_key
+        .or_else(jwks)
+        .unwrap_or_else(|| Verdict::yes(reason::RESOLVED_REFS, "every referenced object exists"))
 }
 
 /// `ResolvedRefs=False` of a toolkit whose credential Secret (or its key) is missing.
 pub fn missing_credential(toolkit: &McpToolkit, inputs: &Inputs<'_>) -> Option<Verdict> {
     let r = toolkit.spec.credential_secret_ref.as_ref()?;
-    (!has_key(inputs.secrets, &r.name, &r.key)).then(|| {
-        Verdict::no(
-            reason::SECRET_NOT_FOUND,
-            format!(
-                "spec.credentialSecretRef: Secret {:?} with key {:?} not found in this namespace",
-                r.name, r.key
-            ),
-        )
-    })
+    KeySource::secret(&r.name, &r.key).missing("spec.credentialSecretRef", inputs)
 }
 
 /// Why a toolkit cannot be served by a gateway without `spec.auth`, if it cannot.
@@ -230,8 +148,4 @@ pub fn needs_gateway_auth(toolkit: &McpToolkit, gateway: &McpGateway) -> Option<
             ),
         )
     })
-}
-
-fn has_key(objects: &BTreeMap<String, BTreeSet<String>>, name: &str, key: &str) -> bool {
-    objects.get(name).is_some_and(|keys| keys.contains(key))
 }

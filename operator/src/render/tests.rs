@@ -14,6 +14,7 @@ use mcpgw_crds::{
 use super::*;
 
 mod auth;
+mod tls;
 
 fn gateway(name: &str) -> McpGateway {
     let mut g = McpGateway::new(name, McpGatewaySpec::default());
@@ -93,6 +94,17 @@ fn golden_model(name: &str, rendered: &Rendered) {
     );
 }
 
+/// Every toolkit `r` judged is accepted and has its references resolved.
+fn assert_all_accepted_and_resolved(r: &Rendered) {
+    assert!(
+        r.toolkits
+            .values()
+            .all(|v| v.accepted.status && v.resolved_refs.status),
+        "{:?}",
+        r.toolkits
+    );
+}
+
 fn demo_toolkits() -> Vec<McpToolkit> {
     vec![
         toolkit("time", "time", service("time", 3002), 2),
@@ -105,11 +117,7 @@ fn the_demo_renders_both_toolkits() {
     let r = run(&gateway("demo"), &demo_toolkits());
     assert_eq!(r.served, ["everything", "time"]);
     assert!(r.accepted.status && r.programmed.status);
-    assert!(
-        r.toolkits
-            .values()
-            .all(|v| v.accepted.status && v.resolved_refs.status)
-    );
+    assert_all_accepted_and_resolved(&r);
     golden("demo", &r);
 }
 

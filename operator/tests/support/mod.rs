@@ -271,3 +271,84 @@ pub fn context_with(client: kube::Client, probe: Arc<FakeProbe>) -> Arc<Context>
         references: Default::default(),
     })
 }
+
+/// API paths of the namespace `shop`, where the reconcile tests' objects live.
+pub const NS: &str = "/api/v1/namespaces/shop";
+pub const APPS: &str = "/apis/apps/v1/namespaces/shop";
+pub const MCPGW: &str = "/apis/mcpgw.dev/v1alpha1/namespaces/shop";
+
+/// The McpGateway `demo` in `shop` (generation 1) with `spec`.
+pub fn demo_gateway(spec: Value) -> mcpgw_crds::McpGateway {
+    serde_json::from_value(json!({
+        "apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpGateway",
+        "metadata": {"name": "demo", "namespace": "shop", "uid": "uid-demo", "generation": 1},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+/// A store holding `gateway` (as `demo`), the McpToolkit `first` (created first, its
+/// `spec` given) and the open McpToolkit `time`.
+pub fn demo_cluster_with(gateway: &mcpgw_crds::McpGateway, first: &str, spec: Value) -> FakeApi {
+    let api = FakeApi::default();
+    api.put(
+        &format!("{MCPGW}/mcpgateways/demo"),
+        serde_json::to_value(gateway).unwrap(),
+    );
+    let toolkit = |name: &str, created: &str, spec: Value| {
+        json!({"apiVersion": "mcpgw.dev/v1alpha1", "kind": "McpToolkit",
+            "metadata": {"name": name, "namespace": "shop", "generation": 1,
+                         "creationTimestamp": created},
+            "spec": spec})
+    };
+    api.put(
+        &format!("{MCPGW}/mcptoolkits/{first}"),
+        toolkit(first, "2026-01-01T00:00:00Z", spec),
+    );
+    let time =
+        json!({"gateway": "demo", "toolkit": "time", "upstream": {"url": "http://time:3002/mcp"}});
+    api.put(
+        &format!("{MCPGW}/mcptoolkits/time"),
+        toolkit("time", "2026-01-01T00:00:01Z", time),
+    );
+    api
+}
+
+/// A Secret `name` in `shop` with `data` (base64 values).
+pub fn secret(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "shop"}, "data": data})
+}
+
+/// The condition `type_` of a status.
+pub fn condition(status: &Value, type_: &str) -> Value {
+    let conditions = status["conditions"].as_array().unwrap();
+    let found = conditions.iter().find(|c| c["type"] == type_).cloned();
+    found.unwrap_or_else(|| panic!("no {type_} in {status}"))
+}
+
+/// The status last written to the object at `path`.
+pub fn last_status(api: &FakeApi, path: &str) -> Value {
+    api.patches(&format!("{path}/status")).pop().unwrap()["status"].clone()
+}
+
+/// The binding config in gateway `demo`'s ConfigMap.
+pub fn demo_config(api: &FakeApi) -> String {
+    let cm = api.get(&format!("{NS}/configmaps/demo-config")).unwrap();
+    cm["data"]["config.yaml"].as_str().unwrap().to_owned()
+}
+
+/// Nothing the operator sent (applies, statuses, events) holds any of `values`.
+pub fn assert_none_sent(api: &FakeApi, values: &[&str]) {
+    for call in api.calls() {
+        let body = call.body.to_string();
+        for value in values {
+            assert!(
+                !body.contains(value),
+                "{} {}: {body}",
+                call.method,
+                call.path
+            );
+        }
+    }
+}

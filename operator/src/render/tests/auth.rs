@@ -2,7 +2,8 @@
 //! credentials; and the verdicts when what they need is missing.
 
 use mcpgw_crds::{
-    CredentialSecretReference, GatewayAuth, JwksSource, JwtAlgorithm, JwtAuth, ResourceMetadata,
+    CredentialSecretReference, GatewayAuth, JwtAlgorithm, JwtAuth, ResourceMetadata,
+    SecretOrConfigMapKey,
 };
 
 use super::*;
@@ -10,7 +11,7 @@ use super::*;
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://mcp.example.com/mcp";
 
-fn auth(keys: JwksSource) -> GatewayAuth {
+fn auth(keys: SecretOrConfigMapKey) -> GatewayAuth {
     let mut jwt = JwtAuth::with_keys_from(ISSUER, AUDIENCE, keys);
     jwt.audiences.push("mcp-gateway".into());
     jwt.algorithms = Some(vec![JwtAlgorithm::RS256, JwtAlgorithm::ES256]);
@@ -30,7 +31,7 @@ fn auth(keys: JwksSource) -> GatewayAuth {
 
 fn auth_gateway() -> McpGateway {
     let mut g = gateway("demo");
-    g.spec.auth = Some(auth(JwksSource::secret("jwks", "keys.json")));
+    g.spec.auth = Some(auth(SecretOrConfigMapKey::secret("jwks", "keys.json")));
     g
 }
 
@@ -101,13 +102,7 @@ fn a_gateway_with_auth_renders_its_guard_and_the_toolkits_access() {
     );
     assert_eq!(r.served, ["github", "members", "search", "time"]);
     assert!(r.accepted.status && r.resolved_refs.status && r.programmed.status);
-    assert!(
-        r.toolkits
-            .values()
-            .all(|v| v.accepted.status && v.resolved_refs.status),
-        "{:?}",
-        r.toolkits
-    );
+    assert_all_accepted_and_resolved(&r);
     let yaml = &r.config.as_ref().expect("a config").yaml;
     let config = yaml_value(yaml);
     let guard = &config["guards"][JWT_GUARD]["options"];
@@ -170,6 +165,7 @@ fn a_gateway_with_auth_renders_its_guard_and_the_toolkits_access() {
                 ("members".into(), ("members".into(), "token".into())),
                 ("search".into(), ("search-api".into(), "api-key".into())),
             ]),
+            tls: BTreeMap::new(),
         }
     );
     golden_model("auth", &r);
@@ -200,7 +196,7 @@ fn a_jwks_url_renders_as_keys_and_mounts_nothing() {
 #[test]
 fn keys_from_a_config_map_are_mounted_from_it() {
     let mut g = gateway("demo");
-    g.spec.auth = Some(auth(JwksSource::config_map("jwks", "jwks.json")));
+    g.spec.auth = Some(auth(SecretOrConfigMapKey::config_map("jwks", "jwks.json")));
     let maps = BTreeMap::from([("jwks".to_owned(), BTreeSet::from(["jwks.json".to_owned()]))]);
     let r = run_with(&g, &demo_toolkits(), &BTreeMap::new(), &maps);
     assert!(r.resolved_refs.status, "{:?}", r.resolved_refs);
@@ -216,7 +212,7 @@ fn keys_from_a_config_map_are_mounted_from_it() {
 #[test]
 fn missing_jwt_keys_refuse_the_gateway_and_name_the_object() {
     let mut g = gateway("demo");
-    g.spec.auth = Some(auth(JwksSource::config_map("jwks", "jwks.json")));
+    g.spec.auth = Some(auth(SecretOrConfigMapKey::config_map("jwks", "jwks.json")));
     let wrong_key = BTreeMap::from([("jwks".to_owned(), BTreeSet::from(["other".to_owned()]))]);
     for maps in [BTreeMap::new(), wrong_key] {
         let r = run_with(&g, &demo_toolkits(), &BTreeMap::new(), &maps);
