@@ -396,3 +396,30 @@ async fn a_reload_that_changes_one_toolkits_tls_keeps_the_other_toolkits_session
     );
     gateway.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_upstream_speaks_http1_by_default_and_h2c_when_only_h2_is_allowed() {
+    let paging = Peer::start("paging");
+    for (h2_only, version) in [(false, Version::HTTP_11), (true, Version::HTTP_2)] {
+        let front = TlsFront::plain(&format!("http://127.0.0.1:{}", paging.port)).await;
+        let url = front.plain_url("/mcp");
+        let mut yaml = config(&[("plain", &url, Via::Sys)]);
+        if h2_only {
+            // sys:http_client replaced by an http client allowing only h2, no TLS.
+            yaml = yaml.replace("exit: sys:http_client", "exit: south_http_client_plain");
+            yaml.push_str(
+                "  south_http_client_plain: { type: http, kind: client, options: { versions: [h2] }, exit: south_tcp_client_plain }\n  south_tcp_client_plain: { type: tcp, kind: client }\n",
+            );
+        }
+        let gateway = TestGateway::start(&yaml).await;
+        let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+        let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+        assert!(tools.iter().any(|t| t == "plain__tool-01"), "{tools:?}");
+        let versions = front.versions();
+        assert!(
+            !versions.is_empty() && versions.iter().all(|v| *v == version),
+            "h2 only: {h2_only}: {versions:?}"
+        );
+        gateway.gateway.shutdown().await;
+    }
+}

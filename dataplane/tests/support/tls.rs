@@ -224,6 +224,15 @@ impl TlsFront {
     /// (e.g. `http://127.0.0.1:1234`, or with a path, where every request goes).
     pub async fn start(upstream: &str, tls: FrontTls<'_>) -> Self {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&tls)));
+        Self::serve(upstream, Some(acceptor)).await
+    }
+
+    /// A front without TLS: plain HTTP/1.1, or h2 with prior knowledge (h2c).
+    pub async fn plain(upstream: &str) -> Self {
+        Self::serve(upstream, None).await
+    }
+
+    async fn serve(upstream: &str, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = socket.local_addr().expect("addr");
         let upstream: Uri = upstream.parse().expect("upstream URL");
@@ -258,6 +267,21 @@ impl TlsFront {
                     methods.clone(),
                 );
                 let task = tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        versions.lock().unwrap().push(req.version());
+                        forward(client.clone(), upstream.clone(), methods.clone(), req)
+                    });
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let Some(acceptor) = acceptor else {
+                        connections.lock().unwrap().push(Seen {
+                            alpn: None,
+                            client_cert: None,
+                        });
+                        let conn = builder.serve_connection(TokioIo::new(tcp), service);
+                        let conn = graceful.lock().unwrap().watch(conn.into_owned());
+                        let _ = conn.await;
+                        return;
+                    };
                     // A failed handshake is what some tests want: just close.
                     let Ok(stream) = acceptor.accept(tcp).await else {
                         return;
@@ -272,11 +296,6 @@ impl TlsFront {
                             .and_then(|c| c.first())
                             .map(|c| c.clone().into_owned()),
                     });
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        versions.lock().unwrap().push(req.version());
-                        forward(client.clone(), upstream.clone(), methods.clone(), req)
-                    });
-                    let builder = auto::Builder::new(TokioExecutor::new());
                     let conn = builder
                         .serve_connection(TokioIo::new(stream), service)
                         .into_owned();
@@ -295,6 +314,11 @@ impl TlsFront {
             graceful,
             accept: accept.abort_handle(),
         }
+    }
+
+    /// `http://127.0.0.1:<port><path>` (for a [`TlsFront::plain`] front).
+    pub fn plain_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.addr.port())
     }
 
     /// `https://localhost:<port><path>`.
