@@ -235,6 +235,8 @@ pub(crate) enum Invalid {
     // References to guards, and credentials.
     #[error("name one guard, found {0}")]
     OneGuard(usize),
+    #[error("applies to an `https` JWKS URL in `keys` only")]
+    TrustWithoutHttps,
     #[error("no guard named `{0}`")]
     NoSuchGuard(String),
     #[error("no store named `{0}` in `stores`")]

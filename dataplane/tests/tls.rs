@@ -155,3 +155,32 @@ async fn the_reference_github_chain_loads_unmodified_and_reaches_a_local_tls_ser
     );
     assert!(front.versions().iter().all(|v| *v == Version::HTTP_2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guard_trusts_the_ca_bundle_it_is_given_for_its_jwks_url() {
+    let pki = Pki::new();
+    let issuer = TestIssuer::new(AUDIENCE);
+    let jwks = StaticServer::start(issuer.jwks()).await;
+    let front = TlsFront::start(
+        &jwks.url(),
+        FrontTls {
+            cert: &pki.server,
+            alpn: &["h2", "http/1.1"],
+            client_cas: &[],
+        },
+    )
+    .await;
+    let paging = Peer::start("paging");
+    let yaml = guarded_by_url(&front.url("/jwks.json"), &paging.url()).replacen(
+        "keys: ",
+        &format!("trust: [ \"{}\" ], keys: ", pki.ca_file.display()),
+        1,
+    );
+    // In this process, not the binary: no SSL_CERT_FILE; the bundle alone is trusted.
+    let gateway = support::TestGateway::start(&yaml).await;
+    let token = issuer.token("alice", "");
+    let mcp = Mcp::connect_as(&gateway.url(), json!({}), Some(&token)).await;
+    let list = mcp.request(1, "tools/list", json!({})).await;
+    assert!(!tool_names(&list).is_empty(), "{list}");
+    assert!(!front.connections().is_empty(), "the keys came over TLS");
+}

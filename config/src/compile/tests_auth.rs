@@ -45,6 +45,7 @@ fn guarded_example_compiles_to_the_expected_plan() {
             roles_claim: "scope".to_owned(),
             identity_claim: "sub".to_owned(),
             refresh_interval: Duration::from_secs(300),
+            trust_files: Vec::new(),
         },
         credentials: CredentialFormat::bearer(),
         resource_metadata: ResourceMetadataPlan {
@@ -95,6 +96,7 @@ fn guard_options_are_carried_into_the_plan() {
             roles_claim: "roles".to_owned(),
             identity_claim: "email".to_owned(),
             refresh_interval: Duration::from_secs(60),
+            trust_files: Vec::new(),
         }))
     );
     let url_keys = guarded_with(

@@ -84,6 +84,12 @@ pub struct JwtOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "PT5M"))]
     pub refresh_interval: Option<IsoDuration>,
+    /// For an `https` JWKS URL: PEM files of CA certificates trusted besides the system's
+    /// roots (e.g. a mounted bundle of the issuer's private CA), re-read when they change.
+    /// Default: the system's roots only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(min = 1)))]
+    pub trust: Vec<String>,
 }
 
 impl JwtOptions {
@@ -99,6 +105,7 @@ impl JwtOptions {
             roles: None,
             identity: None,
             refresh_interval: None,
+            trust: Vec::new(),
         }
     }
 }

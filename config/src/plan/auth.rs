@@ -45,6 +45,8 @@ pub struct JwtGuardPlan {
     /// For keys from a file or URL: how long fetched keys are trusted before they are
     /// fetched again, and the least time between two fetches caused by an unknown `kid`.
     pub refresh_interval: Duration,
+    /// For an `https` JWKS URL: CA bundle files trusted besides the system's roots.
+    pub trust_files: Vec<String>,
 }
 
 /// Where a JWT guard's public keys come from.

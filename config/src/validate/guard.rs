@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{clean, net};
+use super::{clean, file_path, net};
 use crate::error::{FieldError, Invalid};
 use crate::model::{Audience, Guard, GuardType, Jwk, JwtAlgorithm, JwtKeys};
 use crate::plan::{JwtGuardPlan, KeySource};
@@ -101,6 +101,13 @@ pub(crate) fn guard(
         let roles_claim = claim("roles", options.roles.as_ref(), DEFAULT_ROLES_CLAIM, errors);
         let identity = options.identity.as_ref();
         let identity_claim = claim("identity", identity, DEFAULT_IDENTITY_CLAIM, errors);
+        for (index, file) in options.trust.iter().enumerate() {
+            file_path(format!("{path}.trust[{index}]"), file, errors);
+        }
+        let https_url = matches!(&keys, Some(KeySource::Url(url)) if url.scheme() == "https");
+        if !options.trust.is_empty() && keys.is_some() && !https_url {
+            errors.push(FieldError::new(field("trust"), Invalid::TrustWithoutHttps));
+        }
         Some(JwtGuardPlan {
             issuer: options.issuer.clone(),
             audiences,
@@ -110,6 +117,7 @@ pub(crate) fn guard(
             roles_claim,
             identity_claim,
             refresh_interval,
+            trust_files: options.trust.clone(),
         })
     })
     .flatten()

@@ -38,6 +38,7 @@ pub fn measure(rt: &Runtime, iterations: usize) -> anyhow::Result<JwtReport> {
         roles_claim: "scope".into(),
         identity_claim: "sub".into(),
         refresh_interval: Duration::from_secs(300),
+        trust_files: Vec::new(),
     };
     let guard = JwtGuard::new(&plan, KeyFetcher::default()).context("the guard builds")?;
     // Distinct tokens (a `jti` each), so every verification is a full check.

@@ -62,7 +62,13 @@ impl Authenticator {
         let guard = match previous {
             Some(p) if p.plan.jwt == plan.jwt => p.guard.clone(),
             _ => {
-                let fetcher = KeyFetcher::over(http.clone());
+                // NB: a guard that trusts CA bundles of its own gets a client of
+                // its own; the rest share the gateway's default one.
+                let fetcher = if plan.jwt.trust_files.is_empty() {
+                    KeyFetcher::over(http.clone())
+                } else {
+                    KeyFetcher::over(HttpClient::trusting(&plan.jwt.trust_files))
+                };
                 let guard =
                     JwtGuard::new(&plan.jwt, fetcher).map_err(|source| GuardBuildError {
                         guard: plan.guard.clone(),
@@ -295,6 +301,7 @@ mod tests {
                 roles_claim: "scope".into(),
                 identity_claim: "sub".into(),
                 refresh_interval: std::time::Duration::from_secs(60),
+                trust_files: Vec::new(),
             },
             credentials: mcpgw_config::CredentialFormat::bearer(),
             resource_metadata: mcpgw_config::ResourceMetadataPlan {

@@ -109,6 +109,24 @@ impl HttpClient {
         )
     }
 
+    /// The default client, but trusting these CA bundle files besides the
+    /// system's roots (e.g. for a JWKS URL of an issuer with a private CA).
+    pub fn trusting(trust_files: &[String]) -> Self {
+        let tls = TlsPlan {
+            trust_files: trust_files.to_vec(),
+            ..TlsPlan::system_default()
+        };
+        Self::build(
+            Connector {
+                tcp: tcp_connector(),
+                tls: Some(Arc::new(TlsSource::new(tls))),
+                connect_to: None,
+                alerts: Alerts::default(),
+            },
+            false,
+        )
+    }
+
     fn build(connector: Connector, h2_only: bool) -> Self {
         let generation = connector.tls_generation();
         let pool = pool(&connector, h2_only);

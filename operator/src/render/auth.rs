@@ -60,6 +60,7 @@ pub fn guard(jwt: &JwtAuth) -> Guard {
         roles: Some(jwt.roles_claim.clone()),
         identity: Some(jwt.identity_claim.clone()),
         refresh_interval: None,
+        trust: Vec::new(),
     })
 }
 

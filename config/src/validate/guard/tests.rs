@@ -341,3 +341,24 @@ fn a_guard_nothing_uses_is_fine() {
     );
     assert_errors(&yaml, &[]);
 }
+
+#[test]
+fn trusted_ca_bundles_go_with_an_https_jwks_url_only() {
+    let https = "      keys: https://auth.example.com/jwks.json\n";
+    let trust = "      trust: [ /etc/mcpgw/jwks/ca.crt ]\n";
+    assert_errors(&with_options(&format!("{https}{trust}")), &[]);
+    assert_errors(
+        &with_options(&format!("{FILE}{trust}")),
+        &[&format!(
+            "{OPTIONS}.trust: applies to an `https` JWKS URL in `keys` only"
+        )],
+    );
+    let blank = "      trust: [ \"\" ]\n";
+    let errors = crate::testing::errors(&with_options(&format!("{https}{blank}")));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{OPTIONS}.trust[0]"))),
+        "{errors:?}"
+    );
+}

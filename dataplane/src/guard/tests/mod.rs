@@ -35,6 +35,7 @@ fn plan(keys: KeySource) -> JwtGuardPlan {
         roles_claim: "scope".into(),
         identity_claim: "sub".into(),
         refresh_interval: Duration::from_secs(300),
+        trust_files: Vec::new(),
     }
 }
 
