@@ -288,7 +288,7 @@ fn guards_are_read_with_paths_into_their_options() {
         &with_guard_field("issuer: https://auth.example.com", "isuser: x"),
         &[&format!(
             "{JWT}.isuser: unknown field `isuser`, expected one of `issuer`, `audience`, `keys`, \
-             `keys_file`, `algorithms`, `leeway`, `roles`, `identity`, `refresh_interval`"
+             `keys_file`, `algorithms`, `leeway`, `roles`, `identity`, `refresh_interval`, `trust`"
         )],
     );
     assert_errors(
