@@ -3,6 +3,7 @@
 //! run until shutdown.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
@@ -42,7 +43,14 @@ where
     }
 }
 
-/// Run both controllers until `shutdown`, over `namespace` (or all namespaces).
+/// How long reconciles under way at shutdown may take to finish. NB: bounded
+/// because a reconcile stuck on an unanswering API server would otherwise hold
+/// the pod until the kubelet kills it, and the leader lease would stay taken
+/// until it expires instead of being released at once.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Run both controllers until `shutdown`, over `namespace` (or all namespaces);
+/// then let the reconciles under way finish, for at most [`SHUTDOWN_GRACE`].
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: CancellationToken) {
     let (client, ns) = (&ctx.client, namespace.as_deref());
     let gateways: Api<McpGateway> = scoped(client, ns);
@@ -88,5 +96,15 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>, shutdown: Cancell
         .graceful_shutdown_on(async move { stop.cancelled().await })
         .run(reconcile_toolkit, error_policy, ctx)
         .for_each(|_| async {});
-    tokio::join!(gateway_controller, toolkit_controller);
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        _ = futures_util::future::join(gateway_controller, toolkit_controller) => {}
+        () = grace => tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "reconciles still under way after the shutdown grace; stopping without them"
+        ),
+    }
 }

@@ -34,6 +34,9 @@ pub struct FakeApi {
     failing: Arc<Mutex<Option<(String, StatusCode)>>>,
 }
 
+/// How long the store holds a watch open before ending it with no events.
+const WATCH_HELD: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Plural resource names the store answers lists for.
 const COLLECTIONS: &[&str] = &[
     "mcptoolkits",
@@ -90,8 +93,10 @@ impl FakeApi {
         let api = self.clone();
         tokio::spawn(async move {
             while let Some((request, respond)) = handle.next_request().await {
-                let response = api.answer(request).await;
-                respond.send_response(response);
+                let api = api.clone();
+                // One task per request, so that a watch held open (below) does not
+                // stall the requests behind it.
+                tokio::spawn(async move { respond.send_response(api.answer(request).await) });
             }
         });
         kube::Client::new(service, "default")
@@ -121,11 +126,17 @@ impl FakeApi {
         }
         match parts.method {
             // A watch: no events (the store does not change behind the test's back).
-            Method::GET if query.contains("watch=true") => Response::builder()
-                .status(StatusCode::OK)
-                .header("content-type", "application/json")
-                .body(Body::from(Vec::new()))
-                .unwrap(),
+            // NB: held open a while as a real server holds it, not answered at once: a
+            // watch that ends at once is started again at once, and the six watches of
+            // a running controller then spun through hundreds of requests a second.
+            Method::GET if query.contains("watch=true") => {
+                tokio::time::sleep(WATCH_HELD).await;
+                Response::builder()
+                    .status(StatusCode::OK)
+                    .header("content-type", "application/json")
+                    .body(Body::from(Vec::new()))
+                    .unwrap()
+            }
             Method::GET => match self.get(&path) {
                 Some(object) => reply(StatusCode::OK, &object),
                 None if COLLECTIONS.contains(&path.rsplit('/').next().unwrap_or_default()) => {
