@@ -506,9 +506,55 @@ fn cache_store(cache: &ListingCache) -> Store {
 }
 
 /// The binding config (Zilla vocabulary) serving `toolkits`, in toolkit-name order:
-/// each toolkit's mcp client, followed by its TLS chain when it has `spec.tls`.
+/// the north chain, then each toolkit's mcp client followed by its TLS chain when
+/// it has `spec.tls`.
 fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
     let spec = &gateway.spec;
+    let mut sorted: Vec<_> = toolkits.iter().collect();
+    sorted.sort_by(|a, b| a.0.spec.toolkit.cmp(&b.0.spec.toolkit));
+    let routes = sorted.iter().map(|(toolkit, _)| route(toolkit)).collect();
+    let mut config = north_chain(gateway, routes);
+    if let Some(cache) = &spec.listing_cache {
+        config
+            .stores
+            .insert(CACHE_STORE.to_owned(), cache_store(cache));
+    }
+    for (toolkit, url) in sorted {
+        config = with_toolkit_client(config, toolkit, url);
+    }
+    config
+}
+
+/// The config named after the gateway, with its guard and the north chain:
+/// tcp server → http server → mcp server → mcp proxy (routing to `routes`).
+fn north_chain(gateway: &McpGateway, routes: Vec<McpProxyRoute>) -> Config {
+    let spec = &gateway.spec;
+    let port =
+        u16::try_from(spec.listener.port).unwrap_or(mcpgw_crds::DEFAULT_LISTENER_PORT as u16);
+    let mut config = Config::new(format!(
+        "{}/{}",
+        gateway.namespace().unwrap_or_default(),
+        gateway.name_any()
+    ));
+    if let Some(gateway_auth) = &spec.auth {
+        config = config.with_guard(JWT_GUARD, auth::guard(&gateway_auth.jwt));
+    }
+    config
+        .with_binding(
+            "north_tcp_server",
+            TcpServer::new("0.0.0.0", port, "north_http_server"),
+        )
+        .with_binding(
+            "north_http_server",
+            HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
+        )
+        .with_binding("north_mcp_server", mcp_server(spec))
+        .with_binding("north_mcp_proxy", proxy(spec, routes))
+}
+
+/// The mcp server: its session key file and, on a guarded gateway, the
+/// authorization and the protected-resource metadata.
+fn mcp_server(spec: &McpGatewaySpec) -> McpServer {
     let mut server = McpServer::new("north_mcp_proxy");
     if let Some(secret) = &spec.session_key_secret_ref {
         server.options.session_key = Some(format!("{SESSION_DIR}/{}", secret.key));
@@ -523,73 +569,51 @@ fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
             .as_ref()
             .map(auth::resource_metadata);
     }
-    let mut sorted: Vec<_> = toolkits.iter().collect();
-    sorted.sort_by(|a, b| a.0.spec.toolkit.cmp(&b.0.spec.toolkit));
-    let routes = sorted.iter().map(|(toolkit, _)| {
-        let s = &toolkit.spec;
-        let mut condition = ToolkitCondition::new(&s.toolkit);
-        if let Some(p) = &s.tools {
-            condition = condition.with_tools(p.clone());
-        }
-        if let Some(p) = &s.prompts {
-            condition = condition.with_prompts(p.clone());
-        }
-        if let Some(p) = &s.resources {
-            condition = condition.with_resources(p.clone());
-        }
-        let route = McpProxyRoute::new(condition, client_binding(&s.toolkit));
-        match &s.required_roles {
-            Some(roles) => route.guarded(JWT_GUARD, roles.iter().cloned()),
-            None => route,
-        }
-    });
-    let port =
-        u16::try_from(spec.listener.port).unwrap_or(mcpgw_crds::DEFAULT_LISTENER_PORT as u16);
-    let mut config = Config::new(format!(
-        "{}/{}",
-        gateway.namespace().unwrap_or_default(),
-        gateway.name_any()
-    ));
-    if let Some(gateway_auth) = &spec.auth {
-        config = config.with_guard(JWT_GUARD, auth::guard(&gateway_auth.jwt));
+    server
+}
+
+/// The proxy's route to a toolkit: its name, its filters, and its roles.
+fn route(toolkit: &McpToolkit) -> McpProxyRoute {
+    let s = &toolkit.spec;
+    let mut condition = ToolkitCondition::new(&s.toolkit);
+    if let Some(p) = &s.tools {
+        condition = condition.with_tools(p.clone());
     }
-    config = config
-        .with_binding(
-            "north_tcp_server",
-            TcpServer::new("0.0.0.0", port, "north_http_server"),
-        )
-        .with_binding(
-            "north_http_server",
-            HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
-        )
-        .with_binding("north_mcp_server", server)
-        .with_binding("north_mcp_proxy", proxy(spec, routes.collect()));
-    if let Some(cache) = &spec.listing_cache {
-        config
-            .stores
-            .insert(CACHE_STORE.to_owned(), cache_store(cache));
+    if let Some(p) = &s.prompts {
+        condition = condition.with_prompts(p.clone());
     }
-    for (toolkit, url) in sorted {
-        let mut client = McpClient::new(url.clone());
-        // NB: an unparsable timeout is left out here; the API server's pattern already
-        // refuses what the config parser would.
-        client.options.timeout = toolkit.spec.timeout.parse::<IsoDuration>().ok();
-        if toolkit.spec.forward_caller_token {
-            client
-                .options
-                .authorization
-                .insert(JWT_GUARD.to_owned(), Authorization::bearer());
-        }
-        client.options.credentials = auth::credentials(toolkit);
-        client.options.authorization_url = toolkit.spec.authorization_url.clone();
-        let chain = tls::chain(toolkit).unwrap_or_default();
-        if let Some((http_client, _)) = chain.first() {
-            client = client.with_exit(http_client);
-        }
-        config = config.with_binding(client_binding(&toolkit.spec.toolkit), client);
-        for (name, binding) in chain {
-            config = config.with_binding(name, binding);
-        }
+    if let Some(p) = &s.resources {
+        condition = condition.with_resources(p.clone());
+    }
+    let route = McpProxyRoute::new(condition, client_binding(&s.toolkit));
+    match &s.required_roles {
+        Some(roles) => route.guarded(JWT_GUARD, roles.iter().cloned()),
+        None => route,
+    }
+}
+
+/// `config` with the toolkit's mcp client at `url`, and after it the explicit
+/// http → tls → tcp chain when the toolkit has `spec.tls`.
+fn with_toolkit_client(mut config: Config, toolkit: &McpToolkit, url: &str) -> Config {
+    let mut client = McpClient::new(url.to_owned());
+    // NB: an unparsable timeout is left out here; the API server's pattern already
+    // refuses what the config parser would.
+    client.options.timeout = toolkit.spec.timeout.parse::<IsoDuration>().ok();
+    if toolkit.spec.forward_caller_token {
+        client
+            .options
+            .authorization
+            .insert(JWT_GUARD.to_owned(), Authorization::bearer());
+    }
+    client.options.credentials = auth::credentials(toolkit);
+    client.options.authorization_url = toolkit.spec.authorization_url.clone();
+    let chain = tls::chain(toolkit).unwrap_or_default();
+    if let Some((http_client, _)) = chain.first() {
+        client = client.with_exit(http_client);
+    }
+    config = config.with_binding(client_binding(&toolkit.spec.toolkit), client);
+    for (name, binding) in chain {
+        config = config.with_binding(name, binding);
     }
     config
 }
