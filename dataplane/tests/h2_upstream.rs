@@ -1,8 +1,9 @@
 //! HTTP/2 towards upstreams: one multiplexed connection per toolkit that
-//! many sessions share, and what happens when the upstream ends it —
-//! gracefully (GOAWAY: in-flight calls finish, new ones reconnect) or not
-//! (cut: the call ends with a clear error within the toolkit's timeout, new
-//! calls reconnect).
+//! many sessions (and their POSTs, GET streams and DELETEs) share, and what
+//! happens when the upstream ends it — gracefully (GOAWAY: in-flight calls
+//! finish, new ones reconnect) or not (cut, a GOAWAY with an error code, a
+//! reset stream: the call ends with a clear error within the toolkit's
+//! timeout, the next call goes on).
 //! The real "everything" server behind the tests' TLS front, the real gateway
 //! binary trusting the test CA as its system roots.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,7 +16,7 @@ use http::Version;
 use serde_json::{Value, json};
 use support::http::{Mcp, read_until};
 use support::process::GatewayProcess;
-use support::tls::{FrontTls, Pki, TlsFront};
+use support::tls::{ENHANCE_YOUR_CALM, FrontTls, Pki, TlsFront};
 use support::{Peer, config};
 
 struct Setup {
@@ -66,6 +67,35 @@ async fn long_call(mcp: &Mcp, id: i64, seconds: u64) -> hyper::body::Incoming {
     let (first, _) = read_until(&mut body, |m| m["method"] == "notifications/progress").await;
     assert!(!first.is_empty(), "the call is under way");
     body
+}
+
+/// After the upstream broke call 7's stream (`body`): the call ends, within
+/// the toolkit's timeout (PT3S) and well before the call itself would have,
+/// with an error naming the toolkit, after the gateway tried to resume it;
+/// and the session's next call works.
+async fn the_call_fails_and_the_next_one_works(
+    s: &Setup,
+    mcp: &Mcp,
+    body: &mut hyper::body::Incoming,
+) {
+    let (rest, done) = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(body, |m| m.get("id").is_some()),
+    )
+    .await
+    .expect("the call ends within the timeout, not after its 30 s");
+    assert!(done, "{rest:?}");
+    let last = rest.last().expect("an error response");
+    assert_eq!(last["id"], 7);
+    let message = last["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("toolkit `everything`"), "{last}");
+    // A resumption is a GET (these tests open no standalone stream).
+    let methods = s.front.methods();
+    assert!(methods.iter().any(|m| m == "GET"), "resumed: {methods:?}");
+    let echo = mcp
+        .call_tool(8, "everything__echo", json!({"message": "again"}))
+        .await;
+    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,20 +168,76 @@ async fn a_cut_connection_ends_the_call_within_the_timeout_and_the_next_call_rec
     // timeout (PT3S here), with the upstream told to cancel. An upstream
     // without event ids fails the call at once ("the connection closed before
     // the reply was complete").
-    let (rest, done) = tokio::time::timeout(
-        Duration::from_secs(10),
-        read_until(&mut body, |m| m.get("id").is_some()),
-    )
-    .await
-    .expect("the call ends within the timeout, not after its 30 s");
-    assert!(done, "{rest:?}");
-    let last = rest.last().expect("an error response");
-    assert_eq!(last["id"], 7);
-    let message = last["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("toolkit `everything`"), "{last}");
-    let echo = mcp
-        .call_tool(8, "everything__echo", json!({"message": "again"}))
-        .await;
-    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
+    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
     assert_eq!(s.front.connections().len(), 2, "one new connection");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_stream_ends_only_its_call_and_the_connection_goes_on() {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let mut body = long_call(&mcp, 7, 30).await;
+    assert!(
+        s.front.reset("tools/call"),
+        "the call's stream is under way"
+    );
+    // NB: as after a cut (above), the gateway resumes the stream, which
+    // everything's event ids allow; nothing more comes, so the call ends at
+    // the toolkit's timeout.
+    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
+    let seen = s.front.connections();
+    assert_eq!(
+        seen.len(),
+        1,
+        "a reset ends a stream, not the connection: {seen:?}"
+    );
+    assert!(s.front.versions().iter().all(|v| *v == Version::HTTP_2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_goaway_with_an_error_calls_above_its_last_stream_fail_and_new_ones_reconnect() {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let mut body = long_call(&mcp, 7, 30).await;
+    // Stream 1 is the session's initialize: the call's stream is above it.
+    s.front.goaway_with_error(1, ENHANCE_YOUR_CALM);
+    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
+    let seen = s.front.connections();
+    assert_eq!(seen.len(), 2, "a new connection after the GOAWAY: {seen:?}");
+    assert!(seen.iter().all(|c| c.alpn.as_deref() == Some("h2")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_get_stream_and_delete_share_the_sessions_h2_connection() {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let get = mcp.open_get("text/event-stream").await;
+    assert_eq!(get.status(), http::StatusCode::OK, "{get:?}");
+    let within = Duration::from_secs(10);
+    tokio::time::timeout(within, s.front.requested("GET"))
+        .await
+        .expect("the gateway opened the upstream's GET stream");
+    let echo = mcp
+        .call_tool(2, "everything__echo", json!({"message": "hi"}))
+        .await;
+    assert_eq!(echo_text(&echo), "Echo: hi", "{echo}");
+    let deleted = mcp.delete().await;
+    assert!(deleted.status.is_success(), "{deleted:?}");
+    // NB: the gateway ends the upstream session in the background.
+    tokio::time::timeout(within, s.front.requested("DELETE"))
+        .await
+        .expect("the gateway ended the upstream session");
+    drop(get);
+    let methods = s.front.methods();
+    for method in ["initialize", "GET", "tools/call", "DELETE"] {
+        assert!(methods.iter().any(|m| m == method), "{method}: {methods:?}");
+    }
+    let seen = s.front.connections();
+    assert_eq!(seen.len(), 1, "one multiplexed connection: {seen:?}");
+    let versions = s.front.versions();
+    assert_eq!(versions.len(), methods.len(), "{versions:?}");
+    assert!(
+        versions.iter().all(|v| *v == Version::HTTP_2),
+        "{versions:?}"
+    );
 }
