@@ -209,6 +209,8 @@ struct Shared {
     methods: Arc<Mutex<Vec<String>>>,
     requests: watch::Sender<usize>,
     resets: Resets,
+    /// Methods whose next request is refused with RST_STREAM, unanswered.
+    refusals: Arc<Mutex<Vec<String>>>,
     injections: Arc<Mutex<Vec<Injection>>>,
     live: Arc<Mutex<Vec<AbortHandle>>>,
     graceful: Arc<Mutex<hyper_util::server::graceful::GracefulShutdown>>,
@@ -266,6 +268,7 @@ impl TlsFront {
             methods: Arc::default(),
             requests: watch::Sender::new(0),
             resets: Arc::default(),
+            refusals: Arc::default(),
             injections: Arc::default(),
             live: Arc::default(),
             graceful: Arc::new(Mutex::new(
@@ -347,6 +350,12 @@ impl TlsFront {
         };
         let (_, trigger) = resets.remove(at);
         trigger.send(()).is_ok()
+    }
+
+    /// Reset (h2 RST_STREAM, INTERNAL_ERROR) the stream of the next `method`
+    /// request before any reply, instead of forwarding it.
+    pub fn reset_next(&self, method: &str) {
+        self.shared.refusals.lock().unwrap().push(method.to_owned());
     }
 
     /// End every open connection with an h2 GOAWAY carrying `code` and
@@ -552,7 +561,7 @@ async fn forward(
     upstream: Uri,
     state: Shared,
     req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, BoxError> {
     let (mut parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -565,6 +574,14 @@ async fn forward(
         .unwrap_or_else(|| parts.method.to_string());
     state.methods.lock().unwrap().push(method.clone());
     state.requests.send_modify(|n| *n += 1);
+    {
+        let mut refusals = state.refusals.lock().unwrap();
+        if let Some(at) = refusals.iter().position(|m| *m == method) {
+            refusals.remove(at);
+            // hyper answers a service's error with RST_STREAM (over h2).
+            return Err("the test refused this request".into());
+        }
+    }
     let body = Full::new(body);
     // An upstream URL with a path of its own takes every request there.
     let path = match upstream.path() {
