@@ -69,33 +69,38 @@ async fn long_call(mcp: &Mcp, id: i64, seconds: u64) -> hyper::body::Incoming {
     body
 }
 
-/// After the upstream broke call 7's stream (`body`): the call ends, within
-/// the toolkit's timeout (PT3S) and well before the call itself would have,
-/// with an error naming the toolkit, after the gateway tried to resume it;
-/// and the session's next call works.
-async fn the_call_fails_and_the_next_one_works(
-    s: &Setup,
-    mcp: &Mcp,
-    body: &mut hyper::body::Incoming,
-) {
+/// A long call (7, `seconds` long) that `act` acts on, on the upstream's
+/// side, mid-stream: its last message (within 10 s), after which the
+/// session's next call works.
+async fn a_long_call_under(seconds: u64, act: impl FnOnce(&TlsFront)) -> (Setup, Value) {
+    let s = setup().await;
+    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
+    let mut body = long_call(&mcp, 7, seconds).await;
+    act(&s.front);
     let (rest, done) = tokio::time::timeout(
         Duration::from_secs(10),
-        read_until(body, |m| m.get("id").is_some()),
+        read_until(&mut body, |m| m.get("id").is_some()),
     )
     .await
-    .expect("the call ends within the timeout, not after its 30 s");
+    .expect("the call ends within 10 s");
     assert!(done, "{rest:?}");
-    let last = rest.last().expect("an error response");
+    let last = rest.last().expect("the response").clone();
     assert_eq!(last["id"], 7);
-    let message = last["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("toolkit `everything`"), "{last}");
-    // A resumption is a GET (these tests open no standalone stream).
-    let methods = s.front.methods();
-    assert!(methods.iter().any(|m| m == "GET"), "resumed: {methods:?}");
     let echo = mcp
         .call_tool(8, "everything__echo", json!({"message": "again"}))
         .await;
     assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
+    (s, last)
+}
+
+/// Whether call 7 of 30 s ended with an error naming the toolkit (within the
+/// toolkit's timeout, PT3S, by [`a_long_call_under`]'s bound) after the
+/// gateway tried to resume it (a GET: these tests open no standalone stream).
+fn failed_after_resuming(s: &Setup, last: &Value) {
+    let message = last["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("toolkit `everything`"), "{last}");
+    let methods = s.front.methods();
+    assert!(methods.iter().any(|m| m == "GET"), "resumed: {methods:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,27 +133,11 @@ async fn many_sessions_share_one_multiplexed_connection() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_goaway_calls_in_flight_finish_and_new_ones_reconnect() {
-    let s = setup().await;
-    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
-    let mut body = long_call(&mcp, 7, 2).await;
-    s.front.goaway();
-    let (rest, done) = tokio::time::timeout(
-        Duration::from_secs(10),
-        read_until(&mut body, |m| m.get("id").is_some()),
-    )
-    .await
-    .expect("the call ends");
-    assert!(done, "{rest:?}");
-    let last = rest.last().expect("the response");
-    assert_eq!(last["id"], 7);
+    let (s, last) = a_long_call_under(2, TlsFront::goaway).await;
     assert!(
         last.get("result").is_some(),
         "finished despite the GOAWAY: {last}"
     );
-    let echo = mcp
-        .call_tool(8, "everything__echo", json!({"message": "again"}))
-        .await;
-    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
     assert_eq!(
         s.front.connections().len(),
         2,
@@ -158,33 +147,27 @@ async fn after_a_goaway_calls_in_flight_finish_and_new_ones_reconnect() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cut_connection_ends_the_call_within_the_timeout_and_the_next_call_reconnects() {
-    let s = setup().await;
-    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
-    let mut body = long_call(&mcp, 7, 30).await;
-    s.front.abort_connections();
     // NB: everything gives its SSE events ids, so the gateway resumes the
     // call's stream (GET with Last-Event-ID) on a new connection; everything
     // answers it but sends nothing more, so the call ends at the toolkit's
     // timeout (PT3S here), with the upstream told to cancel. An upstream
     // without event ids fails the call at once ("the connection closed before
     // the reply was complete").
-    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
+    let (s, last) = a_long_call_under(30, TlsFront::abort_connections).await;
+    failed_after_resuming(&s, &last);
     assert_eq!(s.front.connections().len(), 2, "one new connection");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reset_stream_ends_only_its_call_and_the_connection_goes_on() {
-    let s = setup().await;
-    let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
-    let mut body = long_call(&mcp, 7, 30).await;
-    assert!(
-        s.front.reset("tools/call"),
-        "the call's stream is under way"
-    );
     // NB: as after a cut (above), the gateway resumes the stream, which
     // everything's event ids allow; nothing more comes, so the call ends at
     // the toolkit's timeout.
-    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
+    let (s, last) = a_long_call_under(30, |front| {
+        assert!(front.reset("tools/call"), "the call's stream is under way");
+    })
+    .await;
+    failed_after_resuming(&s, &last);
     let seen = s.front.connections();
     assert_eq!(
         seen.len(),
@@ -195,13 +178,40 @@ async fn a_reset_stream_ends_only_its_call_and_the_connection_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn after_a_goaway_with_an_error_calls_above_its_last_stream_fail_and_new_ones_reconnect() {
+async fn a_stream_reset_before_the_reply_fails_the_call_at_once_naming_the_toolkit() {
     let s = setup().await;
     let mcp = Mcp::connect(&s.gateway.url(), json!({})).await;
-    let mut body = long_call(&mcp, 7, 30).await;
+    s.front.reset_next("tools/call");
+    let started = std::time::Instant::now();
+    let call = mcp
+        .call_tool(2, "everything__echo", json!({"message": "lost"}))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "not the timeout"
+    );
+    assert_eq!(call["error"]["code"], -32603, "{call}");
+    let message = call["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("toolkit `everything`"), "{call}");
+    assert!(
+        message.contains("reset the request's HTTP/2 stream"),
+        "{call}"
+    );
+    let echo = mcp
+        .call_tool(3, "everything__echo", json!({"message": "again"}))
+        .await;
+    assert_eq!(echo_text(&echo), "Echo: again", "{echo}");
+    assert_eq!(s.front.connections().len(), 1, "the connection went on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_goaway_with_an_error_calls_above_its_last_stream_fail_and_new_ones_reconnect() {
     // Stream 1 is the session's initialize: the call's stream is above it.
-    s.front.goaway_with_error(1, ENHANCE_YOUR_CALM);
-    the_call_fails_and_the_next_one_works(&s, &mcp, &mut body).await;
+    let (s, last) = a_long_call_under(30, |front| {
+        front.goaway_with_error(1, ENHANCE_YOUR_CALM);
+    })
+    .await;
+    failed_after_resuming(&s, &last);
     let seen = s.front.connections();
     assert_eq!(seen.len(), 2, "a new connection after the GOAWAY: {seen:?}");
     assert!(seen.iter().all(|c| c.alpn.as_deref() == Some("h2")));
