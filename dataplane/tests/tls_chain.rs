@@ -1,7 +1,8 @@
 //! The explicit south chain (`http client` → `tls client` → `tcp client`)
 //! against a real MCP server (the Python SDK's paging peer) behind the tests'
-//! TLS front: the four ALPN/mTLS modes, asserted on the upstream side, every
-//! TLS failure a user can act on, and TLS files rotated without a restart.
+//! TLS front: the four ALPN/mTLS modes and the fallback to HTTP/1.1, asserted
+//! on the upstream side (with the SNI sent), every TLS failure a user can act
+//! on, verification turned off, and TLS files rotated without a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use http::Version;
 use serde_json::{Value, json};
 use support::http::{Mcp, send, tool_names};
+use support::process::GatewayProcess;
 use support::tls::{FrontTls, Issued, Pki, TlsFront};
 use support::{Peer, TestGateway, north};
 
@@ -162,23 +164,25 @@ async fn the_client_speaks_what_alpn_chose_and_presents_its_certificate_for_mtls
     }
 }
 
-/// `secure`'s failure as the client sees it: the toolkit is left out of the
-/// list, a call gets an error naming it; and the failure metric counts it.
-async fn failure(front: &TlsFront, paging: &Peer, versions: &str, tls: &str) -> String {
-    let yaml = chain_config(&front.url("/mcp"), versions, tls, &paging.url());
-    let gateway = TestGateway::start(&yaml).await;
+/// `secure`'s failure (reached at `url`) as the client sees it: the toolkit is
+/// left out of the list, a call gets an error naming it; the failure metric
+/// counts it, and the gateway logs it with the toolkit and the reason, which
+/// must contain `words`.
+async fn failure(url: &str, paging: &Peer, versions: &str, tls: &str, words: &str) {
+    let yaml = chain_config(url, versions, tls, &paging.url());
+    let gateway = GatewayProcess::start(&yaml, &[]);
     let started = Instant::now();
-    let (mcp, tools) = secure_tools(&gateway).await;
+    let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+    let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
     assert!(tools.iter().all(|t| t.starts_with("plain__")), "{tools:?}");
     assert!(!tools.is_empty(), "the other toolkit answers");
     let call = mcp.call_tool(2, "secure__tool-01", json!({})).await;
     assert!(started.elapsed() < Duration::from_secs(10), "no hang");
     assert_eq!(call["error"]["code"], -32603, "{call}");
-    let message = call["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let message = call["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("toolkit `secure`"), "{message}");
+    assert!(message.contains("TLS"), "{words}: {message}");
+    assert!(message.contains(words), "{words}: {message}");
     let metrics = send(
         http::Method::GET,
         &gateway.url().replace("/mcp", "/metrics"),
@@ -193,8 +197,14 @@ async fn failure(front: &TlsFront, paging: &Peer, versions: &str, tls: &str) -> 
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert!(failures >= 2, "counted: {text}");
-    gateway.gateway.shutdown().await;
-    message
+    let logged = gateway.await_logged(
+        &["\"WARN\"", "\"toolkit\":\"secure\"", words],
+        Duration::from_secs(5),
+    );
+    assert!(
+        logged.is_some(),
+        "a warning naming `secure` and why: {words}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -206,7 +216,7 @@ async fn tls_failures_name_the_toolkit_and_what_to_fix() {
     // (front certificate, front ALPN, client CAs it requires, gateway versions,
     // tls options, words the error must contain)
     #[allow(clippy::type_complexity)]
-    let cases: [(&Issued, &[&str], &[&Path], &str, String, &str); 6] = [
+    let cases: [(&Issued, &[&str], &[&Path], &str, String, &str); 7] = [
         (
             &pki.untrusted,
             both,
@@ -240,6 +250,16 @@ async fn tls_failures_name_the_toolkit_and_what_to_fix() {
             "client certificate",
         ),
         (&pki.server, &["http/1.1"], &[], "[h2]", trust(&pki), "ALPN"),
+        // The server does no ALPN at all: the handshake succeeds, but only h2
+        // may be spoken (the `H2Required` branch).
+        (
+            &pki.server,
+            &[],
+            &[],
+            "[h2]",
+            trust(&pki),
+            "did not choose h2",
+        ),
         (
             &pki.server,
             both,
@@ -251,10 +271,19 @@ async fn tls_failures_name_the_toolkit_and_what_to_fix() {
     ];
     for (cert, alpn, client_cas, versions, tls, words) in cases {
         let front = front(&paging, cert, alpn, client_cas).await;
-        let message = failure(&front, &paging, versions, &tls).await;
-        assert!(message.contains("TLS"), "{words}: {message}");
-        assert!(message.contains(words), "{words}: {message}");
+        failure(&front.url("/mcp"), &paging, versions, &tls, words).await;
     }
+    // No TLS at all on the upstream's port (a plain HTTP server answers the
+    // ClientHello with an HTTP error): a failed handshake, said so.
+    let plain = format!("https://localhost:{}/mcp", paging.port);
+    failure(
+        &plain,
+        &paging,
+        "[http/1.1, h2]",
+        &trust(&pki),
+        "handshake failed",
+    )
+    .await;
 }
 
 /// Poll `call` until it succeeds: the gateway re-reads TLS files at most once
@@ -422,4 +451,94 @@ async fn an_http_upstream_speaks_http1_by_default_and_h2c_when_only_h2_is_allowe
         );
         gateway.gateway.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offering_h2_and_http1_speaks_http1_to_a_server_without_h2_or_without_alpn() {
+    let pki = Pki::new();
+    let paging = Peer::start("paging");
+    let ca = pki.ca_file.display().to_string();
+    for alpn in [&["http/1.1"][..], &[][..]] {
+        let sys = front(&paging, &pki.server, alpn, &[]).await;
+        let chain = front(&paging, &pki.server, alpn, &[]).await;
+        let yaml = config(&[
+            ("sys", &sys.url("/mcp"), Via::Sys),
+            (
+                "chain",
+                &chain.url("/mcp"),
+                Via::Chain("[h2, http/1.1]", &trust(&pki)),
+            ),
+        ]);
+        // NB: sys:http_client trusts the system's roots, which SSL_CERT_FILE
+        // names: in a process of its own.
+        let gateway = GatewayProcess::start(&yaml, &[("SSL_CERT_FILE", &ca)]);
+        let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+        let tools = tool_names(&mcp.request(1, "tools/list", json!({})).await);
+        for (id, (name, upstream)) in [(2, ("sys", &sys)), (3, ("chain", &chain))] {
+            assert!(
+                tools.iter().any(|t| *t == format!("{name}__tool-01")),
+                "{name} {alpn:?}: {tools:?}"
+            );
+            let call = mcp
+                .call_tool(id, &format!("{name}__tool-02"), json!({}))
+                .await;
+            assert!(call.get("result").is_some(), "{name} {alpn:?}: {call}");
+            let seen = upstream.connections();
+            assert!(!seen.is_empty(), "{name} {alpn:?}");
+            for connection in &seen {
+                assert_eq!(connection.offered_alpn, ["h2", "http/1.1"], "{name}");
+                assert_eq!(connection.alpn.as_deref(), alpn.first().copied(), "{name}");
+                assert_eq!(connection.sni.as_deref(), Some("localhost"), "{name}");
+            }
+            let versions = upstream.versions();
+            assert!(
+                !versions.is_empty() && versions.iter().all(|v| *v == Version::HTTP_11),
+                "{name} {alpn:?}: {versions:?}"
+            );
+        }
+    }
+}
+
+/// A gateway (its binary) reaching `secure` behind `front` with these
+/// `versions` and `tls` options: a call to it works, over one connection.
+async fn secure_call_works(
+    front: &TlsFront,
+    paging: &Peer,
+    versions: &str,
+    tls: &str,
+) -> GatewayProcess {
+    let yaml = chain_config(&front.url("/mcp"), versions, tls, &paging.url());
+    let gateway = GatewayProcess::start(&yaml, &[]);
+    let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+    let call = mcp.call_tool(1, "secure__tool-01", json!({})).await;
+    assert!(call.get("result").is_some(), "{call}");
+    let seen = front.connections();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    gateway
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_explicit_sni_is_sent_and_verified_while_the_tcp_client_dials_its_own_host() {
+    let pki = Pki::new();
+    let paging = Peer::start("paging");
+    // The certificate is for other.example only; the URL says localhost and
+    // the tcp client dials 127.0.0.1.
+    let front = front(&paging, &pki.other_name, &["h2"], &[]).await;
+    let tls = format!("{}, sni: [ other.example ]", trust(&pki));
+    secure_call_works(&front, &paging, "[h2]", &tls).await;
+    assert_eq!(front.connections()[0].sni.as_deref(), Some("other.example"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn skipping_verification_reaches_an_untrusted_server_and_warns_naming_the_toolkit() {
+    let pki = Pki::new();
+    let paging = Peer::start("paging");
+    let front = front(&paging, &pki.untrusted, &["h2"], &[]).await;
+    let skip = "dangerously_skip_verification: true";
+    let gateway = secure_call_works(&front, &paging, "[h2]", skip).await;
+    let warning = gateway.await_logged(
+        &["\"WARN\"", "verification is OFF", "toolkit `secure`"],
+        Duration::from_secs(5),
+    );
+    assert!(warning.is_some(), "a loud warning naming the toolkit");
 }

@@ -39,7 +39,7 @@ impl Toolkit {
         let http = if plan.egress == EgressPlan::for_server(&plan.server) {
             http.clone()
         } else {
-            HttpClient::for_egress(&plan.egress)
+            HttpClient::for_egress(&plan.egress, &plan.name)
         };
         Ok(Self {
             name: plan.name.as_str().into(),

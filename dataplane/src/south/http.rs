@@ -85,7 +85,7 @@ impl HttpClient {
         Self::build(
             Connector {
                 tcp: tcp_connector(),
-                tls: Some(Arc::new(TlsSource::new(TlsPlan::system_default()))),
+                tls: Some(Arc::new(TlsSource::new(TlsPlan::system_default(), None))),
                 connect_to: None,
                 alerts: Alerts::default(),
             },
@@ -95,9 +95,12 @@ impl HttpClient {
 
     /// The client of one toolkit's egress plan: its HTTP versions (h2 with prior
     /// knowledge for an `http` server when only h2 is allowed), its TLS settings
-    /// and where to connect.
-    pub fn for_egress(plan: &EgressPlan) -> Self {
-        let tls = plan.tls.clone().map(|tls| Arc::new(TlsSource::new(tls)));
+    /// and where to connect. `toolkit` names whose client it is in its warnings.
+    pub fn for_egress(plan: &EgressPlan, toolkit: &str) -> Self {
+        let tls = plan
+            .tls
+            .clone()
+            .map(|tls| Arc::new(TlsSource::new(tls, Some(toolkit))));
         Self::build(
             Connector {
                 tcp: tcp_connector(),
@@ -119,7 +122,7 @@ impl HttpClient {
         Self::build(
             Connector {
                 tcp: tcp_connector(),
-                tls: Some(Arc::new(TlsSource::new(tls))),
+                tls: Some(Arc::new(TlsSource::new(tls, None))),
                 connect_to: None,
                 alerts: Alerts::default(),
             },

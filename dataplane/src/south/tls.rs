@@ -48,11 +48,15 @@ impl std::fmt::Debug for TlsSource {
 }
 
 impl TlsSource {
-    pub(super) fn new(plan: TlsPlan) -> Self {
+    /// `toolkit`: whose upstream this is, named in the warning when
+    /// verification is off (so an operator knows which config to fix).
+    pub(super) fn new(plan: TlsPlan, toolkit: Option<&str>) -> Self {
         if plan.skip_verification {
+            let toolkit = toolkit.unwrap_or("?");
             tracing::warn!(
-                "TLS server verification is OFF for an upstream (dangerously_skip_verification): \
-                 anyone on the path can impersonate it"
+                toolkit,
+                "TLS server verification is OFF for toolkit `{toolkit}`'s upstream \
+                 (dangerously_skip_verification): anyone on the path can impersonate it"
             );
         }
         Self {

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Duration;
 
 /// A running `mcpgw-dataplane` process.
@@ -13,8 +13,8 @@ pub struct GatewayProcess {
     child: Child,
     pub addr: std::net::SocketAddr,
     config: PathBuf,
-    /// Every log line so far (JSON).
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every log line so far (JSON), and a signal for each new one.
+    log: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
 impl GatewayProcess {
@@ -42,7 +42,7 @@ impl GatewayProcess {
             .expect("the gateway binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let lines = log.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
@@ -55,10 +55,11 @@ impl GatewayProcess {
                 {
                     let _ = tx.send(Ok(addr.parse().expect("addr")));
                 }
-                lines.lock().unwrap().push(line);
+                lines.0.lock().unwrap().push(line);
+                lines.1.notify_all();
             }
             if let Some(tx) = tx {
-                let _ = tx.send(Err(lines.lock().unwrap().join("\n")));
+                let _ = tx.send(Err(lines.0.lock().unwrap().join("\n")));
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
@@ -82,8 +83,26 @@ impl GatewayProcess {
 
     /// The log lines (JSON) whose message contains `text`.
     pub fn logged(&self, text: &str) -> Vec<String> {
-        let lines = self.log.lock().unwrap();
+        let lines = self.log.0.lock().unwrap();
         lines.iter().filter(|l| l.contains(text)).cloned().collect()
+    }
+
+    /// Wait (up to `within`) for a log line containing every one of `texts`,
+    /// and return it: the log is read on a thread of its own, so a line
+    /// written just before a reply may not be here yet when the reply is.
+    pub fn await_logged(&self, texts: &[&str], within: Duration) -> Option<String> {
+        let find = |lines: &Vec<String>| {
+            lines
+                .iter()
+                .find(|l| texts.iter().all(|t| l.contains(t)))
+                .cloned()
+        };
+        let (lines, logged) = &*self.log;
+        let lines = lines.lock().unwrap();
+        let (lines, _) = logged
+            .wait_timeout_while(lines, within, |lines| find(&*lines).is_none())
+            .unwrap();
+        find(&lines)
     }
 }
 

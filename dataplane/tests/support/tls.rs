@@ -1,14 +1,18 @@
 //! TLS for the tests: certificates made in the test (rcgen), and a
 //! TLS-terminating front of the tests' own that puts a real (plain HTTP) MCP
 //! server behind `https`, with the ALPN list and client-certificate policy a
-//! test asks for. The front records what each connection negotiated (ALPN,
-//! client certificate) and what HTTP version each request spoke, so tests
-//! assert on the upstream side what arrived.
+//! test asks for. The front records what each connection negotiated (SNI,
+//! ALPN, client certificate) and what HTTP version each request spoke, so
+//! tests assert on the upstream side what arrived. It can also misbehave on
+//! request: reset one h2 stream, or end its connections with an h2 GOAWAY
+//! carrying an error code.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri, Version};
@@ -26,7 +30,9 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
 use tokio::task::AbortHandle;
 
 /// A certificate and its key, as PEM files and DER.
@@ -164,23 +170,24 @@ pub struct FrontTls<'a> {
 }
 
 /// What one connection negotiated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Seen {
+    /// The server name the client sent (SNI).
+    pub sni: Option<String>,
+    /// The ALPN protocols the client offered, in its order.
+    pub offered_alpn: Vec<String>,
+    /// The ALPN protocol chosen.
     pub alpn: Option<String>,
     pub client_cert: Option<CertificateDer<'static>>,
 }
 
+/// An h2 error code for [`TlsFront::goaway_with_error`]: ENHANCE_YOUR_CALM.
+pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+
 /// A TLS-terminating front for a plain-HTTP upstream, on 127.0.0.1:0.
 pub struct TlsFront {
     pub addr: SocketAddr,
-    connections: Arc<Mutex<Vec<Seen>>>,
-    versions: Arc<Mutex<Vec<Version>>>,
-    /// The JSON-RPC method of every request (the HTTP method for GET and DELETE).
-    methods: Arc<Mutex<Vec<String>>>,
-    /// The tasks of the open connections, to cut them.
-    live: Arc<Mutex<Vec<AbortHandle>>>,
-    /// Graceful shutdown of the open connections (HTTP/2 GOAWAY).
-    graceful: Arc<Mutex<hyper_util::server::graceful::GracefulShutdown>>,
+    shared: Shared,
     accept: AbortHandle,
 }
 
@@ -189,6 +196,24 @@ impl Drop for TlsFront {
         self.accept.abort();
         self.abort_connections();
     }
+}
+
+type Resets = Arc<Mutex<Vec<(String, oneshot::Sender<()>)>>>;
+type Injection = Arc<Mutex<Option<Vec<u8>>>>;
+
+/// What the accept loop shares with the front's handle.
+#[derive(Clone)]
+struct Shared {
+    connections: Arc<Mutex<Vec<Seen>>>,
+    versions: Arc<Mutex<Vec<Version>>>,
+    methods: Arc<Mutex<Vec<String>>>,
+    requests: watch::Sender<usize>,
+    resets: Resets,
+    /// Methods whose next request is refused with RST_STREAM, unanswered.
+    refusals: Arc<Mutex<Vec<String>>>,
+    injections: Arc<Mutex<Vec<Injection>>>,
+    live: Arc<Mutex<Vec<AbortHandle>>>,
+    graceful: Arc<Mutex<hyper_util::server::graceful::GracefulShutdown>>,
 }
 
 fn server_config(tls: &FrontTls<'_>) -> rustls::ServerConfig {
@@ -223,8 +248,7 @@ impl TlsFront {
     /// Terminate TLS as `tls` says and forward every request to `upstream`
     /// (e.g. `http://127.0.0.1:1234`, or with a path, where every request goes).
     pub async fn start(upstream: &str, tls: FrontTls<'_>) -> Self {
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&tls)));
-        Self::serve(upstream, Some(acceptor)).await
+        Self::serve(upstream, Some(Arc::new(server_config(&tls)))).await
     }
 
     /// A front without TLS: plain HTTP/1.1, or h2 with prior knowledge (h2c).
@@ -232,86 +256,53 @@ impl TlsFront {
         Self::serve(upstream, None).await
     }
 
-    async fn serve(upstream: &str, acceptor: Option<tokio_rustls::TlsAcceptor>) -> Self {
+    async fn serve(upstream: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let socket = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = socket.local_addr().expect("addr");
         let upstream: Uri = upstream.parse().expect("upstream URL");
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
-        let methods = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(Mutex::new(Vec::new()));
-        let versions = Arc::new(Mutex::new(Vec::new()));
-        let live = Arc::new(Mutex::new(Vec::new()));
-        let graceful = Arc::new(Mutex::new(
-            hyper_util::server::graceful::GracefulShutdown::new(),
-        ));
-        let state = (
-            connections.clone(),
-            versions.clone(),
-            live.clone(),
-            graceful.clone(),
-            methods.clone(),
-        );
+        let shared = Shared {
+            connections: Arc::default(),
+            versions: Arc::default(),
+            methods: Arc::default(),
+            requests: watch::Sender::new(0),
+            resets: Arc::default(),
+            refusals: Arc::default(),
+            injections: Arc::default(),
+            live: Arc::default(),
+            graceful: Arc::new(Mutex::new(
+                hyper_util::server::graceful::GracefulShutdown::new(),
+            )),
+        };
+        let state = shared.clone();
         let accept = tokio::spawn(async move {
-            let (connections, versions, live, graceful, methods) = state;
             loop {
                 let Ok((tcp, _)) = socket.accept().await else {
                     continue;
                 };
-                let (acceptor, client, upstream) =
-                    (acceptor.clone(), client.clone(), upstream.clone());
-                let (connections, versions, graceful, methods) = (
-                    connections.clone(),
-                    versions.clone(),
-                    graceful.clone(),
-                    methods.clone(),
-                );
+                let (tls, client, upstream, state) =
+                    (tls.clone(), client.clone(), upstream.clone(), state.clone());
+                let live = state.live.clone();
                 let task = tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        versions.lock().unwrap().push(req.version());
-                        forward(client.clone(), upstream.clone(), methods.clone(), req)
-                    });
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    let Some(acceptor) = acceptor else {
-                        connections.lock().unwrap().push(Seen {
-                            alpn: None,
-                            client_cert: None,
-                        });
-                        let conn = builder.serve_connection(TokioIo::new(tcp), service);
-                        let conn = graceful.lock().unwrap().watch(conn.into_owned());
-                        let _ = conn.await;
+                    let Some(tls) = tls else {
+                        state.connections.lock().unwrap().push(Seen::default());
+                        serve_connection(tcp, client, upstream, &state).await;
                         return;
                     };
-                    // A failed handshake is what some tests want: just close.
-                    let Ok(stream) = acceptor.accept(tcp).await else {
+                    let Some((stream, seen)) = handshake(tcp, tls).await else {
+                        // A failed handshake is what some tests want: just close.
                         return;
                     };
-                    let (_, session) = stream.get_ref();
-                    connections.lock().unwrap().push(Seen {
-                        alpn: session
-                            .alpn_protocol()
-                            .map(|p| String::from_utf8_lossy(p).into_owned()),
-                        client_cert: session
-                            .peer_certificates()
-                            .and_then(|c| c.first())
-                            .map(|c| c.clone().into_owned()),
-                    });
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    let conn = graceful.lock().unwrap().watch(conn);
-                    let _ = conn.await;
+                    state.connections.lock().unwrap().push(seen);
+                    serve_connection(stream, client, upstream, &state).await;
                 });
                 live.lock().unwrap().push(task.abort_handle());
             }
         });
         Self {
             addr,
-            connections,
-            versions,
-            methods,
-            live,
-            graceful,
+            shared,
             accept: accept.abort_handle(),
         }
     }
@@ -328,22 +319,62 @@ impl TlsFront {
 
     /// What every connection so far negotiated, in order.
     pub fn connections(&self) -> Vec<Seen> {
-        self.connections.lock().unwrap().clone()
+        self.shared.connections.lock().unwrap().clone()
     }
 
     /// The HTTP version of every request so far.
     pub fn versions(&self) -> Vec<Version> {
-        self.versions.lock().unwrap().clone()
+        self.shared.versions.lock().unwrap().clone()
     }
 
     /// The JSON-RPC method of every request so far (`GET`, `DELETE` for those).
     pub fn methods(&self) -> Vec<String> {
-        self.methods.lock().unwrap().clone()
+        self.shared.methods.lock().unwrap().clone()
+    }
+
+    /// Wait until a request of `method` (JSON-RPC, or `GET`/`DELETE`) arrived.
+    pub async fn requested(&self, method: &str) {
+        let mut requests = self.shared.requests.subscribe();
+        let _ = requests
+            .wait_for(|_| self.methods().iter().any(|m| m == method))
+            .await;
+    }
+
+    /// Reset (h2 RST_STREAM, INTERNAL_ERROR) the stream of the oldest response
+    /// under way to a `method` request. Returns whether there was one.
+    pub fn reset(&self, method: &str) -> bool {
+        let mut resets = self.shared.resets.lock().unwrap();
+        resets.retain(|(_, trigger)| !trigger.is_closed());
+        let Some(at) = resets.iter().position(|(m, _)| m == method) else {
+            return false;
+        };
+        let (_, trigger) = resets.remove(at);
+        trigger.send(()).is_ok()
+    }
+
+    /// Reset (h2 RST_STREAM, INTERNAL_ERROR) the stream of the next `method`
+    /// request before any reply, instead of forwarding it.
+    pub fn reset_next(&self, method: &str) {
+        self.shared.refusals.lock().unwrap().push(method.to_owned());
+    }
+
+    /// End every open connection with an h2 GOAWAY carrying `code` and
+    /// `last_stream_id`, written on the wire between two of hyper's frames
+    /// (hyper's server only sends graceful ones). The front goes on serving
+    /// the streams it has, as a server would that sent it by mistake; it is the
+    /// client's side of the contract under test.
+    pub fn goaway_with_error(&self, last_stream_id: u32, code: u32) {
+        let mut frame = vec![0, 0, 8, 0x7, 0, 0, 0, 0, 0];
+        frame.extend_from_slice(&(last_stream_id & 0x7fff_ffff).to_be_bytes());
+        frame.extend_from_slice(&code.to_be_bytes());
+        for slot in self.shared.injections.lock().unwrap().iter() {
+            *slot.lock().unwrap() = Some(frame.clone());
+        }
     }
 
     /// Cut every open connection at once (no GOAWAY, no close_notify).
     pub fn abort_connections(&self) {
-        for task in self.live.lock().unwrap().drain(..) {
+        for task in self.shared.live.lock().unwrap().drain(..) {
             task.abort();
         }
     }
@@ -352,10 +383,163 @@ impl TlsFront {
     /// requests finish. New connections are still accepted.
     pub fn goaway(&self) {
         let old = std::mem::replace(
-            &mut *self.graceful.lock().unwrap(),
+            &mut *self.shared.graceful.lock().unwrap(),
             hyper_util::server::graceful::GracefulShutdown::new(),
         );
         tokio::spawn(old.shutdown());
+    }
+}
+
+/// The server side of a TLS handshake, recording what the client offered.
+async fn handshake(
+    tcp: tokio::net::TcpStream,
+    config: Arc<rustls::ServerConfig>,
+) -> Option<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, Seen)> {
+    let acceptor = rustls::server::Acceptor::default();
+    let start = tokio_rustls::LazyConfigAcceptor::new(acceptor, tcp)
+        .await
+        .ok()?;
+    let hello = start.client_hello();
+    let sni = hello.server_name().map(str::to_owned);
+    let offered_alpn = hello
+        .alpn()
+        .map(|offered| {
+            offered
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let stream = start.into_stream(config).await.ok()?;
+    let (_, session) = stream.get_ref();
+    let seen = Seen {
+        sni,
+        offered_alpn,
+        alpn: session
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        client_cert: session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.clone().into_owned()),
+    };
+    Some((stream, seen))
+}
+
+/// Serve one connection (HTTP/1.1 or h2) until it ends, forwarding every request.
+async fn serve_connection<T>(
+    io: T,
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: Uri,
+    state: &Shared,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let slot = Injection::default();
+    state.injections.lock().unwrap().push(slot.clone());
+    let io = Injecting {
+        io,
+        slot,
+        pending: Vec::new(),
+        flushed: false,
+    };
+    let forwarding = state.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        forwarding.versions.lock().unwrap().push(req.version());
+        forward(client.clone(), upstream.clone(), forwarding.clone(), req)
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .into_owned();
+    let conn = state.graceful.lock().unwrap().watch(conn);
+    let _ = conn.await;
+}
+
+/// A connection's IO that writes a frame of the test's (an h2 GOAWAY) between
+/// two of the server's frames: only after a flush completed is nothing of
+/// the server's half-written, so the frame goes out before the next write.
+struct Injecting<T> {
+    io: T,
+    slot: Injection,
+    /// What is left to write of the injected frame.
+    pending: Vec<u8>,
+    /// Whether the last thing done was a completed flush.
+    flushed: bool,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Injecting<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Injecting<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.flushed
+            && this.pending.is_empty()
+            && let Some(frame) = this.slot.lock().unwrap().take()
+        {
+            this.pending = frame;
+        }
+        while !this.pending.is_empty() {
+            let n = ready!(Pin::new(&mut this.io).poll_write(cx, &this.pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            this.pending.drain(..n);
+        }
+        let written = ready!(Pin::new(&mut this.io).poll_write(cx, buf))?;
+        this.flushed = false;
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        ready!(Pin::new(&mut this.io).poll_flush(cx))?;
+        this.flushed = true;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// A response body whose h2 stream the test can reset: when its trigger
+/// fires, the body fails, and hyper answers that with RST_STREAM.
+struct Resettable {
+    inner: Incoming,
+    trigger: Option<oneshot::Receiver<()>>,
+}
+
+impl hyper::body::Body for Resettable {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Some(trigger) = this.trigger.as_mut()
+            && let Poll::Ready(fired) = Pin::new(trigger).poll(cx)
+        {
+            // NB: a oneshot must not be polled again once it is ready.
+            this.trigger = None;
+            if fired.is_ok() {
+                return Poll::Ready(Some(Err("the test reset this stream".into())));
+            }
+        }
+        Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into)
     }
 }
 
@@ -369,14 +553,15 @@ const HOP_BY_HOP: [&str; 6] = [
     "te",
 ];
 
-type Body = BoxBody<Bytes, hyper::Error>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = BoxBody<Bytes, BoxError>;
 
 async fn forward(
     client: Client<HttpConnector, Full<Bytes>>,
     upstream: Uri,
-    methods: Arc<Mutex<Vec<String>>>,
+    state: Shared,
     req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, BoxError> {
     let (mut parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -387,7 +572,16 @@ async fn forward(
         .ok()
         .and_then(|m| m["method"].as_str().map(str::to_owned))
         .unwrap_or_else(|| parts.method.to_string());
-    methods.lock().unwrap().push(method);
+    state.methods.lock().unwrap().push(method.clone());
+    state.requests.send_modify(|n| *n += 1);
+    {
+        let mut refusals = state.refusals.lock().unwrap();
+        if let Some(at) = refusals.iter().position(|m| *m == method) {
+            refusals.remove(at);
+            // hyper answers a service's error with RST_STREAM (over h2).
+            return Err("the test refused this request".into());
+        }
+    }
     let body = Full::new(body);
     // An upstream URL with a path of its own takes every request there.
     let path = match upstream.path() {
@@ -416,7 +610,15 @@ async fn forward(
             for name in HOP_BY_HOP {
                 response.headers_mut().remove(name);
             }
-            response.map(BodyExt::boxed)
+            let (trigger, fired) = oneshot::channel();
+            state.resets.lock().unwrap().push((method, trigger));
+            response.map(|inner| {
+                Resettable {
+                    inner,
+                    trigger: Some(fired),
+                }
+                .boxed()
+            })
         }
         Err(e) => {
             let body = Full::new(Bytes::from(format!("the front's upstream failed: {e}")))
