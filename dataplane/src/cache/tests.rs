@@ -220,16 +220,29 @@ async fn a_hundred_concurrent_lookups_at_expiry_make_one_load() {
     );
 }
 
+/// Load `scope`'s first page with `load(1)`, let it go stale (past a TTL of
+/// 300 s) and load it again with `load(2)`.
+async fn load_expire_and_reload<F, E>(
+    cache: &ListingCache,
+    scope: &ListingScope,
+    load: impl Fn(u64) -> F,
+) where
+    F: Future<Output = Result<CachedPage, E>>,
+    E: Clone + Send + Sync + std::fmt::Debug + 'static,
+{
+    cache.page(key(scope, None), None, load(1)).await.unwrap();
+    tokio::time::advance(Duration::from_secs(301)).await;
+    cache.page(key(scope, None), None, load(2)).await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_late_caller_that_saw_the_stale_page_leaves_the_fresh_one_in_place() {
     let (cache, _) = cache(Duration::from_secs(300), 100);
     let scope = ListingScope::default();
     let loads = AtomicUsize::new(0);
     let load = |n: u64| counted(&loads, json!({ "tools": [], "n": n }));
-    cache.page(key(&scope, None), None, load(1)).await.unwrap();
-    tokio::time::advance(Duration::from_secs(301)).await;
     // Another caller reloads first; this one then drops what it saw as stale.
-    cache.page(key(&scope, None), None, load(2)).await.unwrap();
+    load_expire_and_reload(&cache, &scope, load).await;
     cache.drop_stale(&key(&scope, None)).await;
     let kept = cache.page(key(&scope, None), None, load(3)).await.unwrap();
     assert_eq!(kept.raw["n"], 2);
@@ -242,9 +255,7 @@ async fn pages_dropped_for_age_or_space_are_counted_as_evictions() {
     let scope = ListingScope::default();
     let load = |n: u64| async move { Ok::<_, ()>(page(json!({ "tools": [], "n": n }))) };
     let evictions = || metrics.listing_cache_count("kit", "tools/list", CacheEvent::Eviction);
-    cache.page(key(&scope, None), None, load(1)).await.unwrap();
-    tokio::time::advance(Duration::from_secs(301)).await;
-    cache.page(key(&scope, None), None, load(2)).await.unwrap();
+    load_expire_and_reload(&cache, &scope, load).await;
     assert_eq!(evictions(), 1, "dropped for age");
 
     // A size bound of 1: a second page makes room by dropping one of the two.
@@ -270,39 +281,21 @@ async fn the_shorter_of_the_configured_ttl_and_the_upstreams_ttl_ms_wins() {
     let scope = ListingScope::default();
     let loads = AtomicUsize::new(0);
     let short = json!({"tools": [], "ttlMs": 10_000});
-    cache
-        .page(key(&scope, None), None, counted(&loads, short.clone()))
-        .await
-        .unwrap();
-    tokio::time::advance(Duration::from_secs(9)).await;
-    cache
-        .page(key(&scope, None), None, counted(&loads, short.clone()))
-        .await
-        .unwrap();
-    assert_eq!(loads.load(Ordering::SeqCst), 1, "fresh for ttlMs");
-    tokio::time::advance(Duration::from_secs(2)).await;
     let long = json!({"tools": [], "ttlMs": 3_600_000});
-    cache
-        .page(key(&scope, None), None, counted(&loads, long.clone()))
-        .await
-        .unwrap();
-    assert_eq!(loads.load(Ordering::SeqCst), 2, "stale after ttlMs");
-    tokio::time::advance(Duration::from_secs(299)).await;
-    cache
-        .page(key(&scope, None), None, counted(&loads, long.clone()))
-        .await
-        .unwrap();
-    assert_eq!(loads.load(Ordering::SeqCst), 2);
-    tokio::time::advance(Duration::from_secs(2)).await;
-    cache
-        .page(key(&scope, None), None, counted(&loads, long))
-        .await
-        .unwrap();
-    assert_eq!(
-        loads.load(Ordering::SeqCst),
-        3,
-        "never longer than the configured ttl"
-    );
+    // (seconds waited first, the upstream's answer, upstream loads by then)
+    let steps = [
+        (0, &short, 1, "loaded"),
+        (9, &short, 1, "fresh for ttlMs"),
+        (2, &long, 2, "stale after ttlMs"),
+        (299, &long, 2, "fresh for the configured ttl"),
+        (2, &long, 3, "never longer than the configured ttl"),
+    ];
+    for (wait, value, expected, why) in steps {
+        tokio::time::advance(Duration::from_secs(wait)).await;
+        let asked = cache.page(key(&scope, None), None, counted(&loads, value.clone()));
+        asked.await.unwrap();
+        assert_eq!(loads.load(Ordering::SeqCst), expected, "{why}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
