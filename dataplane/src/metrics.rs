@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// What failed towards a toolkit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +63,8 @@ pub enum CacheEvent {
 }
 
 impl CacheEvent {
+    const ALL: [Self; 4] = [Self::Hit, Self::Miss, Self::Load, Self::Eviction];
+
     fn label(self) -> &'static str {
         match self {
             Self::Hit => "hit",
@@ -82,8 +84,11 @@ pub struct Metrics {
     reloads_failed: AtomicU64,
     /// Indexed like [`Refusal::ALL`].
     refusals: [AtomicU64; 3],
-    listing_cache: Mutex<BTreeMap<(String, &'static str, CacheEvent), u64>>,
+    listing_cache: RwLock<BTreeMap<Arc<str>, ListingCounts>>,
 }
+
+/// One toolkit's listing cache counters: per list, indexed like [`CacheEvent::ALL`].
+type ListingCounts = BTreeMap<&'static str, [AtomicU64; 4]>;
 
 impl Metrics {
     pub fn toolkit_failed(&self, toolkit: &str, operation: Operation) {
@@ -96,17 +101,35 @@ impl Metrics {
 
     /// A lookup of the listing cache for `toolkit`'s `list`.
     pub fn listing_cache(&self, toolkit: &str, list: &'static str, event: CacheEvent) {
-        let mut counts = self.listing_cache.lock().unwrap_or_else(|p| p.into_inner());
-        *counts.entry((toolkit.to_owned(), list, event)).or_default() += 1;
+        // NB: the hot path (a hit) takes a shared read lock and allocates
+        // nothing; only a toolkit's first event of a list takes the write lock.
+        let counts = self.listing_cache.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(counters) = counts.get(toolkit).and_then(|lists| lists.get(list)) {
+            counters[event as usize].fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        drop(counts);
+        let mut counts = self
+            .listing_cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let counters = counts
+            .entry(Arc::from(toolkit))
+            .or_default()
+            .entry(list)
+            .or_default();
+        counters[event as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// How often `event` happened for `toolkit`'s `list`.
     pub fn listing_cache_count(&self, toolkit: &str, list: &'static str, event: CacheEvent) -> u64 {
-        let counts = self.listing_cache.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = self.listing_cache.read().unwrap_or_else(|p| p.into_inner());
         counts
-            .get(&(toolkit.to_owned(), list, event))
-            .copied()
-            .unwrap_or_default()
+            .get(toolkit)
+            .and_then(|lists| lists.get(list))
+            .map_or(0, |counters| {
+                counters[event as usize].load(Ordering::Relaxed)
+            })
     }
 
     /// A guard refused a request.
@@ -179,19 +202,24 @@ impl Metrics {
         }
         out.push_str("# HELP mcpgw_listing_cache_total Listing cache lookups and evictions, by toolkit, list and event (hit, miss, load, eviction).\n");
         out.push_str("# TYPE mcpgw_listing_cache_total counter\n");
-        let counts = self
-            .listing_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for ((toolkit, list, event), count) in counts {
+        let counts = self.listing_cache.read().unwrap_or_else(|p| p.into_inner());
+        for (toolkit, lists) in counts.iter() {
             let toolkit = toolkit.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(
-                out,
-                "mcpgw_listing_cache_total{{toolkit=\"{toolkit}\",list=\"{list}\",event=\"{}\"}} {count}",
-                event.label()
-            );
+            for (list, counters) in lists {
+                for event in CacheEvent::ALL {
+                    let count = counters[event as usize].load(Ordering::Relaxed);
+                    if count == 0 {
+                        continue;
+                    }
+                    let _ = writeln!(
+                        out,
+                        "mcpgw_listing_cache_total{{toolkit=\"{toolkit}\",list=\"{list}\",event=\"{}\"}} {count}",
+                        event.label()
+                    );
+                }
+            }
         }
+        drop(counts);
         out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");
         out.push_str("# TYPE mcpgw_sessions gauge\n");
         let _ = writeln!(out, "mcpgw_sessions {sessions}");

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::http::{Mcp, read_until, send, tool_names};
@@ -169,7 +169,10 @@ stores: {{ cache: {{ type: memory }} }}
 #[tokio::test(flavor = "multi_thread")]
 async fn callers_with_other_roles_or_tokens_never_see_each_others_listings() {
     let keys = Keys::new("cache-callers");
-    let (shared, mine) = (Peer::start("auth"), Peer::start("auth"));
+    let shared = Peer::start("auth");
+    // NB: `mine` lists a tool named after each caller, so isolation shows in
+    // the items themselves.
+    let mine = Peer::start_with("auth", 0, &[("AUTH_SERVER_LIST_PER_CALLER", "1")]);
     let gateway = TestGateway::start(&guarded(&keys, &shared.url(), &mine.url())).await;
     let alice_token = keys.issuer.token("alice", "kit:all");
     let bob_token = keys.issuer.token("bob", "");
@@ -184,18 +187,28 @@ async fn callers_with_other_roles_or_tokens_never_see_each_others_listings() {
             "shared__whoami",
             "shared__echo",
             "mine__whoami",
-            "mine__echo"
+            "mine__echo",
+            "mine__for-alice"
         ],
         "{alice_tools:?}"
     );
     let bob_tools = list(&bob, 1).await;
-    assert_eq!(bob_tools, ["shared__echo", "mine__whoami", "mine__echo"]);
+    assert_eq!(
+        bob_tools,
+        [
+            "shared__echo",
+            "mine__whoami",
+            "mine__echo",
+            "mine__for-bob"
+        ]
+    );
     assert_eq!(list(&anonymous, 1).await, ["shared__echo"]);
     assert_eq!(
         list(&alice, 2).await,
         alice_tools,
         "and Alice still sees hers"
     );
+    assert_eq!(list(&bob, 2).await, bob_tools, "and Bob his");
 
     // The shared toolkit answered once for all three; the one that gets the
     // caller's token answered each caller, with their own token, once.
@@ -248,4 +261,105 @@ async fn everything_time_and_paging_lists_are_loaded_once_for_two_sessions() {
         assert_eq!(cache_count(&gateway, name, "load").await, 1, "{name}");
         assert_eq!(cache_count(&gateway, name, "hit").await, 1, "{name}");
     }
+}
+
+/// Ask `mcp` for `tools/list` until `kit` has received `lists` of them, or
+/// panic after `limit` (the gateway goes upstream only when asked).
+async fn list_until_upstream_lists(mcp: &Mcp, kit: &Peer, lists: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    for id in 100.. {
+        list(mcp, id).await;
+        if rpc_count(kit, "tools/list").await >= lists {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{kit:?} got no {lists}th tools/list within {limit:?}: {:?}",
+            rpc_records(kit).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_is_fetched_again_once_its_ttl_has_passed() {
+    let kit = Peer::start("auth");
+    let yaml =
+        cached(config(&[("kit", &kit.url())], false, "")).replace("ttl: PT5M", "ttl: PT0.5S");
+    let gateway = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+    let started = Instant::now();
+    assert_eq!(list(&mcp, 1).await, ["kit__whoami", "kit__echo"]);
+    list_until_upstream_lists(&mcp, &kit, 2, Duration::from_secs(20)).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "not before the TTL: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(list(&mcp, 2).await, ["kit__whoami", "kit__echo"]);
+    assert_eq!(cache_count(&gateway, "kit", "load").await, 2);
+    assert!(cache_count(&gateway, "kit", "eviction").await >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_toolkit_that_failed_is_asked_again_once_it_is_back() {
+    let (up, kit) = (Peer::start("auth"), Peer::start("auth"));
+    let port = kit.port;
+    kit.stop();
+    let toolkits = [
+        ("up", up.url()),
+        ("kit", format!("http://127.0.0.1:{port}/mcp")),
+    ];
+    let toolkits: Vec<(&str, &str)> = toolkits.iter().map(|(n, u)| (*n, u.as_str())).collect();
+    let yaml = cached(config(&toolkits, false, "")).replace("PT10S", "PT3S");
+    let gateway = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gateway.url(), json!({})).await;
+    assert_eq!(
+        list(&mcp, 1).await,
+        ["up__whoami", "up__echo"],
+        "kit is down"
+    );
+    assert_eq!(cache_count(&gateway, "kit", "load").await, 1);
+
+    let kit = Peer::start_on("auth", port);
+    let tools = list(&mcp, 2).await;
+    assert_eq!(
+        tools,
+        ["up__whoami", "up__echo", "kit__whoami", "kit__echo"],
+        "the failure was not cached"
+    );
+    assert_eq!(rpc_count(&kit, "tools/list").await, 1);
+    assert_eq!(rpc_count(&up, "tools/list").await, 1, "up's page was kept");
+    assert_eq!(list(&mcp, 3).await, tools);
+    assert_eq!(
+        rpc_count(&kit, "tools/list").await,
+        1,
+        "and now kit's is too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_sessions_listing_a_cold_cache_at_once_make_one_upstream_list() {
+    let kit = Peer::start("auth");
+    let gateway = TestGateway::start(&cached(config(&[("kit", &kit.url())], false, ""))).await;
+    let url = gateway.url();
+    let sessions =
+        futures_util::future::join_all((0..100).map(|_| Mcp::connect(&url, json!({})))).await;
+    let lists = futures_util::future::join_all(sessions.iter().map(|mcp| list(mcp, 1))).await;
+    assert!(
+        lists
+            .iter()
+            .all(|tools| tools == &["kit__whoami", "kit__echo"]),
+        "{lists:?}"
+    );
+    assert_eq!(
+        rpc_count(&kit, "tools/list").await,
+        1,
+        "{:?}",
+        rpc_records(&kit).await
+    );
+    assert_eq!(cache_count(&gateway, "kit", "load").await, 1);
+    let lookups =
+        cache_count(&gateway, "kit", "hit").await + cache_count(&gateway, "kit", "miss").await;
+    assert_eq!(lookups, 100);
 }

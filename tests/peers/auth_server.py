@@ -31,6 +31,12 @@ Environment:
   * AUTH_SERVER_CHALLENGE        the WWW-Authenticate value (default
                                  Bearer realm="x", scope="repo", error="invalid_token").
   * AUTH_SERVER_CHALLENGE_STATUS 401 (default) or 403.
+  * AUTH_SERVER_LIST_PER_CALLER  "1": tools/list also lists a tool `for-<caller>`,
+                                 <caller> the `sub` claim of the bearer JWT
+                                 (not verified), "anonymous" without a bearer,
+                                 "opaque" for a bearer that is no JWT, so that
+                                 what each caller was listed shows in the items.
+                                 Unset or "0": every caller gets the same list.
 
 Once the port accepts connections it writes exactly one line to stderr:
     MCPGW_PEER_READY port=<actual port>
@@ -40,6 +46,8 @@ cannot bind, and 2 on a bad environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -76,6 +84,10 @@ class Settings:
         if status not in ("401", "403"):
             raise ValueError(f"AUTH_SERVER_CHALLENGE_STATUS must be 401 or 403, got {status!r}")
         self.challenge_status = int(status)
+        per_caller = env.get("AUTH_SERVER_LIST_PER_CALLER") or "0"
+        if per_caller not in ("0", "1"):
+            raise ValueError(f"AUTH_SERVER_LIST_PER_CALLER must be 0 or 1, got {per_caller!r}")
+        self.list_per_caller = per_caller == "1"
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -203,8 +215,39 @@ def text_result(s: str) -> dict[str, Any]:
     return {"resultType": "complete", "content": [{"type": "text", "text": s}]}
 
 
-async def list_tools(ctx: ServerRequestContext, params: Any) -> dict[str, Any]:
-    return {"resultType": "complete", "tools": TOOLS}
+def caller_of(authorization: str | None) -> str:
+    """The `sub` of a bearer JWT, read without verifying it (a test peer)."""
+    if not authorization:
+        return "anonymous"
+    token = authorization.removeprefix("Bearer ").strip()
+    parts = token.split(".")
+    if len(parts) != 3:
+        return "opaque"
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        sub = json.loads(payload).get("sub")
+    except (binascii.Error, ValueError, AttributeError):
+        return "opaque"
+    return sub if isinstance(sub, str) and sub else "opaque"
+
+
+def list_tools_handler(settings: Settings) -> Any:
+    async def list_tools(ctx: ServerRequestContext, params: Any) -> dict[str, Any]:
+        tools = list(TOOLS)
+        if settings.list_per_caller:
+            headers = getattr(ctx.request, "headers", None)
+            values = headers.getlist("authorization") if headers is not None else []
+            caller = caller_of(", ".join(values) if values else None)
+            tools.append(
+                {
+                    "name": f"for-{caller}",
+                    "description": "Listed only to this caller.",
+                    "inputSchema": {"type": "object", "properties": {}},
+                }
+            )
+        return {"resultType": "complete", "tools": tools}
+
+    return list_tools
 
 
 async def call_tool(ctx: ServerRequestContext, params: Any) -> dict[str, Any]:
@@ -229,7 +272,7 @@ def build_app(settings: Settings) -> RecordingApp:
         # 2026-07-28 lists need ttlMs/cacheScope. What a caller sees may
         # depend on its credentials, so nothing is shared or kept.
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
-        on_list_tools=list_tools,
+        on_list_tools=list_tools_handler(settings),
         on_call_tool=call_tool,
     )
     # host=127.0.0.1 keeps the SDK's DNS-rebinding protection on, as for paging.

@@ -116,7 +116,9 @@ pub struct McpProxyOptions {
     /// kept per toolkit, cursor, protocol version, client capabilities and (for toolkits
     /// that get the caller's token) caller; what a caller may see is filtered after the
     /// cache. Dropped by the toolkit's `list_changed`, by a reload that changes the
-    /// toolkit, and after `ttl`; failures are never cached. Left out: no cache.
+    /// toolkit, and after `ttl` (or the upstream's `ttlMs`, if shorter); failures are
+    /// never cached, and a page the upstream marks `cacheScope: private` is kept per
+    /// caller only. Left out: no cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheOptions>,
 }

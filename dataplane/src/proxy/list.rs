@@ -151,9 +151,9 @@ impl Proxy {
                 .expose_result(&toolkit.name, method, &mut exposed);
             Ok(CachedPage { raw, exposed })
         });
-        let page = match cache.page(key, load).await {
+        let page = match cache.page(key, call.principal.identity(), load).await {
             Ok(page) => page,
-            Err(failure) => return Answer::clone(&failure),
+            Err(failure) => return failure,
         };
         // NB: what a caller may see is filtered after the cache, on a copy.
         if kind.filter.is_none() || toolkit.unrestricted_for(&call.principal) {
