@@ -9,7 +9,6 @@
 
 mod config;
 mod cpu;
-mod hop;
 mod jwt;
 mod load;
 mod memory;
@@ -17,12 +16,12 @@ mod reload;
 mod report;
 mod seal;
 mod tls;
-mod upstream;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::Uri;
+use mcpgw_bench::{hop, upstream};
 use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 

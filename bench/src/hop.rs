@@ -14,8 +14,8 @@ use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 
-use crate::tls::Alpn;
 use crate::upstream::serve;
+use mcpgw_config::Alpn;
 
 type HopBody = Either<Incoming, Empty<Bytes>>;
 

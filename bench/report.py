@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The multi-process benchmark's report (scripts/bench.sh): medians over the
+rounds per path and connection count, ratios to the bare hop, the gateway's
+CPU per call, and a verdict per target. Exit status 1
+when a run had errors (a broken run, not a slow one)."""
+
+import statistics
+import sys
+from collections import defaultdict
+
+
+def parse(path):
+    runs = defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            fields = dict(kv.split("=", 1) for kv in line.split())
+            key = (int(fields["conns"]), fields["path"])
+            runs[key].append({k: int(v) for k, v in fields.items() if k not in ("path",)})
+    return runs
+
+
+def main():
+    runs = parse(sys.argv[1])
+    wrk = sys.argv[2] if len(sys.argv) > 2 else "wrk"
+    broken = False
+    rows = {}
+    for (conns, path), rs in sorted(runs.items()):
+        errors = sum(r["errors"] for r in rs)
+        broken |= errors > 0
+        requests = sum(r["requests"] for r in rs)
+        rows[(conns, path)] = {
+            "p50": statistics.median(r["p50_us"] for r in rs),
+            "p99": statistics.median(r["p99_us"] for r in rs),
+            "rps": statistics.median(r["requests"] * 1e6 / r["duration_us"] for r in rs),
+            "cpu": sum(r["cpu_us"] for r in rs) / requests if requests else 0.0,
+            "errors": errors,
+            "rounds": len(rs),
+        }
+    print(f"\nMulti-process: tools/call of echo, one MCP session per connection, {wrk}")
+    print("(medians over the rounds; added = path - direct; CPU = on-CPU time of the hop's or the gateway's process per call)")
+    verdicts = []
+    for conns in sorted({c for c, _ in rows}):
+        direct, hop, gw = (rows.get((conns, p)) for p in ("direct", "hop", "gateway"))
+        print(f"\n{conns} connection(s), {direct['rounds']} rounds")
+        print(f"  {'path':<9}{'p50 µs':>9}{'p99 µs':>9}{'added p50':>11}{'req/s':>9}{'x hop':>7}{'CPU µs':>8}")
+        for name, row in (("direct", direct), ("bare hop", hop), ("gateway", gw)):
+            added = "-" if name == "direct" else f"{row['p50'] - direct['p50']:.0f}"
+            cpu = "-" if name == "direct" else f"{row['cpu']:.1f}"
+            print(f"  {name:<9}{row['p50']:>9.0f}{row['p99']:>9.0f}{added:>11}{row['rps']:>9.0f}"
+                  f"{row['rps'] / hop['rps']:>7.2f}{cpu:>8}"
+                  + (f"  ({row['errors']} errors)" if row["errors"] else ""))
+        if conns == 1:
+            hop_added = hop["p50"] - direct["p50"]
+            gw_added = gw["p50"] - direct["p50"]
+            ratio = gw_added / hop_added if hop_added > 0 else float("inf")
+            verdicts.append((ratio <= 1.1, "added p50, 1 connection <= 1.1x hop's",
+                             f"{gw_added:.0f} / {hop_added:.0f} µs = {ratio:.2f}x"))
+            ratio = gw["p99"] / hop["p99"]
+            verdicts.append((ratio <= 2.0, "p99, 1 connection <= 2x hop's",
+                             f"{gw['p99']:.0f} / {hop['p99']:.0f} µs = {ratio:.2f}x"))
+        else:
+            ratio = gw["rps"] / hop["rps"]
+            verdicts.append((ratio >= 0.9, f"throughput, {conns} connections >= 0.9x hop's",
+                             f"{gw['rps']:.0f} / {hop['rps']:.0f} req/s = {ratio:.2f}x"))
+    print("\nTargets (ratios within this run)")
+    for ok, what, how in verdicts:
+        print(f"  {'PASS' if ok else 'FAIL'}  {what:<40} {how}")
+    passed = sum(ok for ok, _, _ in verdicts)
+    print(f"\nRESULT: {passed} PASS, {len(verdicts) - passed} FAIL" + ("  (BROKEN: wrk saw errors)" if broken else ""))
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+//! The benchmark's peers: [`upstream`], a minimal MCP Streamable HTTP server,
+//! and [`hop`], a bare HTTP forwarder (the floor of any gateway). The
+//! in-process bench (`dataplane/benches/gateway`) runs them as tasks; the
+//! multi-process bench (`scripts/bench.sh`) runs them as processes of their
+//! own through the `mcpgw-bench-peer` binary.
+
+pub mod hop;
+pub mod upstream;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The benchmark of record: the gateway's per-call cost measured the way users
+# deploy it, as separate processes on loopback.
+#
+#   upstream  mcpgw-bench-peer upstream   (a minimal MCP server: JSON answers, no state)
+#   hop       mcpgw-bench-peer hop        (a trivial hyper forwarder: the floor of any gateway)
+#   gateway   mcpgw-dataplane             (one toolkit `bench` in front of the upstream)
+#
+# each on an OS-chosen 127.0.0.1 port, driven by wrk (Debian's package,
+# installed if missing) with one keep-alive connection and one MCP session per
+# wrk thread (bench/wrk/mcp-session.lua): `initialize`, then `tools/call` of
+# `echo` (`bench__echo` through the gateway). The paths are interleaved in
+# rounds at 1, 16 and 64 connections; the report gives p50/p99 and req/s per
+# path (medians over the rounds), the ratios to the hop, and the hop's and the
+# gateway's CPU time per call (from /proc/<pid>/stat).
+#
+# Environment:
+#   MCPGW_BENCH_QUICK=1            2 rounds of 1 s (a smoke run; numbers are noisy)
+#   MCPGW_BENCH_ROUNDS=N           rounds per connection count (default 5)
+#   MCPGW_BENCH_SECONDS=N          seconds per wrk run (default 3)
+#   MCPGW_BENCH_CONNECTIONS="1 16 64"
+#
+# Exit status: 0 whatever the verdicts (it is a report), 1 when a run broke
+# (a peer did not start, or wrk saw errors).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -n "${MCPGW_BENCH_QUICK:-}" ]]; then
+  rounds="${MCPGW_BENCH_ROUNDS:-2}" seconds="${MCPGW_BENCH_SECONDS:-1}"
+else
+  rounds="${MCPGW_BENCH_ROUNDS:-5}" seconds="${MCPGW_BENCH_SECONDS:-3}"
+fi
+connections="${MCPGW_BENCH_CONNECTIONS:-1 16 64}"
+lua="$PWD/bench/wrk/mcp-session.lua"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+  log "installing wrk from Debian's packages"
+  if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  # Pinned where the mirror has the version this README's numbers were taken with.
+  "${sudo[@]}" apt-get install -y -qq wrk=4.1.0-3+b2 >/dev/null 2>&1 ||
+    "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
+fi
+
+log "building mcpgw-dataplane and mcpgw-bench-peer (release)"
+cargo build --release --locked -q -p mcpgw-dataplane -p mcpgw-bench
+
+run_dir="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Start "$@" in its own process group with its output in $run_dir/$name.log,
+# and wait until the log matches `pattern`; prints the pid (or, if it dies
+# first, its log, and fails).
+start() {
+  local name="$1" pattern="$2"
+  shift 2
+  : >"$run_dir/$name.log"
+  setsid "$@" >"$run_dir/$name.log" 2>&1 &
+  local pid=$!
+  until grep -qE "$pattern" "$run_dir/$name.log"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: $name did not start:" >&2
+      cat "$run_dir/$name.log" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+  echo "$pid"
+}
+addr_of() { grep -oE "$2" "$run_dir/$1.log" | head -1 | grep -oE '127\.0\.0\.1:[0-9]+'; }
+
+# NB: `start` runs in a subshell ($(…)): the caller records the pid for cleanup.
+upstream_pid=$(start upstream '^READY ' target/release/mcpgw-bench-peer upstream)
+pids+=("$upstream_pid")
+upstream=$(addr_of upstream '^READY .*')
+hop_pid=$(start hop '^READY ' target/release/mcpgw-bench-peer hop "$upstream")
+pids+=("$hop_pid")
+hop=$(addr_of hop '^READY .*')
+cat >"$run_dir/gateway.yaml" <<YAML
+name: bench
+bindings:
+  north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
+  north_http_server:
+    type: http
+    kind: server
+    routes:
+      - when: [ { headers: { ":path": /mcp } } ]
+        exit: north_mcp_server
+  north_mcp_server: { type: mcp, kind: server, exit: north_mcp_proxy }
+  north_mcp_proxy:
+    type: mcp
+    kind: proxy
+    options: { prefix: always }
+    routes:
+      - when: [ { toolkit: bench } ]
+        exit: south_mcp_client_bench
+  south_mcp_client_bench: { type: mcp, kind: client, options: { server: "http://$upstream/mcp" }, exit: sys:http_client }
+YAML
+gateway_pid=$(MCPGW_LOG=warn,mcpgw_dataplane=info start gateway 'mcpgw ready' \
+  target/release/mcpgw-dataplane --config "$run_dir/gateway.yaml")
+pids+=("$gateway_pid")
+gateway=$(addr_of gateway 'addr=127\.0\.0\.1:[0-9]+')
+log "upstream $upstream, hop $hop, gateway $gateway"
+
+# The on-CPU time (µs) of a process and all its threads so far.
+cpu_us() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"
+}
+
+# One wrk run: path, connections, seconds -> a result line appended to $results.
+results="$run_dir/results.txt"
+measure() {
+  local path="$1" conns="$2" secs="$3" url tool pid=""
+  case "$path" in
+    direct) url="http://$upstream/mcp" tool=echo ;;
+    hop) url="http://$hop/mcp" tool=echo pid=$hop_pid ;;
+    gateway) url="http://$gateway/mcp" tool=bench__echo pid=$gateway_pid ;;
+  esac
+  local before=0 after=0 out
+  [[ -n "$pid" ]] && before=$(cpu_us "$pid")
+  out=$(MCP_TOOL="$tool" wrk -t "$conns" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url")
+  [[ -n "$pid" ]] && after=$(cpu_us "$pid")
+  local line
+  line=$(grep '^MCPGW_WRK ' <<<"$out") || { echo "bench: wrk printed no result for $path:" >&2; echo "$out" >&2; exit 1; }
+  echo "path=$path conns=$conns cpu_us=$((after - before)) ${line#MCPGW_WRK }" >>"$results"
+}
+
+for conns in $connections; do
+  log "$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
+  for path in direct hop gateway; do measure "$path" "$conns" 1; done
+  : >"$results.warm"; mv "$results" "$results.warm"
+  for ((round = 1; round <= rounds; round++)); do
+    for path in direct hop gateway; do measure "$path" "$conns" "$seconds"; done
+  done
+  cat "$results" >>"$run_dir/all.txt"; rm "$results"
+done
+
+python3 bench/report.py "$run_dir/all.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
