@@ -85,7 +85,8 @@ upstream=$(addr_of upstream '^READY .*')
 hop_pid=$(start hop '^READY ' target/release/mcpgw-bench-peer hop "$upstream")
 pids+=("$hop_pid")
 hop=$(addr_of hop '^READY .*')
-cat >"$run_dir/gateway.yaml" <<YAML
+mkdir "$run_dir/config"
+cat >"$run_dir/config/gateway.yaml" <<YAML
 name: bench
 bindings:
   north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
@@ -106,7 +107,7 @@ bindings:
   south_mcp_client_bench: { type: mcp, kind: client, options: { server: "http://$upstream/mcp" }, exit: sys:http_client }
 YAML
 gateway_pid=$(MCPGW_LOG=warn,mcpgw_dataplane=info start gateway 'mcpgw ready' \
-  target/release/mcpgw-dataplane --config "$run_dir/gateway.yaml")
+  target/release/mcpgw-dataplane --config "$run_dir/config/gateway.yaml")
 pids+=("$gateway_pid")
 gateway=$(addr_of gateway 'addr=127\.0\.0\.1:[0-9]+')
 log "upstream $upstream, hop $hop, gateway $gateway"

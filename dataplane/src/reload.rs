@@ -81,9 +81,15 @@ pub(crate) async fn watch(path: PathBuf, inner: Arc<Inner>) {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    let file_name = path.file_name().map(ToOwned::to_owned);
     // NB: notify calls back on its own thread; the channel hands events to this task.
-    let watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event
+            .as_ref()
+            .map_or(true, |e| may_change_config(&e.paths, file_name.as_deref()))
+        {
+            let _ = tx.send(());
+        }
     })
     .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w));
     let _watcher = match watcher {
@@ -102,6 +108,20 @@ pub(crate) async fn watch(path: PathBuf, inner: Arc<Inner>) {
         }
         check(&path, &inner);
     }
+}
+
+/// Whether an event on these paths of the config's directory can change the
+/// config: one on the file itself, or on the kubelet's `..data` swap (names
+/// starting with `..`). NB: anything else written beside the config (a log
+/// file, say) would otherwise cost a read and a SHA-256 per write. An event
+/// naming no path (a rescan) may concern anything.
+fn may_change_config(paths: &[PathBuf], config: Option<&std::ffi::OsStr>) -> bool {
+    paths.is_empty()
+        || paths.iter().any(|p| {
+            p.file_name().is_some_and(|name| {
+                Some(name) == config || name.as_encoded_bytes().starts_with(b"..")
+            })
+        })
 }
 
 /// Read the file; apply it if its bytes are new.
@@ -139,5 +159,28 @@ fn check(path: &Path, inner: &Inner) {
             }));
             inner.metrics.config_reloaded(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::PathBuf;
+
+    use super::may_change_config;
+
+    fn paths(names: &[&str]) -> Vec<PathBuf> {
+        names.iter().map(|n| PathBuf::from("/etc/mcpgw").join(n)).collect()
+    }
+
+    #[test]
+    fn the_file_and_the_kubelets_swap_concern_the_config_and_files_beside_it_do_not() {
+        let config = Some(OsStr::new("config.yaml"));
+        assert!(may_change_config(&paths(&["config.yaml"]), config));
+        assert!(may_change_config(&paths(&["..data"]), config));
+        assert!(may_change_config(&paths(&["..2026_12_07_05_00_00.123"]), config));
+        assert!(may_change_config(&[], config), "a rescan names no path");
+        assert!(!may_change_config(&paths(&["gateway.log"]), config));
+        assert!(!may_change_config(&paths(&["config.yaml.swp", "other.yaml"]), config));
     }
 }
