@@ -1,4 +1,4 @@
-.PHONY: demo test lint generate bench
+.PHONY: demo test lint generate bench bench-inprocess
 
 demo:
 	./scripts/demo.sh
@@ -13,5 +13,11 @@ lint:
 generate:
 	./scripts/generate.sh
 
+# The benchmark of record: upstream, bare hop and gateway as processes, driven by wrk.
 bench:
+	./scripts/bench.sh
+
+# The in-process benchmark (one process, threads per role): for profiling, and
+# for what only it measures (memory per session, reload, sealing, JWT, TLS, cache).
+bench-inprocess:
 	cargo bench -p mcpgw-dataplane --bench gateway
