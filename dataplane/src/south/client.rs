@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
 use super::http::HttpClient;
-use super::policy::Policy;
+use super::policy::{Policy, Step};
 use super::stream::{MessageStream, Read, StreamSession};
 use super::transport::{HttpUpstream, Posted};
 use super::upstream::Upstream;
@@ -83,8 +83,9 @@ impl ToolkitClient {
         self.credentials.forwards()
     }
 
-    /// The policy the toolkit's exchanges run under.
-    pub fn policy(&self) -> &Policy {
+    /// The policy the toolkit's exchanges run under (for the upstream
+    /// session, whose handshake and asks it bounds as a whole).
+    pub(super) fn policy(&self) -> &Policy {
         &self.policy
     }
 
@@ -103,7 +104,7 @@ impl ToolkitClient {
         let sent = self
             .upstream
             .post(headers, session.session_id.is_some(), message.encode());
-        Ok(match self.policy.bound(sent).await? {
+        Ok(match self.policy.run(Step::Reply, sent).await? {
             Posted::Accepted => PostReply::Accepted,
             Posted::Json {
                 session_id,
@@ -143,13 +144,15 @@ impl ToolkitClient {
         let opened = self
             .upstream
             .get(headers, session.session_id.is_some(), last_event_id);
-        self.policy.bound(opened).await
+        self.policy.run(Step::Reply, opened).await
     }
 
     /// End an upstream session (best effort: 405 and errors are fine).
     pub async fn delete(&self, session: SessionHeaders<'_>) -> Result<(), ClientError> {
         let headers = self.headers(session)?;
-        self.policy.bound(self.upstream.delete(headers)).await
+        self.policy
+            .run(Step::Reply, self.upstream.delete(headers))
+            .await
     }
 
     /// The next message of `stream`, resuming it when the upstream closed it
@@ -181,9 +184,11 @@ impl ToolkitClient {
         stream: &mut MessageStream,
         relaying: bool,
     ) -> Result<Option<Message>, ClientError> {
-        let limit = self.policy.idle(relaying && stream.awaiting_client());
+        let step = Step::Next {
+            awaiting_client: relaying && stream.awaiting_client(),
+        };
         let next = async { self.next(stream).await.transpose() };
-        self.policy.bound_by(limit, next).await
+        self.policy.run(step, next).await
     }
 
     /// The headers of a request in `session`: its id and version, and this

@@ -22,6 +22,5 @@ pub use client::{PostReply, SessionHeaders, ToolkitClient};
 pub use credentials::{CredentialError, UpstreamCredentials};
 pub use error::{ClientError, ProtocolError, TlsFailure, TransportError};
 pub use http::HttpClient;
-pub use policy::Policy;
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;
