@@ -20,7 +20,10 @@ mod upstream;
 
 pub use client::{PostReply, SessionHeaders, ToolkitClient};
 pub use credentials::{CredentialError, UpstreamCredentials};
-pub use error::{ClientError, ProtocolError, TlsFailure, TransportError};
-pub use http::HttpClient;
+pub use error::{
+    ClientError, FileFailure, FileProblem, ProtocolError, TlsFailure, TlsFile, TransportError,
+    Unclassified,
+};
+pub use http::{HttpClient, read_limited};
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;

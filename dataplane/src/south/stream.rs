@@ -123,7 +123,7 @@ impl MessageStream {
                     tracing::debug!(error = %e, "upstream stream broke");
                     self.body = None;
                     if self.resumption().is_none() {
-                        return Read::Failed(TransportError::classify(&e).into());
+                        return Read::Failed(TransportError::classify(e).into());
                     }
                     return Read::Ended;
                 }

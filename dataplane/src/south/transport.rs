@@ -5,11 +5,11 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 
-use super::error::{ClientError, ProtocolError, TransportError};
-use super::http::HttpClient;
+use super::error::{ClientError, ProtocolError};
+use super::http::{HttpClient, read_limited};
 use crate::jsonrpc::Message;
 use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_SESSION_ID};
 
@@ -67,7 +67,7 @@ impl HttpUpstream {
                 body: resp.into_body(),
             });
         }
-        let body = read_body(resp.into_body(), MAX_UPSTREAM_MESSAGE).await?;
+        let body = read_limited(resp.into_body(), MAX_UPSTREAM_MESSAGE).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             // Some servers answer a notification with 200 and no body.
             return Ok(Posted::Accepted);
@@ -141,7 +141,7 @@ async fn check_status(
         return Err(ClientError::SessionExpired);
     }
     if sent_session && status == StatusCode::BAD_REQUEST {
-        let body = read_body(resp.into_body(), 64 << 10)
+        let body = read_limited(resp.into_body(), 64 << 10)
             .await
             .unwrap_or_default();
         if String::from_utf8_lossy(&body)
@@ -155,16 +155,6 @@ async fn check_status(
         status,
         www_authenticate,
     })
-}
-
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ClientError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => match e.downcast::<hyper::Error>() {
-            Ok(e) => Err(TransportError::classify(&*e).into()),
-            Err(e) => Err(TransportError::Body(e.to_string()).into()),
-        },
-    }
 }
 
 fn is_event_stream(headers: &HeaderMap) -> bool {
