@@ -113,86 +113,75 @@ async fn response(reply: Reply) -> Value {
     serde_json::from_slice(&bytes).expect("JSON response")
 }
 
-async fn ask(proxy: &Proxy, call: &Call, id: i64, method: &str, params: Value) -> Value {
-    let request = Request::new(RequestId::Number(id), method, Some(params));
-    response(proxy.request(call, request).await).await
+/// A proxy in front of the scripted upstream, and a call with no session.
+struct Fixture {
+    mock: Mock,
+    proxy: Proxy,
+    call: Call,
+}
+
+impl Fixture {
+    async fn start() -> Self {
+        let mock = Mock::start(upstream).await;
+        let proxy = proxy(&mock.url);
+        Self {
+            mock,
+            proxy,
+            call: sessionless_call(),
+        }
+    }
+
+    /// The proxy's response to one request of the call.
+    async fn ask(&self, method: &str, params: Value) -> Value {
+        let request = Request::new(RequestId::Number(1), method, Some(params));
+        response(self.proxy.request(&self.call, request).await).await
+    }
 }
 
 #[tokio::test]
 async fn a_call_without_a_session_lists_and_calls_tools() {
-    let mock = Mock::start(upstream).await;
-    let proxy = proxy(&mock.url);
-    let call = sessionless_call();
-    assert!(call.session.is_none());
+    let gateway = Fixture::start().await;
+    assert!(gateway.call.session.is_none());
 
-    let listed = ask(&proxy, &call, 1, "tools/list", json!({})).await;
-    assert_eq!(
-        listed["result"]["tools"][0]["name"], "files__hello",
-        "{listed}"
-    );
+    let listed = gateway.ask("tools/list", json!({})).await;
+    let name = &listed["result"]["tools"][0]["name"];
+    assert_eq!(name, "files__hello", "{listed}");
 
-    let called = ask(
-        &proxy,
-        &call,
-        2,
-        "tools/call",
-        json!({"name": "files__hello"}),
-    )
-    .await;
-    assert_eq!(
-        called["result"]["content"][0]["text"], "called \"hello\"",
-        "{called}"
-    );
+    let called = gateway
+        .ask("tools/call", json!({"name": "files__hello"}))
+        .await;
+    let text = &called["result"]["content"][0]["text"];
+    assert_eq!(text, "called \"hello\"", "{called}");
 }
 
 #[tokio::test]
 async fn a_call_without_a_session_reads_prompts_and_resources() {
-    let mock = Mock::start(upstream).await;
-    let proxy = proxy(&mock.url);
-    let call = sessionless_call();
+    let gateway = Fixture::start().await;
 
-    let prompt = ask(
-        &proxy,
-        &call,
-        1,
-        "prompts/get",
-        json!({"name": "files__greet"}),
-    )
-    .await;
-    assert_eq!(
-        prompt["result"]["messages"][0]["content"]["text"], "hi",
-        "{prompt}"
-    );
+    let prompt = gateway
+        .ask("prompts/get", json!({"name": "files__greet"}))
+        .await;
+    let text = &prompt["result"]["messages"][0]["content"]["text"];
+    assert_eq!(text, "hi", "{prompt}");
 
-    let read = ask(
-        &proxy,
-        &call,
-        2,
-        "resources/read",
-        json!({"uri": "files+file:///a"}),
-    )
-    .await;
+    let read = gateway
+        .ask("resources/read", json!({"uri": "files+file:///a"}))
+        .await;
     assert_eq!(read["result"]["contents"][0]["text"], "A", "{read}");
 }
 
 #[tokio::test]
 async fn each_sessionless_message_opens_an_upstream_session_of_its_own() {
-    let mock = Mock::start(upstream).await;
-    let proxy = proxy(&mock.url);
-    let call = sessionless_call();
+    let gateway = Fixture::start().await;
 
-    ask(&proxy, &call, 1, "tools/list", json!({})).await;
-    ask(
-        &proxy,
-        &call,
-        2,
-        "tools/call",
-        json!({"name": "files__hello"}),
-    )
-    .await;
+    gateway.ask("tools/list", json!({})).await;
+    gateway
+        .ask("tools/call", json!({"name": "files__hello"}))
+        .await;
 
     // NB: with no downstream session there is nothing to keep an upstream
     // session in between messages: each one handshakes afresh.
-    let initializes = mock.methods().iter().filter(|m| *m == "initialize").count();
-    assert_eq!(initializes, 2, "{:?}", mock.methods());
+    let methods = gateway.mock.methods();
+    let initializes = methods.iter().filter(|m| *m == "initialize").count();
+    assert_eq!(initializes, 2, "{methods:?}");
 }
