@@ -41,10 +41,6 @@ impl Policy {
         Self { timeout }
     }
 
-    pub(super) fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// `work`, doing `step`, under the policy: failed with
     /// [`ClientError::Timeout`] when it takes longer than the step may.
     pub(super) async fn run<T>(

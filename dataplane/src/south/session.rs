@@ -8,9 +8,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::client::{PostReply, SessionHeaders, ToolkitClient};
+use super::client::ToolkitClient;
 use super::error::{ClientError, ProtocolError};
 use super::policy::{self, Step};
+use super::upstream::{PostReply, SessionHeaders};
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request};
