@@ -30,15 +30,35 @@ pub struct Call {
 }
 
 impl Call {
-    /// A message in `session` (the 2025 era).
-    pub fn in_session(session: &Arc<Session>, principal: &Principal) -> Self {
+    /// A message in `session`, in the `era` the edge decided.
+    pub fn in_session(session: &Arc<Session>, principal: &Principal, era: Era) -> Self {
         Self {
             principal: principal.clone(),
-            era: Era::of(session.protocol_version),
+            era,
             version: session.protocol_version,
             hello: session.hello.clone(),
             capabilities_digest: session.capabilities_digest,
             session: Some(session.clone()),
+        }
+    }
+
+    /// A message outside any session (the 2026-07-28 era has none): the
+    /// client says who it is and what it can do in the message itself, so the
+    /// edge hands that over as `hello`. Each upstream session such a message
+    /// needs is its own (see [`Self::upstream`]).
+    pub fn sessionless(
+        principal: &Principal,
+        era: Era,
+        version: &'static str,
+        hello: Arc<Hello>,
+    ) -> Self {
+        Self {
+            principal: principal.clone(),
+            era,
+            version,
+            capabilities_digest: crate::cache::capabilities_digest(&hello.capabilities),
+            hello,
+            session: None,
         }
     }
 

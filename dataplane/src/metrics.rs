@@ -161,25 +161,26 @@ impl Metrics {
     /// The exposition text; `sessions` is the number of sessions held now.
     pub fn render(&self, sessions: usize) -> String {
         let mut out = String::new();
-        out.push_str("# HELP mcpgw_toolkit_failures_total Exchanges with a toolkit that failed, by operation.\n");
-        out.push_str("# TYPE mcpgw_toolkit_failures_total counter\n");
-        let failures = self
-            .toolkit_failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for ((toolkit, operation), count) in failures {
-            let toolkit = toolkit.replace('\\', "\\\\").replace('"', "\\\"");
+        family(
+            &mut out,
+            "mcpgw_toolkit_failures_total",
+            "counter",
+            "Exchanges with a toolkit that failed, by operation.",
+        );
+        for ((toolkit, operation), count) in counts(&self.toolkit_failures) {
             let _ = writeln!(
                 out,
-                "mcpgw_toolkit_failures_total{{toolkit=\"{toolkit}\",operation=\"{}\"}} {count}",
+                "mcpgw_toolkit_failures_total{{toolkit=\"{}\",operation=\"{}\"}} {count}",
+                escaped(&toolkit),
                 operation.label()
             );
         }
-        out.push_str(
-            "# HELP mcpgw_config_reloads_total Changed config files applied or rejected.\n",
+        family(
+            &mut out,
+            "mcpgw_config_reloads_total",
+            "counter",
+            "Changed config files applied or rejected.",
         );
-        out.push_str("# TYPE mcpgw_config_reloads_total counter\n");
         let _ = writeln!(
             out,
             "mcpgw_config_reloads_total{{result=\"applied\"}} {}",
@@ -190,8 +191,12 @@ impl Metrics {
             "mcpgw_config_reloads_total{{result=\"rejected\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP mcpgw_auth_refusals_total Requests a guard refused, by reason.\n");
-        out.push_str("# TYPE mcpgw_auth_refusals_total counter\n");
+        family(
+            &mut out,
+            "mcpgw_auth_refusals_total",
+            "counter",
+            "Requests a guard refused, by reason.",
+        );
         for why in Refusal::ALL {
             let _ = writeln!(
                 out,
@@ -200,11 +205,15 @@ impl Metrics {
                 self.refusals[why as usize].load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP mcpgw_listing_cache_total Listing cache lookups and evictions, by toolkit, list and event (hit, miss, load, eviction).\n");
-        out.push_str("# TYPE mcpgw_listing_cache_total counter\n");
-        let counts = self.listing_cache.read().unwrap_or_else(|p| p.into_inner());
-        for (toolkit, lists) in counts.iter() {
-            let toolkit = toolkit.replace('\\', "\\\\").replace('"', "\\\"");
+        family(
+            &mut out,
+            "mcpgw_listing_cache_total",
+            "counter",
+            "Listing cache lookups and evictions, by toolkit, list and event (hit, miss, load, eviction).",
+        );
+        let cache = self.listing_cache.read().unwrap_or_else(|p| p.into_inner());
+        for (toolkit, lists) in cache.iter() {
+            let toolkit = escaped(toolkit);
             for (list, counters) in lists {
                 for event in CacheEvent::ALL {
                     let count = counters[event as usize].load(Ordering::Relaxed);
@@ -219,12 +228,32 @@ impl Metrics {
                 }
             }
         }
-        drop(counts);
-        out.push_str("# HELP mcpgw_sessions Sessions this process holds in memory.\n");
-        out.push_str("# TYPE mcpgw_sessions gauge\n");
+        drop(cache);
+        family(
+            &mut out,
+            "mcpgw_sessions",
+            "gauge",
+            "Sessions this process holds in memory.",
+        );
         let _ = writeln!(out, "mcpgw_sessions {sessions}");
         out
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A copy of a map of counts, so that writing them out holds no lock.
+fn counts<K: Clone>(map: &Mutex<BTreeMap<K, u64>>) -> BTreeMap<K, u64> {
+    map.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// A label value as the exposition format quotes it.
+fn escaped(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(test)]

@@ -170,7 +170,10 @@ mod tests {
     use super::may_change_config;
 
     fn paths(names: &[&str]) -> Vec<PathBuf> {
-        names.iter().map(|n| PathBuf::from("/etc/mcpgw").join(n)).collect()
+        names
+            .iter()
+            .map(|n| PathBuf::from("/etc/mcpgw").join(n))
+            .collect()
     }
 
     #[test]
@@ -178,9 +181,15 @@ mod tests {
         let config = Some(OsStr::new("config.yaml"));
         assert!(may_change_config(&paths(&["config.yaml"]), config));
         assert!(may_change_config(&paths(&["..data"]), config));
-        assert!(may_change_config(&paths(&["..2026_12_07_05_00_00.123"]), config));
+        assert!(may_change_config(
+            &paths(&["..2026_12_07_05_00_00.123"]),
+            config
+        ));
         assert!(may_change_config(&[], config), "a rescan names no path");
         assert!(!may_change_config(&paths(&["gateway.log"]), config));
-        assert!(!may_change_config(&paths(&["config.yaml.swp", "other.yaml"]), config));
+        assert!(!may_change_config(
+            &paths(&["config.yaml.swp", "other.yaml"]),
+            config
+        ));
     }
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use tokio::io::AsyncReadExt;
 
 use super::keys::MAX_JWKS_BYTES;
-use crate::south::{HttpClient, TransportError};
+use crate::south::{HttpClient, TransportError, read_limited};
 
 /// How long one fetch may take, connection and body included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,11 +88,9 @@ impl KeyFetcher {
             if !response.status().is_success() {
                 return Err(FetchError::Status(response.status()));
             }
-            let body = Limited::new(response.into_body(), MAX_JWKS_BYTES);
-            match body.collect().await {
-                Ok(body) => Ok(body.to_bytes()),
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(FetchError::TooLarge),
-                Err(e) => Err(TransportError::Body(e.to_string()).into()),
+            match read_limited(response.into_body(), MAX_JWKS_BYTES).await {
+                Err(TransportError::TooLarge { .. }) => Err(FetchError::TooLarge),
+                read => Ok(read?),
             }
         };
         tokio::time::timeout(self.timeout, exchange)

@@ -17,7 +17,7 @@ use super::rejection::Rejection;
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::method::INITIALIZE;
-use crate::mcp::{self, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
+use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
 use crate::proxy::{Challenge, InitializeFailure, Proxy, Reply};
 use crate::session::{KeyError, Sealer, Session, SessionStore};
@@ -161,11 +161,11 @@ impl Endpoint {
             if INITIALIZE.is(&r.method) {
                 return self.initialize(r, &parts.headers, principal).await;
             }
-            let call = Call::in_session(&self.session(&parts.headers, principal)?, principal);
+            let call = call_in(&self.session(&parts.headers, principal)?, principal);
             let answer = self.proxy.request(&call, r).await;
             return self.reply(answer, &parts.headers, principal);
         }
-        let call = Call::in_session(&self.session(&parts.headers, principal)?, principal);
+        let call = call_in(&self.session(&parts.headers, principal)?, principal);
         match message {
             Message::Notification(notification) => {
                 self.proxy.notification(&call, notification).await
@@ -229,7 +229,7 @@ impl Endpoint {
         }
         let owner = principal.identity().map(str::to_owned);
         let session = Arc::new(Session::new(version, hello, owner));
-        let call = Call::in_session(&session, principal);
+        let call = call_in(&session, principal);
         let initialized = self
             .proxy
             .initialize(&call, self.settings.initialize_timeout)
@@ -264,7 +264,7 @@ impl Endpoint {
         }
         let session = self.session(headers, principal)?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
-        let call = Call::in_session(&session, principal);
+        let call = call_in(&session, principal);
         match self.proxy.standalone(&call, stop.clone()).await {
             Ok(frames) => Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard())))),
             Err(challenge) => {
@@ -415,6 +415,16 @@ fn event_stream(body: Body) -> http::Response<Body> {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     resp
+}
+
+/// The call a message in `session` makes. The protocol era is decided here,
+/// at the edge, once per message, and the proxy takes it as given: every
+/// message this endpoint serves today belongs to a session, so its era is the
+/// one of the version the session negotiated. NB: the 2026-07-28 era (no
+/// session; the version comes with each request) is to be told apart here
+/// too, and served through [`Call::sessionless`].
+fn call_in(session: &Arc<Session>, principal: &Principal) -> Call {
+    Call::in_session(session, principal, Era::of(session.protocol_version))
 }
 
 fn accepted() -> http::Response<Body> {

@@ -11,7 +11,7 @@ use super::{Challenge, Naming, Proxy};
 use crate::call::Call;
 use crate::jsonrpc::ErrorObject;
 use crate::metrics::Operation;
-use crate::south::{ClientError, UpstreamSession};
+use crate::south::UpstreamSession;
 
 impl Proxy {
     /// The `InitializeResult` for a new session, after at most `bound`: toolkits
@@ -26,15 +26,13 @@ impl Proxy {
     ) -> Result<Value, InitializeFailure> {
         let visible = self.visible(&call.principal);
         let opens = visible.iter().map(|toolkit| {
-            let slot = call.upstream(&toolkit.name);
-            let (opener, hello) = (toolkit.clone(), call.hello.clone());
-            let caller = call.caller().cloned();
-            // NB: a task, so that the bound below does not cancel the handshake.
-            let open =
-                tokio::spawn(
-                    async move { slot.get(&opener.client, &hello, caller.as_ref()).await },
-                );
-            async move { (toolkit, tokio::time::timeout(bound, open).await) }
+            let open = call.upstream(&toolkit.name).open_within(
+                toolkit.client.clone(),
+                call.hello.clone(),
+                call.caller().cloned(),
+                bound,
+            );
+            async move { (toolkit, open.await) }
         });
         let mut opened = Vec::new();
         let mut first_error = None;
@@ -42,26 +40,24 @@ impl Proxy {
         let mut any_failed = false;
         for (toolkit, result) in futures_util::future::join_all(opens).await {
             let error = match result {
-                Ok(Ok(Ok(upstream))) => {
+                Ok(upstream) => {
                     opened.push((toolkit.name.clone(), upstream));
                     continue;
                 }
                 // The toolkit stays closed; its session opens on first use.
                 // A toolkit that sends callers to its authorization URL does so on
                 // first use; the session opens without it meanwhile.
-                Ok(Ok(Err(e))) if toolkit.elicits_authorization(&e) => {
+                Err(e) if toolkit.elicits_authorization(&e) => {
                     tracing::info!(toolkit = %toolkit.name, "toolkit awaits the caller's authorization");
                     any_failed = true;
                     continue;
                 }
-                Ok(Ok(Err(e))) => {
+                Err(e) => {
                     if first_challenge.is_none() {
                         first_challenge = upstream_challenge(&toolkit.name, &e);
                     }
                     upstream_error(&toolkit.name, &e)
                 }
-                Ok(Err(_aborted)) => upstream_error(&toolkit.name, &ClientError::Aborted),
-                Err(_) => upstream_error(&toolkit.name, &ClientError::Timeout(bound)),
             };
             tracing::warn!(toolkit = %toolkit.name, error = %error.message, "toolkit not ready at initialize");
             self.metrics

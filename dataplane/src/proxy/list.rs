@@ -166,7 +166,7 @@ impl Proxy {
         Answer::Page(Listed::Owned(filtered))
     }
 
-    /// The toolkit's own page, bounded by its timeout (opening its session
+    /// The toolkit's own page, bounded by its policy (opening its session
     /// included); anything but a page is the `Err`.
     async fn fetch(
         &self,
@@ -186,32 +186,19 @@ impl Proxy {
                 None => params.remove("cursor"),
             };
         }
-        // NB: one bound for the whole ask, opening the session included.
-        let ask = async {
-            let slot = call.upstream(&toolkit.name);
-            let upstream = slot
-                .get(&toolkit.client, &call.hello, call.caller())
-                .await?;
-            let declared = kind
-                .capability
-                .iter()
-                .try_fold(upstream.capabilities(), |v, k| v.get(k))
-                .is_some();
-            if !declared {
-                return Ok(Err(Answer::NotAsked));
-            }
-            let exchanged = slot
-                .exchange(
-                    &toolkit.client,
-                    &call.hello,
-                    call.caller(),
-                    upstream_request,
-                )
-                .await?;
-            Ok(exchanged.map_err(Answer::Error))
-        };
-        match toolkit.client.policy().bound(ask).await {
-            Ok(outcome) => outcome,
+        let asked = call
+            .upstream(&toolkit.name)
+            .ask(
+                &toolkit.client,
+                &call.hello,
+                call.caller(),
+                kind.capability,
+                upstream_request,
+            )
+            .await;
+        match asked {
+            Ok(Some(outcome)) => outcome.map_err(Answer::Error),
+            Ok(None) => Err(Answer::NotAsked),
             Err(e) => Err(Answer::Failed(Arc::new(e))),
         }
     }

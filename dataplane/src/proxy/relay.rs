@@ -176,10 +176,7 @@ impl Proxy {
         let opens = visible.iter().filter_map(|toolkit| {
             let upstream = call.open_upstream(&toolkit.name)?;
             Some(async move {
-                let opened = toolkit
-                    .client
-                    .get_stream(upstream.headers(caller), None)
-                    .await;
+                let opened = toolkit.client.get_stream(upstream.headers(caller)).await;
                 (toolkit.clone(), opened)
             })
         });
@@ -196,8 +193,8 @@ impl Proxy {
             session.set_notifier(tx.clone());
         }
         for (toolkit, opened) in opened {
-            let body = match opened {
-                Ok(Some(body)) => body,
+            let mut stream = match opened {
+                Ok(Some(stream)) => stream,
                 Ok(None) => continue, // 405: this upstream has no standalone stream
                 Err(e) => {
                     tracing::debug!(toolkit = %toolkit.name, error = %e, "no upstream GET stream");
@@ -206,7 +203,6 @@ impl Proxy {
             };
             let (tx, stop, naming) = (tx.clone(), stop.clone(), self.naming.clone());
             tokio::spawn(async move {
-                let mut stream = MessageStream::standalone(body);
                 loop {
                     let next = tokio::select! {
                         n = toolkit.client.next(&mut stream) => n,

@@ -4,9 +4,11 @@
 //! address, a credential or a body.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderValue, StatusCode};
+use rustls::{AlertDescription, CertificateError};
 
 use super::credentials::CredentialError;
 use crate::jsonrpc::{DecodeError, ErrorObject};
@@ -73,10 +75,26 @@ pub enum TransportError {
     Reset,
     #[error("the connection closed before the reply was complete")]
     Closed,
-    #[error("reading the reply: {0}")]
-    Body(String),
+    /// The reply passed the largest size accepted from an upstream.
+    #[error("reading the reply: length limit exceeded ({limit} bytes)")]
+    TooLarge { limit: usize },
+    /// The configured address to dial (the `tcp client`'s) is no URI authority.
+    #[error("the address to connect to: {0}")]
+    ConnectAddress(Arc<http::uri::InvalidUri>),
+    /// None of the above: the HTTP client's error as it is.
     #[error("{0}")]
-    Other(String),
+    Other(Unclassified),
+}
+
+/// An error of the HTTP client that [`TransportError::classify`] found no
+/// kind for; shown with its causes.
+#[derive(Clone, Debug)]
+pub struct Unclassified(Arc<dyn StdError + Send + Sync>);
+
+impl std::fmt::Display for Unclassified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&chain(&*self.0))
+    }
 }
 
 /// Why a TLS handshake with an upstream failed, in the words a user acts on.
@@ -92,20 +110,95 @@ pub enum TlsFailure {
     NameMismatch,
     #[error("the server's certificate was revoked")]
     Revoked,
-    #[error("the server's certificate is invalid: {0}")]
-    BadCertificate(String),
+    #[error("the server's certificate is invalid: {0:?}")]
+    BadCertificate(CertificateError),
     #[error("the server offered none of the ALPN protocols configured (`alpn`)")]
     NoApplicationProtocol,
-    #[error("the server refused the client certificate or asked for one ({0})")]
-    ClientCertificate(String),
+    /// The server answered the handshake with this alert about our certificate.
+    #[error("the server refused the client certificate or asked for one (alert {0:?})")]
+    ClientCertificate(AlertDescription),
     #[error("the handshake failed: {0}")]
-    Handshake(String),
+    Handshake(rustls::Error),
+    /// The name to verify the server by (`sni`, or the URL's host) is neither
+    /// a DNS name nor an IP address.
+    #[error("the handshake failed: server name: invalid dns name")]
+    InvalidServerName,
+    /// No TLS settings were ever loaded (not expected: loading records why it failed).
+    #[error("the handshake failed: no TLS settings could be loaded")]
+    NotLoaded,
     /// The toolkit's own TLS files (trust bundle, client certificate) are unusable.
     #[error("{0}")]
-    Files(String),
+    Files(FileFailure),
+    /// There is nothing to trust: no system roots, and no trust file.
+    #[error("no certificate to trust: the system has no roots and no `trust` file is set")]
+    NothingTrusted,
     /// The server chose HTTP/1.1 (or no ALPN protocol) where only h2 may be spoken.
     #[error("the server did not choose h2, the only HTTP version configured (`versions`)")]
     H2Required,
+}
+
+/// One of a toolkit's TLS files, and what is wrong with it. Says where the
+/// file is and what to fix, never what a key holds.
+#[derive(Clone, Debug)]
+pub struct FileFailure {
+    pub role: TlsFile,
+    pub path: String,
+    pub problem: FileProblem,
+}
+
+/// The part a TLS file plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFile {
+    /// A CA bundle to trust (`trust`).
+    Trust,
+    /// The client certificate chain.
+    ClientCertificate,
+    /// The client certificate's private key.
+    ClientKey,
+}
+
+/// What is wrong with a TLS file.
+#[derive(Clone, Debug)]
+pub enum FileProblem {
+    /// It cannot be read.
+    Unreadable(std::io::ErrorKind),
+    /// It is not PEM, or a PEM section is broken.
+    Pem(Arc<rustls::pki_types::pem::Error>),
+    /// A trust file with no CA certificate rustls can use.
+    NoCaCertificate,
+    /// A key file with no PEM private key.
+    NoPrivateKey,
+    /// The client certificate does not fit its key.
+    KeyMismatch(rustls::Error),
+}
+
+impl TlsFile {
+    /// The file as the messages name it (`the trust file`, `client key`).
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Trust => "trust file",
+            Self::ClientCertificate => "client certificate",
+            Self::ClientKey => "client key",
+        }
+    }
+}
+
+impl std::fmt::Display for FileFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (noun, path) = (self.role.noun(), &self.path);
+        match &self.problem {
+            FileProblem::Unreadable(kind) => {
+                let what = noun.trim_end_matches(" file");
+                write!(f, "cannot read the {what} file `{path}`: {kind}")
+            }
+            FileProblem::Pem(e) => write!(f, "{noun} `{path}`: {e}"),
+            FileProblem::NoCaCertificate => {
+                write!(f, "{noun} `{path}` holds no usable CA certificate")
+            }
+            FileProblem::NoPrivateKey => write!(f, "{noun} `{path}` holds no PEM private key"),
+            FileProblem::KeyMismatch(e) => write!(f, "{noun} `{path}` does not fit its key: {e}"),
+        }
+    }
 }
 
 impl ClientError {
@@ -135,8 +228,8 @@ impl TransportError {
     /// What an error of the HTTP client (hyper, hyper-util, rustls, h2, io)
     /// means, found by walking its causes: the top level says little
     /// ("client error (Connect)"), the cause says what happened.
-    pub fn classify(error: &(dyn StdError + 'static)) -> Self {
-        let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+    pub fn classify<E: StdError + Send + Sync + 'static>(error: E) -> Self {
+        let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
         let mut hyper_closed = false;
         while let Some(e) = cause {
             // The connector's own errors come back wrapped by hyper-util.
@@ -188,7 +281,7 @@ impl TransportError {
         if hyper_closed {
             return Self::Closed;
         }
-        Self::Other(chain(error))
+        Self::Other(Unclassified(Arc::new(error)))
     }
 }
 
@@ -201,19 +294,20 @@ impl TlsFailure {
 
     /// A TLS alert the server sent, by its name as rustls writes it.
     fn from_alert(name: &str) -> Self {
-        match name {
-            "NoApplicationProtocol" => Self::NoApplicationProtocol,
-            "CertificateRequired"
-            | "BadCertificate"
-            | "UnknownCA"
-            | "CertificateUnknown"
-            | "AccessDenied" => Self::ClientCertificate(format!("alert {name}")),
-            other => Self::Handshake(format!("the server sent alert {other}")),
-        }
+        // NB: the name is rustls's own (its `Debug`), so one of the 256
+        // descriptions has it; a name from elsewhere is told as it is.
+        let named = (0..=u8::MAX)
+            .map(AlertDescription::from)
+            .find(|alert| format!("{alert:?}") == name);
+        let error = match named {
+            Some(alert) => rustls::Error::AlertReceived(alert),
+            None => rustls::Error::General(format!("the server sent alert {name}")),
+        };
+        Self::from_rustls(&error)
     }
 
     fn from_rustls(error: &rustls::Error) -> Self {
-        use rustls::{AlertDescription, CertificateError, Error};
+        use rustls::Error;
         match error {
             Error::InvalidCertificate(cert) => match cert {
                 CertificateError::UnknownIssuer | CertificateError::BadSignature => {
@@ -226,7 +320,7 @@ impl TlsFailure {
                 CertificateError::NotValidForName
                 | CertificateError::NotValidForNameContext { .. } => Self::NameMismatch,
                 CertificateError::Revoked => Self::Revoked,
-                other => Self::BadCertificate(format!("{other:?}")),
+                other => Self::BadCertificate(other.clone()),
             },
             Error::NoApplicationProtocol
             | Error::AlertReceived(AlertDescription::NoApplicationProtocol) => {
@@ -238,14 +332,14 @@ impl TlsFailure {
                 | AlertDescription::UnknownCA
                 | AlertDescription::CertificateUnknown
                 | AlertDescription::AccessDenied),
-            ) => Self::ClientCertificate(format!("alert {alert:?}")),
-            other => Self::Handshake(other.to_string()),
+            ) => Self::ClientCertificate(*alert),
+            other => Self::Handshake(other.clone()),
         }
     }
 }
 
 /// An error and its causes, `: `-separated.
-pub(crate) fn chain(e: &(dyn StdError + 'static)) -> String {
+fn chain(e: &(dyn StdError + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -261,59 +355,4 @@ pub(crate) fn chain(e: &(dyn StdError + 'static)) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn io_with(inner: rustls::Error) -> std::io::Error {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, inner)
-    }
-
-    #[test]
-    fn tls_failures_name_what_to_fix() {
-        use rustls::{AlertDescription, CertificateError, Error};
-        let cases = [
-            (
-                Error::InvalidCertificate(CertificateError::UnknownIssuer),
-                "not trusted",
-            ),
-            (
-                Error::InvalidCertificate(CertificateError::Expired),
-                "expired",
-            ),
-            (
-                Error::InvalidCertificate(CertificateError::NotValidForName),
-                "not valid for the requested name",
-            ),
-            (Error::NoApplicationProtocol, "ALPN"),
-            (
-                Error::AlertReceived(AlertDescription::CertificateRequired),
-                "client certificate",
-            ),
-            (
-                Error::AlertReceived(AlertDescription::HandshakeFailure),
-                "handshake failed",
-            ),
-        ];
-        for (error, words) in cases {
-            let classified = TransportError::classify(&io_with(error));
-            let text = ClientError::from(classified).to_string();
-            assert!(text.contains(words), "{text}");
-        }
-    }
-
-    #[test]
-    fn socket_errors_are_told_apart() {
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert!(matches!(
-            TransportError::classify(&refused),
-            TransportError::Refused
-        ));
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(matches!(
-            TransportError::classify(&reset),
-            TransportError::Closed
-        ));
-        let odd = std::io::Error::other("something else");
-        assert_eq!(TransportError::classify(&odd).to_string(), "something else");
-    }
-}
+mod tests;

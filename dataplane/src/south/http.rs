@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 use http::uri::Scheme;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
@@ -155,7 +155,7 @@ impl HttpClient {
     ) -> Result<http::Response<Incoming>, TransportError> {
         let authority = request.uri().authority().map(|a| a.as_str().to_owned());
         self.pool().request(request).await.map_err(|e| {
-            let error = TransportError::classify(&e);
+            let error = TransportError::classify(e);
             // NB: with TLS 1.3 a server refuses a client certificate after the
             // client's handshake is done; the refusal (an alert) ends the
             // connection, and the request on it only learns "closed". Say why.
@@ -186,6 +186,19 @@ impl HttpClient {
             );
         }
         pool.1.clone()
+    }
+}
+
+/// A response body read whole, failed with [`TransportError::TooLarge`] once
+/// it passes `limit` bytes.
+pub async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, TransportError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        // NB: `Limited` fails with the body's own error or with its limit.
+        Err(e) => match e.downcast::<hyper::Error>() {
+            Ok(e) => Err(TransportError::classify(*e)),
+            Err(_) => Err(TransportError::TooLarge { limit }),
+        },
     }
 }
 
@@ -307,7 +320,7 @@ fn dial_uri(destination: &Uri, connect_to: Option<&ConnectTo>) -> Result<Uri, Tr
     };
     format!("http://{host}:{}/", to.port)
         .parse()
-        .map_err(|e| TransportError::Other(format!("the address to connect to: {e}")))
+        .map_err(|e| TransportError::ConnectAddress(Arc::new(e)))
 }
 
 /// The name to send as SNI and to check the certificate against: the
@@ -321,7 +334,7 @@ fn server_name(host: Option<&str>) -> Result<ServerName<'static>, TransportError
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     ServerName::try_from(host.to_owned())
-        .map_err(|e| TransportError::Tls(TlsFailure::Handshake(format!("server name: {e}"))))
+        .map_err(|_| TransportError::Tls(TlsFailure::InvalidServerName))
 }
 
 /// A connection: plain TCP, or TLS over TCP (whose read errors are

@@ -1,6 +1,8 @@
 //! The per-toolkit policy every exchange with an upstream runs under, in one
-//! place: how long the upstream may take (the toolkit's `timeout`), and how
-//! long it may wait on the client. Retries and the circuit breaker join here.
+//! place: how long each step may take (the toolkit's `timeout`), and how long
+//! the gateway waits on an upstream that itself waits for the client.
+//! [`Policy::run`] is the only place a step is bounded: retries and the
+//! circuit breaker join there, keyed by the same [`Step`]s.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,49 +13,111 @@ use super::error::ClientError;
 /// client (an elicitation or sampling request is out): people take time.
 const CLIENT_ANSWER_WAIT: Duration = Duration::from_secs(600);
 
+/// What an exchange with an upstream is doing, as the policy tells steps apart.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Step {
+    /// A POST, GET or DELETE, until the reply starts.
+    Reply,
+    /// The next message of a stream; `awaiting_client` while the upstream
+    /// waits for the client's answer to a request it sent.
+    Next { awaiting_client: bool },
+    /// Opening an upstream session: the whole `initialize` handshake.
+    Handshake,
+    /// One ask of a fan-out: opening the session if needed, the request and
+    /// its response.
+    Ask,
+}
+
 /// How one toolkit's exchanges are bounded.
 #[derive(Clone, Copy, Debug)]
-pub struct Policy {
+pub(super) struct Policy {
     /// How long any step may take: a response head, the next message of a
     /// stream, the handshake, a list ask.
     timeout: Duration,
 }
 
 impl Policy {
-    pub fn new(timeout: Duration) -> Self {
+    pub(super) fn new(timeout: Duration) -> Self {
         Self { timeout }
     }
 
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// `step`, failed with [`ClientError::Timeout`] when it takes too long.
-    pub async fn bound<T>(
+    /// `work`, doing `step`, under the policy: failed with
+    /// [`ClientError::Timeout`] when it takes longer than the step may.
+    pub(super) async fn run<T>(
         &self,
-        step: impl Future<Output = Result<T, ClientError>>,
+        step: Step,
+        work: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, ClientError> {
-        self.bound_by(self.timeout, step).await
-    }
-
-    /// `step` within `limit`.
-    pub async fn bound_by<T>(
-        &self,
-        limit: Duration,
-        step: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, ClientError> {
-        tokio::time::timeout(limit, step)
+        let limit = self.limit(step);
+        tokio::time::timeout(limit, work)
             .await
             .unwrap_or(Err(ClientError::Timeout(limit)))
     }
 
-    /// How long to wait for a stream's next message: the timeout, or longer
-    /// while the upstream waits for the client's answer to its request.
-    pub fn idle(&self, awaiting_client: bool) -> Duration {
-        if awaiting_client {
-            CLIENT_ANSWER_WAIT.max(self.timeout)
-        } else {
-            self.timeout
+    /// How long `step` may take.
+    fn limit(&self, step: Step) -> Duration {
+        match step {
+            Step::Next {
+                awaiting_client: true,
+            } => CLIENT_ANSWER_WAIT.max(self.timeout),
+            Step::Next { .. } | Step::Reply | Step::Handshake | Step::Ask => self.timeout,
         }
+    }
+}
+
+/// `work` in a task of its own, waited for at most `limit` (a bound of the
+/// caller's, not the toolkit's): past it the caller goes on with
+/// [`ClientError::Timeout`] while the work carries on in the background.
+pub(super) async fn detached<T: Send + 'static>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, ClientError>> + Send + 'static,
+) -> Result<T, ClientError> {
+    match tokio::time::timeout(limit, tokio::spawn(work)).await {
+        Ok(Ok(outcome)) => outcome,
+        // The task panicked or the runtime is shutting down.
+        Ok(Err(_)) => Err(ClientError::Aborted),
+        Err(_) => Err(ClientError::Timeout(limit)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_past_the_toolkit_timeout_fails_with_that_timeout() {
+        let policy = Policy::new(Duration::from_secs(2));
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(())
+        };
+        let outcome = policy.run(Step::Reply, slow).await;
+        assert!(matches!(outcome, Err(ClientError::Timeout(d)) if d == Duration::from_secs(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_awaiting_the_client_waits_longer_than_the_timeout() {
+        let policy = Policy::new(Duration::from_secs(2));
+        let answered_late = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(7)
+        };
+        let step = Step::Next {
+            awaiting_client: true,
+        };
+        assert_eq!(policy.run(step, answered_late).await.ok(), Some(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn detached_work_goes_on_after_the_wait_for_it_ends() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let work = async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let _ = tx.send(());
+            Ok(())
+        };
+        let waited = detached(Duration::from_secs(1), work).await;
+        assert!(matches!(waited, Err(ClientError::Timeout(_))));
+        assert!(rx.await.is_ok(), "the work finished in the background");
     }
 }

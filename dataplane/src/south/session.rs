@@ -3,12 +3,15 @@
 //! offers depends on them), re-opened once when the upstream forgets it.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::client::{PostReply, SessionHeaders, ToolkitClient};
+use super::client::ToolkitClient;
 use super::error::{ClientError, ProtocolError};
+use super::policy::{self, Step};
+use super::upstream::{PostReply, SessionHeaders};
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request};
@@ -82,6 +85,21 @@ impl UpstreamSlot {
             .cloned()
     }
 
+    /// The session, opened for `caller` if needed, waited for at most
+    /// `bound`: past it the handshake carries on in the background (and the
+    /// session joins when ready) while the caller gets
+    /// [`ClientError::Timeout`] with `bound`.
+    pub async fn open_within(
+        self: Arc<Self>,
+        client: ToolkitClient,
+        hello: Arc<Hello>,
+        caller: Option<Token>,
+        bound: Duration,
+    ) -> Result<Arc<UpstreamSession>, ClientError> {
+        let open = async move { self.get(&client, &hello, caller.as_ref()).await };
+        policy::detached(bound, open).await
+    }
+
     /// Forget `stale` (if it is still the current one) so the next `get` re-opens.
     pub fn invalidate(&self, stale: &Arc<UpstreamSession>) {
         let mut cell = self.cell.write().unwrap_or_else(|p| p.into_inner());
@@ -121,6 +139,33 @@ impl UpstreamSlot {
             Err(e) => Err(e),
             Ok(reply) => Ok((session, reply)),
         }
+    }
+
+    /// One request/response, nothing relayed, if the upstream declares the
+    /// `capability` path (`Ok(None)` when it does not): the session opened
+    /// first if needed. The whole ask is bounded by the toolkit's policy.
+    pub async fn ask(
+        &self,
+        client: &ToolkitClient,
+        hello: &Hello,
+        caller: Option<&Token>,
+        capability: &[&str],
+        request: Request,
+    ) -> Result<Option<Result<Value, ErrorObject>>, ClientError> {
+        let ask = async {
+            let upstream = self.get(client, hello, caller).await?;
+            let declared = capability
+                .iter()
+                .try_fold(upstream.capabilities(), |v, k| v.get(k))
+                .is_some();
+            if !declared {
+                return Ok(None);
+            }
+            self.exchange(client, hello, caller, request)
+                .await
+                .map(Some)
+        };
+        client.policy().run(Step::Ask, ask).await
     }
 
     /// One request/response in this session, nothing relayed: the final
@@ -215,5 +260,5 @@ async fn initialize(
         client.post(session.headers(caller), &initialized).await?;
         Ok(session)
     };
-    client.policy().bound(handshake).await
+    client.policy().run(Step::Handshake, handshake).await
 }

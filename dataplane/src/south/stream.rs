@@ -11,6 +11,7 @@ use hyper::body::Incoming;
 
 use super::error::{ClientError, ProtocolError, TransportError};
 use super::transport::MAX_UPSTREAM_MESSAGE;
+use super::upstream::SessionHeaders;
 use crate::guard::Token;
 use crate::jsonrpc::{Message, RequestId};
 use crate::sse;
@@ -38,6 +39,17 @@ pub struct StreamSession {
     pub protocol_version: Option<String>,
     /// The caller the stream was opened for (a resumption is made for them too).
     pub caller: Option<Token>,
+}
+
+impl StreamSession {
+    /// The session to resume the stream in.
+    pub fn headers(&self) -> SessionHeaders<'_> {
+        SessionHeaders {
+            session_id: self.session_id.as_deref(),
+            protocol_version: self.protocol_version.as_deref(),
+            caller: self.caller.as_ref(),
+        }
+    }
 }
 
 /// An upstream SSE stream of messages.
@@ -123,7 +135,7 @@ impl MessageStream {
                     tracing::debug!(error = %e, "upstream stream broke");
                     self.body = None;
                     if self.resumption().is_none() {
-                        return Read::Failed(TransportError::classify(&e).into());
+                        return Read::Failed(TransportError::classify(e).into());
                     }
                     return Read::Ended;
                 }

@@ -15,7 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::error::{TlsFailure, TransportError};
+use super::error::{FileFailure, FileProblem, TlsFailure, TlsFile, TransportError};
 
 /// How often, at most, the files of a TLS setting are checked for a change.
 const RECHECK: Duration = Duration::from_secs(1);
@@ -90,9 +90,7 @@ impl TlsSource {
         match &state.config {
             Some(Ok(config)) => Ok(config.clone()),
             Some(Err(failure)) => Err(TransportError::Tls(failure.clone())),
-            None => Err(TransportError::Tls(TlsFailure::Handshake(
-                "no TLS settings could be loaded".into(),
-            ))),
+            None => Err(TransportError::Tls(TlsFailure::NotLoaded)),
         }
     }
 
@@ -183,27 +181,30 @@ impl Files {
 }
 
 fn read_files(plan: &TlsPlan) -> Result<Files, TlsFailure> {
-    let read = |path: &str, what: &str| {
-        std::fs::read(path).map_err(|e| {
-            TlsFailure::Files(format!(
-                "cannot read the {what} file `{path}`: {}",
-                e.kind()
-            ))
-        })
+    let read = |path: &str, role| {
+        std::fs::read(path).map_err(|e| file_failure(role, path, FileProblem::Unreadable(e.kind())))
     };
     let trust = plan
         .trust_files
         .iter()
-        .map(|path| read(path, "trust"))
+        .map(|path| read(path, TlsFile::Trust))
         .collect::<Result<Vec<_>, _>>()?;
     let certificate = match &plan.client_certificate {
         Some(c) => Some((
-            read(&c.certificate_file, "client certificate")?,
-            read(&c.key_file, "client key")?,
+            read(&c.certificate_file, TlsFile::ClientCertificate)?,
+            read(&c.key_file, TlsFile::ClientKey)?,
         )),
         None => None,
     };
     Ok(Files { trust, certificate })
+}
+
+fn file_failure(role: TlsFile, path: &str, problem: FileProblem) -> TlsFailure {
+    TlsFailure::Files(FileFailure {
+        role,
+        path: path.to_owned(),
+        problem,
+    })
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -236,7 +237,7 @@ fn build(plan: &TlsPlan, files: &Files) -> Result<ClientConfig, TlsFailure> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsFailure::Handshake(e.to_string()))?;
+        .map_err(TlsFailure::Handshake)?;
     let builder = if plan.skip_verification {
         let verifier = NoVerification(provider.signature_verification_algorithms);
         builder
@@ -250,19 +251,18 @@ fn build(plan: &TlsPlan, files: &Files) -> Result<ClientConfig, TlsFailure> {
         for (bundle, path) in files.trust.iter().zip(&plan.trust_files) {
             let certs = CertificateDer::pem_slice_iter(bundle)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| TlsFailure::Files(format!("trust file `{path}`: {e}")))?;
+                .map_err(|e| file_failure(TlsFile::Trust, path, FileProblem::Pem(Arc::new(e))))?;
             let (added, _) = roots.add_parsable_certificates(certs);
             if added == 0 {
-                return Err(TlsFailure::Files(format!(
-                    "trust file `{path}` holds no usable CA certificate"
-                )));
+                return Err(file_failure(
+                    TlsFile::Trust,
+                    path,
+                    FileProblem::NoCaCertificate,
+                ));
             }
         }
         if roots.is_empty() {
-            return Err(TlsFailure::Files(
-                "no certificate to trust: the system has no roots and no `trust` file is set"
-                    .into(),
-            ));
+            return Err(TlsFailure::NothingTrusted);
         }
         builder.with_root_certificates(roots)
     };
@@ -271,23 +271,20 @@ fn build(plan: &TlsPlan, files: &Files) -> Result<ClientConfig, TlsFailure> {
             let chain = CertificateDer::pem_slice_iter(chain)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| {
-                    TlsFailure::Files(format!(
-                        "client certificate `{}`: {e}",
-                        paths.certificate_file
-                    ))
+                    let problem = FileProblem::Pem(Arc::new(e));
+                    file_failure(TlsFile::ClientCertificate, &paths.certificate_file, problem)
                 })?;
             // NB: never say anything of the key but where it is.
             let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| {
-                TlsFailure::Files(format!(
-                    "client key `{}` holds no PEM private key",
-                    paths.key_file
-                ))
+                file_failure(
+                    TlsFile::ClientKey,
+                    &paths.key_file,
+                    FileProblem::NoPrivateKey,
+                )
             })?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
-                TlsFailure::Files(format!(
-                    "client certificate `{}` does not fit its key: {e}",
-                    paths.certificate_file
-                ))
+                let problem = FileProblem::KeyMismatch(e);
+                file_failure(TlsFile::ClientCertificate, &paths.certificate_file, problem)
             })?
         }
         _ => builder.with_no_client_auth(),

@@ -1,24 +1,30 @@
-//! The Streamable HTTP transport to one upstream: one POST, GET or DELETE
-//! at a time, its status read the way the spec (and servers that deviate
-//! from it) mean it. No timeouts, credentials or resumption: the client
-//! ([`super::client`]) applies those around it.
+//! The Streamable HTTP transport to one upstream: a message becomes one POST
+//! (a stream, a GET; the session's end, a DELETE) with the session's headers
+//! and the toolkit's credentials, and the status is read the way the spec
+//! (and servers that deviate from it) mean it. No timeouts or resumption
+//! decisions: the client ([`super::client`]) applies those around it.
 
 use bytes::Bytes;
+use std::sync::Arc;
+
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 
-use super::error::{ClientError, ProtocolError, TransportError};
-use super::http::HttpClient;
+use super::credentials::UpstreamCredentials;
+use super::error::{ClientError, ProtocolError};
+use super::http::{HttpClient, read_limited};
+use super::stream::{MessageStream, StreamSession};
+use super::upstream::{PostReply, SessionHeaders};
 use crate::jsonrpc::Message;
-use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_SESSION_ID};
+use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 
 /// Largest JSON reply or SSE event accepted from an upstream.
 pub const MAX_UPSTREAM_MESSAGE: usize = 16 << 20;
 
 /// What an upstream answered to a POST, before any SSE is read.
 #[derive(Debug)]
-pub enum Posted {
+enum Posted {
     /// 202 (or 200 with no body): a notification or response was accepted.
     Accepted,
     /// One JSON message.
@@ -38,24 +44,122 @@ pub enum Posted {
 pub struct HttpUpstream {
     endpoint: Uri,
     http: HttpClient,
+    credentials: Arc<UpstreamCredentials>,
 }
 
 impl HttpUpstream {
-    pub fn new(endpoint: Uri, http: HttpClient) -> Self {
-        Self { endpoint, http }
+    pub fn new(endpoint: Uri, http: HttpClient, credentials: UpstreamCredentials) -> Self {
+        Self {
+            endpoint,
+            http,
+            credentials: Arc::new(credentials),
+        }
+    }
+
+    /// Whether requests carry the caller's own token.
+    pub fn forwards_caller_token(&self) -> bool {
+        self.credentials.forwards()
+    }
+
+    /// Send one message in `session` as a POST; a reply in SSE becomes a
+    /// stream that can be resumed in the same session.
+    pub async fn send(
+        &self,
+        session: SessionHeaders<'_>,
+        message: &Message,
+    ) -> Result<PostReply, ClientError> {
+        let headers = self.headers(session)?;
+        let posted = self.post(headers, session.session_id.is_some(), message.encode());
+        Ok(match posted.await? {
+            Posted::Accepted => PostReply::Accepted,
+            Posted::Json {
+                session_id,
+                message,
+            } => PostReply::Json {
+                session_id,
+                message,
+            },
+            Posted::Events { session_id, body } => {
+                let want = match message {
+                    Message::Request(r) => Some(r.id.clone()),
+                    _ => None,
+                };
+                let resume = StreamSession {
+                    session_id: session_id
+                        .clone()
+                        .or_else(|| session.session_id.map(str::to_owned)),
+                    protocol_version: session.protocol_version.map(str::to_owned),
+                    caller: session.caller.cloned(),
+                };
+                let stream = MessageStream::response(body, want, resume);
+                PostReply::Stream {
+                    session_id,
+                    stream: Box::new(stream),
+                }
+            }
+        })
+    }
+
+    /// Open the standalone GET stream. `Ok(None)` when the upstream offers none (405).
+    pub async fn open_stream(
+        &self,
+        session: SessionHeaders<'_>,
+    ) -> Result<Option<MessageStream>, ClientError> {
+        let headers = self.headers(session)?;
+        let opened = self
+            .get(headers, session.session_id.is_some(), None)
+            .await?;
+        Ok(opened.map(MessageStream::standalone))
+    }
+
+    /// Resume a response stream with `Last-Event-ID` (a GET).
+    pub async fn resume(
+        &self,
+        session: SessionHeaders<'_>,
+        last_event_id: &str,
+    ) -> Result<Option<Incoming>, ClientError> {
+        let headers = self.headers(session)?;
+        let in_session = session.session_id.is_some();
+        self.get(headers, in_session, Some(last_event_id)).await
+    }
+
+    /// End an upstream session (best effort: 405 and errors are fine).
+    pub async fn end(&self, session: SessionHeaders<'_>) -> Result<(), ClientError> {
+        let headers = self.headers(session)?;
+        self.delete(headers).await
+    }
+
+    /// The headers of a request in `session`: its id and version, and this
+    /// toolkit's credentials for the caller.
+    fn headers(&self, session: SessionHeaders<'_>) -> Result<HeaderMap, ClientError> {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = session
+            .session_id
+            .and_then(|s| HeaderValue::from_str(s).ok())
+        {
+            headers.insert(HEADER_SESSION_ID, id);
+        }
+        if let Some(v) = session
+            .protocol_version
+            .and_then(|s| HeaderValue::from_str(s).ok())
+        {
+            headers.insert(HEADER_PROTOCOL_VERSION, v);
+        }
+        self.credentials.apply(&mut headers, session.caller)?;
+        Ok(headers)
     }
 
     /// POST one encoded message with `headers` (session, version, credentials).
     /// `in_session` says whether a session id was sent, so that the upstream
     /// forgetting it reads as [`ClientError::SessionExpired`].
-    pub async fn post(
+    async fn post(
         &self,
         mut headers: HeaderMap,
         in_session: bool,
         body: Bytes,
     ) -> Result<Posted, ClientError> {
         mcp::set_post_headers(&mut headers);
-        let resp = self.send(Method::POST, headers, body).await?;
+        let resp = self.request(Method::POST, headers, body).await?;
         if resp.status() == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
         }
@@ -67,7 +171,7 @@ impl HttpUpstream {
                 body: resp.into_body(),
             });
         }
-        let body = read_body(resp.into_body(), MAX_UPSTREAM_MESSAGE).await?;
+        let body = read_limited(resp.into_body(), MAX_UPSTREAM_MESSAGE).await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             // Some servers answer a notification with 200 and no body.
             return Ok(Posted::Accepted);
@@ -81,7 +185,7 @@ impl HttpUpstream {
 
     /// Open a GET stream (standalone, or resuming one with `Last-Event-ID`).
     /// `Ok(None)` when the upstream offers none (405).
-    pub async fn get(
+    async fn get(
         &self,
         mut headers: HeaderMap,
         in_session: bool,
@@ -94,7 +198,7 @@ impl HttpUpstream {
         if let Some(id) = last_event_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             headers.insert(HEADER_LAST_EVENT_ID, id);
         }
-        let resp = self.send(Method::GET, headers, Bytes::new()).await?;
+        let resp = self.request(Method::GET, headers, Bytes::new()).await?;
         if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
             return Ok(None);
         }
@@ -105,14 +209,13 @@ impl HttpUpstream {
         Ok(Some(resp.into_body()))
     }
 
-    /// End an upstream session (best effort: 405 and errors are fine).
-    pub async fn delete(&self, headers: HeaderMap) -> Result<(), ClientError> {
-        let resp = self.send(Method::DELETE, headers, Bytes::new()).await?;
+    async fn delete(&self, headers: HeaderMap) -> Result<(), ClientError> {
+        let resp = self.request(Method::DELETE, headers, Bytes::new()).await?;
         tracing::debug!(status = %resp.status(), "upstream DELETE");
         Ok(())
     }
 
-    async fn send(
+    async fn request(
         &self,
         method: Method,
         headers: HeaderMap,
@@ -141,7 +244,7 @@ async fn check_status(
         return Err(ClientError::SessionExpired);
     }
     if sent_session && status == StatusCode::BAD_REQUEST {
-        let body = read_body(resp.into_body(), 64 << 10)
+        let body = read_limited(resp.into_body(), 64 << 10)
             .await
             .unwrap_or_default();
         if String::from_utf8_lossy(&body)
@@ -155,16 +258,6 @@ async fn check_status(
         status,
         www_authenticate,
     })
-}
-
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, ClientError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => match e.downcast::<hyper::Error>() {
-            Ok(e) => Err(TransportError::classify(&*e).into()),
-            Err(e) => Err(TransportError::Body(e.to_string()).into()),
-        },
-    }
 }
 
 fn is_event_stream(headers: &HeaderMap) -> bool {

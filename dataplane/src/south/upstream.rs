@@ -1,15 +1,44 @@
-//! The kinds of upstream a toolkit can be, behind one interface: today a
+//! The kinds of upstream a toolkit can be, behind one message-level
+//! interface: send a message and get its reply (one message or a stream of
+//! them), open the stream of server messages, end the session. Today a
 //! Streamable HTTP server (plain or TLS, HTTP/1.1 or h2: the HTTP client
-//! picks per connection); a stdio server joins as another variant. The
-//! client ([`super::ToolkitClient`]) adds credentials and the policy around
-//! whichever it is.
+//! picks per connection), which builds its own headers and applies the
+//! toolkit's credentials; a stdio server joins as another variant. The
+//! client ([`super::ToolkitClient`]) applies the policy around whichever it is.
 
-use bytes::Bytes;
-use http::HeaderMap;
 use hyper::body::Incoming;
 
 use super::error::ClientError;
-use super::transport::{HttpUpstream, Posted};
+use super::stream::MessageStream;
+use super::transport::HttpUpstream;
+use crate::guard::Token;
+use crate::jsonrpc::Message;
+
+/// The upstream session a message belongs to, and the caller it is made for
+/// (whose token the toolkit may be configured to receive).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionHeaders<'a> {
+    pub session_id: Option<&'a str>,
+    pub protocol_version: Option<&'a str>,
+    pub caller: Option<&'a Token>,
+}
+
+/// What an upstream answered to a message.
+#[derive(Debug)]
+pub enum PostReply {
+    /// A notification or response was accepted.
+    Accepted,
+    /// One message.
+    Json {
+        session_id: Option<String>,
+        message: Message,
+    },
+    /// A stream of messages ending with the response.
+    Stream {
+        session_id: Option<String>,
+        stream: Box<MessageStream>,
+    },
+}
 
 /// One toolkit's upstream.
 #[derive(Clone, Debug)]
@@ -19,34 +48,53 @@ pub enum Upstream {
 }
 
 impl Upstream {
-    /// Send one encoded message.
-    pub async fn post(
-        &self,
-        headers: HeaderMap,
-        in_session: bool,
-        body: Bytes,
-    ) -> Result<Posted, ClientError> {
+    /// Whether messages carry the caller's own token.
+    pub fn forwards_caller_token(&self) -> bool {
         match self {
-            Self::Http(http) => http.post(headers, in_session, body).await,
+            Self::Http(http) => http.forwards_caller_token(),
         }
     }
 
-    /// Open a stream of server messages (standalone, or resuming one).
-    pub async fn get(
+    /// Send one message in `session`; for a request, the reply carries its
+    /// response (or a stream that ends with it).
+    pub async fn send(
         &self,
-        headers: HeaderMap,
-        in_session: bool,
-        last_event_id: Option<&str>,
+        session: SessionHeaders<'_>,
+        message: &Message,
+    ) -> Result<PostReply, ClientError> {
+        match self {
+            Self::Http(http) => http.send(session, message).await,
+        }
+    }
+
+    /// Open the stream of server messages outside any request. `Ok(None)`
+    /// when the upstream offers none.
+    pub async fn open_stream(
+        &self,
+        session: SessionHeaders<'_>,
+    ) -> Result<Option<MessageStream>, ClientError> {
+        match self {
+            Self::Http(http) => http.open_stream(session).await,
+        }
+    }
+
+    /// Carry on a response stream the upstream closed before the response,
+    /// after the event `last_event_id`. NB: an SSE matter (`Last-Event-ID`):
+    /// an upstream whose streams cannot break early answers `Ok(None)`.
+    pub async fn resume(
+        &self,
+        session: SessionHeaders<'_>,
+        last_event_id: &str,
     ) -> Result<Option<Incoming>, ClientError> {
         match self {
-            Self::Http(http) => http.get(headers, in_session, last_event_id).await,
+            Self::Http(http) => http.resume(session, last_event_id).await,
         }
     }
 
-    /// End an upstream session.
-    pub async fn delete(&self, headers: HeaderMap) -> Result<(), ClientError> {
+    /// End the upstream session.
+    pub async fn end(&self, session: SessionHeaders<'_>) -> Result<(), ClientError> {
         match self {
-            Self::Http(http) => http.delete(headers).await,
+            Self::Http(http) => http.end(session).await,
         }
     }
 }
