@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcpgw_config::{ConfigError, Plan, config_sha256};
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -84,10 +84,9 @@ pub(crate) async fn watch(path: PathBuf, inner: Arc<Inner>) {
     let file_name = path.file_name().map(ToOwned::to_owned);
     // NB: notify calls back on its own thread; the channel hands events to this task.
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event
-            .as_ref()
-            .map_or(true, |e| may_change_config(&e.paths, file_name.as_deref()))
-        {
+        if event.as_ref().map_or(true, |e| {
+            may_change_config(&e.kind, &e.paths, file_name.as_deref())
+        }) {
             let _ = tx.send(());
         }
     })
@@ -110,18 +109,28 @@ pub(crate) async fn watch(path: PathBuf, inner: Arc<Inner>) {
     }
 }
 
-/// Whether an event on these paths of the config's directory can change the
-/// config: one on the file itself, or on the kubelet's `..data` swap (names
-/// starting with `..`). NB: anything else written beside the config (a log
-/// file, say) would otherwise cost a read and a SHA-256 per write. An event
-/// naming no path (a rescan) may concern anything.
-fn may_change_config(paths: &[PathBuf], config: Option<&std::ffi::OsStr>) -> bool {
-    paths.is_empty()
-        || paths.iter().any(|p| {
-            p.file_name().is_some_and(|name| {
-                Some(name) == config || name.as_encoded_bytes().starts_with(b"..")
-            })
-        })
+/// Whether an event of this kind on these paths of the config's directory can
+/// change the config: a write, creation, removal or rename of the file itself
+/// or of the kubelet's `..data` swap (names starting with `..`).
+///
+/// NB: reads are not changes. notify's inotify backend reports every open of a
+/// watched file, and [`check`] opens the config: taking those for changes made
+/// the watcher read the file again at once, forever, at most of a core. And
+/// anything else written beside the config (a log file, say) would cost a read
+/// and a SHA-256 per write. An event naming no path (a rescan) may concern
+/// anything.
+fn may_change_config(
+    kind: &EventKind,
+    paths: &[PathBuf],
+    config: Option<&std::ffi::OsStr>,
+) -> bool {
+    !matches!(kind, EventKind::Access(_))
+        && (paths.is_empty()
+            || paths.iter().any(|p| {
+                p.file_name().is_some_and(|name| {
+                    Some(name) == config || name.as_encoded_bytes().starts_with(b"..")
+                })
+            }))
 }
 
 /// Read the file; apply it if its bytes are new.
@@ -167,6 +176,9 @@ mod tests {
     use std::ffi::OsStr;
     use std::path::PathBuf;
 
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+
     use super::may_change_config;
 
     fn paths(names: &[&str]) -> Vec<PathBuf> {
@@ -179,17 +191,40 @@ mod tests {
     #[test]
     fn the_file_and_the_kubelets_swap_concern_the_config_and_files_beside_it_do_not() {
         let config = Some(OsStr::new("config.yaml"));
-        assert!(may_change_config(&paths(&["config.yaml"]), config));
-        assert!(may_change_config(&paths(&["..data"]), config));
+        let written = EventKind::Modify(ModifyKind::Any);
         assert!(may_change_config(
-            &paths(&["..2026_12_07_05_00_00.123"]),
+            &written,
+            &paths(&["config.yaml"]),
             config
         ));
-        assert!(may_change_config(&[], config), "a rescan names no path");
-        assert!(!may_change_config(&paths(&["gateway.log"]), config));
+        let swapped = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert!(may_change_config(&swapped, &paths(&["..data"]), config));
+        let created = EventKind::Create(CreateKind::Folder);
+        let timestamped = paths(&["..2026_12_07_05_00_00.123"]);
+        assert!(may_change_config(&created, &timestamped, config));
+        assert!(
+            may_change_config(&EventKind::Any, &[], config),
+            "a rescan names no path"
+        );
         assert!(!may_change_config(
-            &paths(&["config.yaml.swp", "other.yaml"]),
+            &written,
+            &paths(&["gateway.log"]),
             config
         ));
+        let beside = paths(&["config.yaml.swp", "other.yaml"]);
+        assert!(!may_change_config(&written, &beside, config));
+    }
+
+    #[test]
+    fn reading_the_config_is_no_change_to_it() {
+        let config = Some(OsStr::new("config.yaml"));
+        for read in [
+            AccessKind::Open(AccessMode::Any),
+            AccessKind::Close(AccessMode::Read),
+            AccessKind::Read,
+        ] {
+            let kind = EventKind::Access(read);
+            assert!(!may_change_config(&kind, &paths(&["config.yaml"]), config));
+        }
     }
 }
