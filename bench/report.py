@@ -21,7 +21,9 @@ def parse(path):
 
 def main():
     runs = parse(sys.argv[1])
-    wrk = sys.argv[2] if len(sys.argv) > 2 else "wrk"
+    with open(sys.argv[2]) as f:
+        idle = int(f.read().split("=", 1)[1])
+    wrk = sys.argv[3] if len(sys.argv) > 3 else "wrk"
     broken = False
     rows = {}
     for (conns, path), rs in sorted(runs.items()):
@@ -62,6 +64,8 @@ def main():
             ratio = gw["rps"] / hop["rps"]
             verdicts.append((ratio >= 0.9, f"throughput, {conns} connections >= 0.9x hop's",
                              f"{gw['rps']:.0f} / {hop['rps']:.0f} req/s = {ratio:.2f}x"))
+    print(f"\nGateway idle, before any load: {idle / 1e4:.1f}% of a core")
+    verdicts.append((idle <= 10_000, "gateway idle CPU <= 1% of a core", f"{idle / 1e4:.1f}%"))
     print("\nTargets (ratios within this run)")
     for ok, what, how in verdicts:
         print(f"  {'PASS' if ok else 'FAIL'}  {what:<40} {how}")

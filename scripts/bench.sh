@@ -20,6 +20,9 @@
 #   MCPGW_BENCH_SECONDS=N          seconds per wrk run (default 3)
 #   MCPGW_BENCH_CONNECTIONS="1 16 64"
 #
+# It also reports the gateway's CPU while idle (2 s before the load): above 1% of a
+# core something spins.
+#
 # Exit status: 0 whatever the verdicts (it is a report), 1 when a run broke
 # (a peer did not start, or wrk saw errors).
 set -euo pipefail
@@ -117,6 +120,12 @@ cpu_us() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"
 }
 
+# The gateway's CPU while idle, before any load: a data plane that spins on
+# its own (as one did, re-reading its config forever) shows here first.
+idle_before=$(cpu_us "$gateway_pid")
+sleep 2
+echo "idle_cpu_us_per_s=$((($(cpu_us "$gateway_pid") - idle_before) / 2))" >"$run_dir/idle.txt"
+
 # One wrk run: path, connections, seconds -> a result line appended to $results.
 results="$run_dir/results.txt"
 measure() {
@@ -145,4 +154,4 @@ for conns in $connections; do
   cat "$results" >>"$run_dir/all.txt"; rm "$results"
 done
 
-python3 bench/report.py "$run_dir/all.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+python3 bench/report.py "$run_dir/all.txt" "$run_dir/idle.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
