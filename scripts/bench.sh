@@ -52,67 +52,22 @@ cargo build --release --locked -q -p mcpgw-dataplane -p mcpgw-bench
 
 run_dir="$(mktemp -d)"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$run_dir"
-}
+source scripts/processes.sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Start "$@" in its own process group with its output in $run_dir/$name.log,
-# and wait until the log matches `pattern`; prints the pid (or, if it dies
-# first, its log, and fails).
-start() {
-  local name="$1" pattern="$2"
-  shift 2
-  : >"$run_dir/$name.log"
-  setsid "$@" >"$run_dir/$name.log" 2>&1 &
-  local pid=$!
-  until grep -qE "$pattern" "$run_dir/$name.log"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench: $name did not start:" >&2
-      cat "$run_dir/$name.log" >&2
-      return 1
-    fi
-    sleep 0.05
-  done
-  echo "$pid"
-}
 addr_of() { grep -oE "$2" "$run_dir/$1.log" | head -1 | grep -oE '127\.0\.0\.1:[0-9]+'; }
 
-# NB: `start` runs in a subshell ($(…)): the caller records the pid for cleanup.
-upstream_pid=$(start upstream '^READY ' target/release/mcpgw-bench-peer upstream)
-pids+=("$upstream_pid")
+start upstream '^READY ' target/release/mcpgw-bench-peer upstream
 upstream=$(addr_of upstream '^READY .*')
-hop_pid=$(start hop '^READY ' target/release/mcpgw-bench-peer hop "$upstream")
-pids+=("$hop_pid")
-hop=$(addr_of hop '^READY .*')
+start hop '^READY ' target/release/mcpgw-bench-peer hop "$upstream"
+hop_pid=$started_pid hop=$(addr_of hop '^READY .*')
+# NB: the config in a directory of its own: the gateway watches its config's directory.
 mkdir "$run_dir/config"
-cat >"$run_dir/config/gateway.yaml" <<YAML
-name: bench
-bindings:
-  north_tcp_server: { type: tcp, kind: server, options: { host: 127.0.0.1, port: 0 }, exit: north_http_server }
-  north_http_server:
-    type: http
-    kind: server
-    routes:
-      - when: [ { headers: { ":path": /mcp } } ]
-        exit: north_mcp_server
-  north_mcp_server: { type: mcp, kind: server, exit: north_mcp_proxy }
-  north_mcp_proxy:
-    type: mcp
-    kind: proxy
-    options: { prefix: always }
-    routes:
-      - when: [ { toolkit: bench } ]
-        exit: south_mcp_client_bench
-  south_mcp_client_bench: { type: mcp, kind: client, options: { server: "http://$upstream/mcp" }, exit: sys:http_client }
-YAML
-gateway_pid=$(MCPGW_LOG=warn,mcpgw_dataplane=info start gateway 'mcpgw ready' \
-  target/release/mcpgw-dataplane --config "$run_dir/config/gateway.yaml")
-pids+=("$gateway_pid")
-gateway=$(addr_of gateway 'addr=127\.0\.0\.1:[0-9]+')
+target/release/mcpgw-bench-peer config "$upstream" >"$run_dir/config/gateway.yaml"
+start gateway 'mcpgw ready' env MCPGW_LOG=warn,mcpgw_dataplane=info \
+  target/release/mcpgw-dataplane --config "$run_dir/config/gateway.yaml"
+gateway_pid=$started_pid gateway=$(addr_of gateway 'ready addr=127\.0\.0\.1:[0-9]+')
 log "upstream $upstream, hop $hop, gateway $gateway"
 
 # The on-CPU time (µs) of a process and all its threads so far.

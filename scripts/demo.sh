@@ -16,28 +16,14 @@ cargo build --release --locked -p mcpgw-dataplane
 
 run_dir="$(mktemp -d)"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$run_dir"
-}
+source scripts/processes.sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Start a peer in its own process group and wait for its readiness line.
+# Start a peer and wait for its readiness line.
 start_peer() {
-  local name="$1" port="$2" log="$run_dir/$1.log"
-  PORT="$port" setsid tests/peers/run-peer.sh "$name" >"$log" 2>&1 &
-  pids+=("$!")
-  local pid=$!
-  while ! grep -q '^MCPGW_PEER_READY' "$log"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "demo: $name failed to start on 127.0.0.1:$port:" >&2
-      cat "$log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  local name="$1" port="$2"
+  start "$name" '^MCPGW_PEER_READY' env PORT="$port" tests/peers/run-peer.sh "$name"
   echo "==> $name ready on http://127.0.0.1:$port/mcp"
 }
 

@@ -4,5 +4,6 @@
 //! multi-process bench (`scripts/bench.sh`) runs them as processes of their
 //! own through the `mcpgw-bench-peer` binary.
 
+pub mod config;
 pub mod hop;
 pub mod upstream;

@@ -2,14 +2,18 @@
 //! one of the benchmark's peers as a process of its own, on an OS-chosen
 //! loopback port. It prints `READY <host:port>` on stdout once it accepts
 //! connections and runs until it is killed.
+//!
+//! `mcpgw-bench-peer config <upstream host:port>` prints the gateway's config
+//! for the bench (one toolkit `bench` in front of the upstream) and exits.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use mcpgw_bench::{hop, upstream};
+use mcpgw_bench::{config, hop, upstream};
 
-const USAGE: &str = "usage: mcpgw-bench-peer upstream | hop <upstream host:port>";
+const USAGE: &str =
+    "usage: mcpgw-bench-peer upstream | hop <upstream host:port> | config <upstream host:port>";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,6 +24,18 @@ async fn main() -> ExitCode {
             Ok(target) => hop::start(target).await,
             Err(e) => Err(anyhow::anyhow!("{target}: {e}")),
         },
+        ["config", target] => {
+            return match target.parse::<SocketAddr>() {
+                Ok(target) => {
+                    print!("{}", config::yaml(target, ["bench"]));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mcpgw-bench-peer: {target}: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -7,7 +7,6 @@
 //! (or `MCPGW_BENCH_QUICK=1`). It prints a table and a verdict per target
 //! and exits 0 whatever the verdicts; 1 only when the run itself broke.
 
-mod config;
 mod cpu;
 mod jwt;
 mod load;
@@ -21,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::Uri;
-use mcpgw_bench::{hop, upstream};
+use mcpgw_bench::{config, hop, upstream};
 use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 

@@ -11,9 +11,9 @@ use http::StatusCode;
 use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 
-use crate::config;
 use crate::load::{self, McpClient, Target};
 use crate::run_on;
+use mcpgw_bench::config;
 
 /// A reload not served within this long is recorded as never served (∞).
 const GIVE_UP: Duration = Duration::from_secs(5);

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use crate::tls::Alpn;
+use mcpgw_config::Alpn;
 
 /// A binding config with one `mcp client` per toolkit name, all pointing at
 /// `upstream`, names always prefixed (`<toolkit>__echo`).
