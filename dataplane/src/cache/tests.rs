@@ -99,36 +99,28 @@ async fn a_failed_load_is_not_cached() {
     assert!(loaded.is_ok(), "the next ask loads again");
 }
 
+/// The `n` of the page the cache serves for `key`, loading `{n: load}` on a miss.
+async fn served_n(cache: &ListingCache, key: ListingKey, load: u64) -> Value {
+    let page = async move { Ok::<_, ()>(page(json!({ "tools": [], "n": load }))) };
+    cache.page(key, None, page).await.unwrap().raw["n"].clone()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_page_older_than_the_ttl_is_loaded_again() {
     let (cache, metrics) = cache(Duration::from_secs(300), 100);
     let scope = ListingScope::default();
-    let load = |n: u64| async move { Ok::<_, ()>(page(json!({ "tools": [], "n": n }))) };
-    assert_eq!(
-        cache
-            .page(key(&scope, None), None, load(1))
-            .await
-            .unwrap()
-            .raw["n"],
-        1
-    );
+    assert_eq!(served_n(&cache, key(&scope, None), 1).await, 1);
     tokio::time::advance(Duration::from_secs(299)).await;
     assert_eq!(
-        cache
-            .page(key(&scope, None), None, load(2))
-            .await
-            .unwrap()
-            .raw["n"],
-        1
+        served_n(&cache, key(&scope, None), 2).await,
+        1,
+        "still fresh"
     );
     tokio::time::advance(Duration::from_secs(2)).await;
     assert_eq!(
-        cache
-            .page(key(&scope, None), None, load(3))
-            .await
-            .unwrap()
-            .raw["n"],
-        3
+        served_n(&cache, key(&scope, None), 3).await,
+        3,
+        "loaded again"
     );
     assert_eq!(
         metrics.listing_cache_count("kit", "tools/list", CacheEvent::Load),
