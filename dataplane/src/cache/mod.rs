@@ -145,6 +145,16 @@ pub struct ListingKey {
     pub prefixed: bool,
 }
 
+impl ListingKey {
+    /// The same page kept under `caller`'s identity (a private answer).
+    fn for_caller(&self, caller: &str) -> Self {
+        Self {
+            identity: Some(Arc::from(caller)),
+            ..self.clone()
+        }
+    }
+}
+
 /// A toolkit's identity for the cache: a fresh id per toolkit plan, and an
 /// epoch its upstream bumps by saying its lists changed.
 #[derive(Debug)]
@@ -271,11 +281,9 @@ impl ListingCache {
         let mut own = None;
         let mut looked = self.lookup(&key, load.as_mut(), &mut own).await;
         if let (Looked::Private, None, Some(caller)) = (&looked, &own, caller) {
-            let mine = ListingKey {
-                identity: Some(Arc::from(caller)),
-                ..key.clone()
-            };
-            looked = self.lookup(&mine, load.as_mut(), &mut own).await;
+            looked = self
+                .lookup(&key.for_caller(caller), load.as_mut(), &mut own)
+                .await;
         }
         match looked {
             Looked::Page(page) => Ok(page),
@@ -283,16 +291,12 @@ impl ListingCache {
             Looked::Private => match (own, caller) {
                 (Some(own), Some(caller)) => {
                     if let Some(ttl) = own.keep {
-                        let mine = ListingKey {
-                            identity: Some(Arc::from(caller)),
-                            ..key
-                        };
                         let slot = Slot {
                             page: Some(own.page.clone()),
                             until: Instant::now() + ttl,
                             ttl,
                         };
-                        self.pages.insert(mine, slot).await;
+                        self.pages.insert(key.for_caller(caller), slot).await;
                     }
                     Ok(own.page)
                 }
