@@ -81,10 +81,9 @@ idle_before=$(cpu_us "$gateway_pid")
 sleep 2
 echo "idle_cpu_us_per_s=$((($(cpu_us "$gateway_pid") - idle_before) / 2))" >"$run_dir/idle.txt"
 
-# One wrk run: path, connections, seconds -> a result line appended to $results.
-results="$run_dir/results.txt"
+# One wrk run: path, connections, seconds -> a result line appended to the file $4.
 measure() {
-  local path="$1" conns="$2" secs="$3" url tool pid=""
+  local path="$1" conns="$2" secs="$3" out_file="$4" url tool pid=""
   case "$path" in
     direct) url="http://$upstream/mcp" tool=echo ;;
     hop) url="http://$hop/mcp" tool=echo pid=$hop_pid ;;
@@ -96,17 +95,15 @@ measure() {
   [[ -n "$pid" ]] && after=$(cpu_us "$pid")
   local line
   line=$(grep '^MCPGW_WRK ' <<<"$out") || { echo "bench: wrk printed no result for $path:" >&2; echo "$out" >&2; exit 1; }
-  echo "path=$path conns=$conns cpu_us=$((after - before)) ${line#MCPGW_WRK }" >>"$results"
+  echo "path=$path conns=$conns cpu_us=$((after - before)) ${line#MCPGW_WRK }" >>"$out_file"
 }
 
 for conns in $connections; do
   log "$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
-  for path in direct hop gateway; do measure "$path" "$conns" 1; done
-  : >"$results.warm"; mv "$results" "$results.warm"
+  for path in direct hop gateway; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
   for ((round = 1; round <= rounds; round++)); do
-    for path in direct hop gateway; do measure "$path" "$conns" "$seconds"; done
+    for path in direct hop gateway; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
   done
-  cat "$results" >>"$run_dir/all.txt"; rm "$results"
 done
 
 python3 bench/report.py "$run_dir/all.txt" "$run_dir/idle.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
