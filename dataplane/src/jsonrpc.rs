@@ -4,9 +4,12 @@
 //! `serde_json::Value`; only the envelope (id, method, result/error) is typed.
 
 use std::fmt;
+use std::ops::Range;
 
 use bytes::Bytes;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// JSON-RPC error codes the gateway itself produces.
@@ -148,59 +151,18 @@ impl DecodeError {
 }
 
 impl Message {
+    /// Read one message. NB: in one pass straight into the envelope, not
+    /// through a `Value` of the whole object: only params, result and error
+    /// become values. Members other than the envelope's are skipped; of a
+    /// repeated member the last counts, as when read into a map.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value: Value =
+        let top: Top =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::Parse(e.to_string()))?;
-        Self::from_value(value)
-    }
-
-    pub fn from_value(value: Value) -> Result<Self, DecodeError> {
-        let mut obj = match value {
-            Value::Object(obj) => obj,
-            Value::Array(_) => return Err(DecodeError::Batch),
-            _ => return Err(DecodeError::Invalid("a message must be a JSON object")),
-        };
-        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-            return Err(DecodeError::Invalid("`jsonrpc` must be \"2.0\""));
+        match top {
+            Top::Object(envelope) => envelope.into_message(),
+            Top::Array => Err(DecodeError::Batch),
+            Top::Other => Err(DecodeError::Invalid("a message must be a JSON object")),
         }
-        let id = match obj.get("id") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                RequestId::from_value(v)
-                    .ok_or(DecodeError::Invalid("`id` must be a string or an integer"))?,
-            ),
-        };
-        if let Some(method) = obj.remove("method") {
-            let Value::String(method) = method else {
-                return Err(DecodeError::Invalid("`method` must be a string"));
-            };
-            let params = obj.remove("params");
-            if params.as_ref().is_some_and(|p| !p.is_object()) {
-                return Err(DecodeError::Invalid("`params` must be an object"));
-            }
-            return Ok(match id {
-                Some(id) => Self::Request(Request { id, method, params }),
-                None => Self::Notification(Notification { method, params }),
-            });
-        }
-        if let Some(result) = obj.remove("result") {
-            let id = id.ok_or(DecodeError::Invalid("a response needs an `id`"))?;
-            return Ok(Self::Response(Response {
-                id: Some(id),
-                outcome: Ok(result),
-            }));
-        }
-        if let Some(error) = obj.get("error") {
-            let error =
-                ErrorObject::from_value(error).ok_or(DecodeError::Invalid("malformed `error`"))?;
-            return Ok(Self::Response(Response {
-                id,
-                outcome: Err(error),
-            }));
-        }
-        Err(DecodeError::Invalid(
-            "a message needs `method`, `result` or `error`",
-        ))
     }
 
     pub fn to_value(&self) -> Value {
@@ -246,6 +208,166 @@ impl Message {
             Self::Notification(n) => Some(&n.method),
             Self::Response(_) => None,
         }
+    }
+}
+
+/// A JSON text as [`Message::decode`] first sees it.
+enum Top {
+    Object(Envelope),
+    Array,
+    Other,
+}
+
+/// The members of a message's object that JSON-RPC gives meaning to.
+#[derive(Default)]
+struct Envelope {
+    jsonrpc: Option<Value>,
+    id: Option<Value>,
+    method: Option<Value>,
+    params: Option<Value>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+impl Envelope {
+    fn into_message(self) -> Result<Message, DecodeError> {
+        if self.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
+            return Err(DecodeError::Invalid("`jsonrpc` must be \"2.0\""));
+        }
+        let id = match &self.id {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                RequestId::from_value(v)
+                    .ok_or(DecodeError::Invalid("`id` must be a string or an integer"))?,
+            ),
+        };
+        if let Some(method) = self.method {
+            let Value::String(method) = method else {
+                return Err(DecodeError::Invalid("`method` must be a string"));
+            };
+            let params = self.params;
+            if params.as_ref().is_some_and(|p| !p.is_object()) {
+                return Err(DecodeError::Invalid("`params` must be an object"));
+            }
+            return Ok(match id {
+                Some(id) => Message::Request(Request { id, method, params }),
+                None => Message::Notification(Notification { method, params }),
+            });
+        }
+        if let Some(result) = self.result {
+            let id = id.ok_or(DecodeError::Invalid("a response needs an `id`"))?;
+            return Ok(Message::Response(Response {
+                id: Some(id),
+                outcome: Ok(result),
+            }));
+        }
+        if let Some(error) = &self.error {
+            let error =
+                ErrorObject::from_value(error).ok_or(DecodeError::Invalid("malformed `error`"))?;
+            return Ok(Message::Response(Response {
+                id,
+                outcome: Err(error),
+            }));
+        }
+        Err(DecodeError::Invalid(
+            "a message needs `method`, `result` or `error`",
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC message")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut envelope = Envelope::default();
+        while let Some(key) = map.next_key::<Member>()? {
+            let slot = match key {
+                Member::Jsonrpc => &mut envelope.jsonrpc,
+                Member::Id => &mut envelope.id,
+                Member::Method => &mut envelope.method,
+                Member::Params => &mut envelope.params,
+                Member::Result => &mut envelope.result,
+                Member::Error => &mut envelope.error,
+                Member::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(Top::Object(envelope))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        // NB: read to the end, so that a malformed batch is a parse error as before.
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Top::Array)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
+        Ok(Top::Other)
+    }
+}
+
+/// A member name of a message's object.
+enum Member {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MemberVisitor;
+        impl Visitor<'_> for MemberVisitor {
+            type Value = Member;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Member, E> {
+                Ok(match name {
+                    "jsonrpc" => Member::Jsonrpc,
+                    "id" => Member::Id,
+                    "method" => Member::Method,
+                    "params" => Member::Params,
+                    "result" => Member::Result,
+                    "error" => Member::Error,
+                    _ => Member::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(MemberVisitor)
     }
 }
 
@@ -362,6 +484,80 @@ pub fn encode_result(id: &RequestId, result: &impl Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(&Envelope { id, result }).unwrap_or_default())
 }
 
+/// A success response read without building its result: its id, and where
+/// the result's text lies in the bytes it was read from. Relaying a result
+/// the gateway does not change then costs a scan, not a tree of values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawSuccess {
+    pub id: RequestId,
+    pub result: Range<usize>,
+}
+
+impl RawSuccess {
+    /// `bytes` as a success response with nothing but `jsonrpc: "2.0"`, `id`
+    /// and `result` in its envelope; `None` for anything else (a request, an
+    /// error, an unknown member, malformed JSON), which [`Message::decode`]
+    /// then reads or refuses as usual.
+    pub fn peek(bytes: &[u8]) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Envelope<'a> {
+            jsonrpc: &'a str,
+            id: WireId,
+            #[serde(borrow)]
+            result: &'a RawValue,
+        }
+        let envelope: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+        if envelope.jsonrpc != "2.0" {
+            return None;
+        }
+        // NB: the raw value borrows from `bytes`, so its offset is where it lies in them.
+        let text = envelope.result.get();
+        let start = (text.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+        Some(Self {
+            id: envelope.id.0,
+            result: start..start + text.len(),
+        })
+    }
+
+    /// The full message (the result built as a value), for when it must be changed.
+    pub fn into_message(self, bytes: &[u8]) -> Result<Message, DecodeError> {
+        let text = bytes
+            .get(self.result)
+            .ok_or(DecodeError::Invalid("a response needs a `result`"))?;
+        let result = serde_json::from_slice(text).map_err(|e| DecodeError::Parse(e.to_string()))?;
+        Ok(Message::Response(Response::ok(self.id, result)))
+    }
+}
+
+/// A request id read straight from the wire (an integer or a string, as
+/// [`RequestId::from_value`] accepts), without an intermediate value.
+struct WireId(RequestId);
+
+impl<'de> Deserialize<'de> for WireId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = WireId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<WireId, E> {
+                Ok(WireId(RequestId::Number(n)))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<WireId, E> {
+                i64::try_from(n)
+                    .map(|n| WireId(RequestId::Number(n)))
+                    .map_err(|_| E::custom("id out of range"))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<WireId, E> {
+                Ok(WireId(RequestId::String(s.to_owned())))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
 /// An empty result object, as `ping` returns.
 pub fn empty_result() -> Value {
     json!({})
@@ -412,6 +608,76 @@ mod tests {
             Message::decode(b"[]").map_err(|e| e.to_error().code),
             Err(code::INVALID_REQUEST)
         );
+    }
+
+    #[test]
+    fn members_beyond_the_envelope_are_skipped_and_the_last_of_a_repeated_one_counts() {
+        let decoded = Message::decode(
+            br#"{"x":{"deep":[1,2,{"y":null}]},"jsonrpc":"2.0","id":1,"id":"b","method":"m","params":{"a":1}}"#,
+        );
+        let expected = Request::new(RequestId::String("b".into()), "m", Some(json!({"a": 1})));
+        assert_eq!(decoded, Ok(Message::Request(expected)));
+        // An escaped member name is the member.
+        let decoded = Message::decode(br#"{"jsonrpc":"2.0","\u0069d":2,"result":{}}"#);
+        assert_eq!(
+            decoded,
+            Ok(Message::Response(Response::ok(
+                RequestId::Number(2),
+                json!({})
+            )))
+        );
+        for (input, code) in [
+            (&b"\"x\""[..], code::INVALID_REQUEST),
+            (b"true", code::INVALID_REQUEST),
+            (b"[1,", code::PARSE_ERROR),
+            (
+                br#"{"jsonrpc":"2.0","id":1,"method":"m"} x"#,
+                code::PARSE_ERROR,
+            ),
+            (
+                br#"{"jsonrpc":"2.0","id":1,"method":"m","params":null}"#,
+                code::INVALID_REQUEST,
+            ),
+        ] {
+            assert_eq!(
+                Message::decode(input).map_err(|e| e.to_error().code),
+                Err(code),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_raw_success_reads_as_the_full_decode_does() {
+        for input in [
+            &br#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}]}}"#[..],
+            br#" {"result": [1, {"a": "\u00e9"}] , "id":"x/1","jsonrpc":"2.0"} "#,
+            br#"{"jsonrpc":"2.0","id":9223372036854775807,"result":null}"#,
+        ] {
+            let raw = RawSuccess::peek(input).expect("a success response");
+            assert_eq!(raw.clone().into_message(input), Message::decode(input));
+            let text = std::str::from_utf8(&input[raw.result]).unwrap_or_default();
+            assert!(text.starts_with(['{', '[', 'n']), "{text}");
+        }
+    }
+
+    #[test]
+    fn anything_but_a_plain_success_response_is_left_to_the_full_decode() {
+        for input in [
+            &br#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}"#[..],
+            br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":{},"extra":1}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#,
+            br#"{"jsonrpc":"1.0","id":1,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":1.5,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
+            br#"{"jsonrpc":"2.0","result":{}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":{"#,
+            br#"[{"jsonrpc":"2.0","id":1,"result":{}}]"#,
+            b"\xff",
+        ] {
+            assert_eq!(RawSuccess::peek(input), None, "{input:?}");
+        }
     }
 
     #[test]

@@ -325,3 +325,53 @@ async fn an_allow_list_turns_the_transparent_single_toolkit_relay_into_a_filter(
         -32602
     );
 }
+
+/// A toolkit whose `tools/call` answers are written out by hand: `plain`
+/// (nothing to rename, in the upstream's own spacing and member order),
+/// `linked` (a resource link) and `escaped` (a link spelled with a `\u` escape).
+fn handwritten(seen: &Seen) -> Answer {
+    if seen.rpc_method() != Some("tools/call") {
+        return mock::server(|seen| Answer::Json(mock::result(seen, json!({})), None))(seen);
+    }
+    let id = seen.id().unwrap().to_string();
+    let body = match seen.body.as_ref().unwrap()["params"]["name"]
+        .as_str()
+        .unwrap()
+    {
+        "plain" => format!(
+            r#"{{ "result" : {{"content":[{{"type":"text","text":"é \"q\""}}]}}, "id" : {id}, "jsonrpc":"2.0" }}"#
+        ),
+        "linked" => format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"resource_link","uri":"demo://doc","name":"doc"}}]}}}}"#
+        ),
+        "escaped" => format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"\u0072esource_link","uri":"demo://doc","name":"doc"}}]}}}}"#
+        ),
+        other => panic!("no tool {other}"),
+    };
+    Answer::Status(200, body)
+}
+
+#[tokio::test]
+async fn a_result_with_nothing_to_rename_is_relayed_as_the_upstream_wrote_it_and_others_are_renamed()
+ {
+    let kit = Mock::start(handwritten).await;
+    let gw = TestGateway::start(&config(&[("kit", &kit.url)], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let call = |id: i64, name: &str| json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": format!("kit__{name}"), "arguments": {}}});
+
+    let plain = mcp.post(&call(2, "plain")).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    let written = r#"{ "result" : {"content":[{"type":"text","text":"é \"q\""}]}, "id" : 2, "jsonrpc":"2.0" }"#;
+    assert_eq!(std::str::from_utf8(&plain.body).unwrap(), written);
+
+    for (id, name) in [(3, "linked"), (4, "escaped")] {
+        let linked = mcp.post(&call(id, name)).await.json();
+        assert_eq!(linked["id"], id);
+        assert_eq!(
+            linked["result"]["content"][0]["uri"], "kit+demo://doc",
+            "{name}: {linked}"
+        );
+    }
+}

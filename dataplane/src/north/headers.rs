@@ -48,14 +48,15 @@ pub fn accepts(headers: &HeaderMap) -> Accepts {
         let Ok(value) = value.to_str() else { continue };
         for media in value.split(',') {
             let media = media.split(';').next().unwrap_or_default().trim();
-            match media.to_ascii_lowercase().as_str() {
-                "*/*" => {
-                    out.json = true;
-                    out.event_stream = true;
-                }
-                "application/json" | "application/*" => out.json = true,
-                "text/event-stream" | "text/*" => out.event_stream = true,
-                _ => {}
+            // NB: compared without a lower-cased copy: this runs on every request.
+            let is = |name: &str| media.eq_ignore_ascii_case(name);
+            if is("*/*") {
+                out.json = true;
+                out.event_stream = true;
+            } else if is("application/json") || is("application/*") {
+                out.json = true;
+            } else if is("text/event-stream") || is("text/*") {
+                out.event_stream = true;
             }
         }
     }

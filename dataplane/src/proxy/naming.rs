@@ -66,6 +66,24 @@ impl Naming {
         self.expose(toolkit, &method.rename, result);
     }
 
+    /// Whether [`Naming::expose_result`] would leave a result of `method`
+    /// whose JSON text is `text` as it is, judged from the text alone and
+    /// erring towards "no". It renames only under the keys below (content
+    /// blocks of type `resource`/`resource_link`, `task`, `_meta`'s related
+    /// task): a text without these words, and without `\u` escapes (the only
+    /// way JSON can spell them otherwise), has nothing it would touch.
+    pub fn leaves_untouched(&self, method: &Method, text: &str) -> bool {
+        if matches!(self, Self::Unchanged { .. }) {
+            return true;
+        }
+        let words: &[&str] = match method.rename {
+            Rename::Nothing => &["related-task"],
+            Rename::ToolResult | Rename::PromptMessages => &["resource", "task"],
+            Rename::Items { .. } | Rename::Field { .. } => return false,
+        };
+        !text.contains("\\u") && !words.iter().any(|w| text.contains(w))
+    }
+
     /// Rewrite the params of a notification or request (of method `method`)
     /// that a toolkit sends to the client.
     pub fn expose_params(&self, toolkit: &str, method: &str, params: &mut Value) {
@@ -184,6 +202,52 @@ mod tests {
         );
         assert_eq!(n.split_uri("e+file:///a+b"), Some(("e", "file:///a+b")));
         assert_eq!(n.split_name("no-prefix"), None);
+    }
+
+    #[test]
+    fn a_result_is_left_untouched_only_when_renaming_would_not_change_it() {
+        let n = Naming::Prefixed;
+        let results = [
+            (
+                &method::TOOLS_CALL,
+                json!({"content": [{"type": "text", "text": "hello"}]}),
+            ),
+            (
+                &method::TOOLS_CALL,
+                json!({"content": [{"type": "resource_link", "uri": "a://b", "name": "b"}]}),
+            ),
+            (
+                &method::TOOLS_CALL,
+                json!({"content": [], "task": {"taskId": "t1"}}),
+            ),
+            (
+                &method::TOOLS_CALL,
+                json!({"content": [], "_meta": {"io.modelcontextprotocol/related-task": {"taskId": "t"}}}),
+            ),
+            (
+                &method::PROMPTS_GET,
+                json!({"messages": [{"role": "user", "content": {"type": "resource", "resource": {"uri": "a://b"}}}]}),
+            ),
+            (
+                &method::PROMPTS_GET,
+                json!({"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}]}),
+            ),
+            (&method::TOOLS_LIST, json!({"tools": []})),
+            (&method::PING, json!({})),
+        ];
+        for (method, result) in results {
+            let text = result.to_string();
+            let mut exposed = result.clone();
+            n.expose_result("kit", method, &mut exposed);
+            if n.leaves_untouched(method, &text) {
+                assert_eq!(exposed, result, "{text}");
+            }
+        }
+        // The common answer of a tool is relayed as it is; an escaped key is not trusted.
+        let text = json!({"content": [{"type": "text", "text": "hello"}]}).to_string();
+        assert!(n.leaves_untouched(&method::TOOLS_CALL, &text));
+        let escaped = r#"{"content":[{"type":"\u0072esource_link","uri":"a://b"}]}"#;
+        assert!(!n.leaves_untouched(&method::TOOLS_CALL, escaped));
     }
 
     #[test]

@@ -21,6 +21,15 @@ use crate::metrics::{Metrics, Operation};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
 
+/// What a toolkit answered a forwarded request with, read as far as relaying needs.
+enum Posted {
+    /// A success response to relay as its bytes.
+    Verbatim(Bytes),
+    Message(Message),
+    Accepted,
+    Stream(Box<MessageStream>),
+}
+
 /// Frames buffered towards a slow client before the relay waits for it.
 const STREAM_BUFFER: usize = 32;
 
@@ -57,6 +66,19 @@ impl Proxy {
             r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
             () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
         };
+        let posted = posted.and_then(|(upstream, reply)| match reply {
+            PostReply::Json { reply, .. } => {
+                // NB: a result that renaming would leave as it is goes to the
+                // client as the upstream wrote it, without being built or re-encoded.
+                let unchanged = |text: &str| self.naming.leaves_untouched(method, text);
+                match reply.verbatim(&id, unchanged) {
+                    Some(bytes) => Ok((upstream, Posted::Verbatim(bytes))),
+                    None => Ok((upstream, Posted::Message(reply.into_message()?))),
+                }
+            }
+            PostReply::Accepted => Ok((upstream, Posted::Accepted)),
+            PostReply::Stream { stream, .. } => Ok((upstream, Posted::Stream(stream))),
+        });
         let (upstream, mut stream) = match posted {
             Err(e) => {
                 tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
@@ -66,14 +88,15 @@ impl Proxy {
                     .refused(call, method, toolkit, message, guard, &e)
                     .await;
             }
-            Ok((_, PostReply::Json { message, .. })) => {
+            Ok((_, Posted::Verbatim(bytes))) => return Reply::Json(bytes),
+            Ok((_, Posted::Message(message))) => {
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
-            Ok((_, PostReply::Accepted)) => {
+            Ok((_, Posted::Accepted)) => {
                 let e = ClientError::Protocol(ProtocolError::RequestAccepted);
                 return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
             }
-            Ok((upstream, PostReply::Stream { stream, .. })) => (upstream, stream),
+            Ok((upstream, Posted::Stream(stream))) => (upstream, stream),
         };
         let mut relay = Relay {
             toolkit,

@@ -153,8 +153,14 @@ impl HttpClient {
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<http::Response<Incoming>, TransportError> {
-        let authority = request.uri().authority().map(|a| a.as_str().to_owned());
-        self.pool().request(request).await.map_err(|e| {
+        let authority = request.uri().authority().cloned();
+        // NB: the fixed pool is used where it lies, not cloned per request.
+        let sent = if self.inner.watches_files {
+            self.pool().request(request)
+        } else {
+            self.inner.fixed.request(request)
+        };
+        sent.await.map_err(|e| {
             let error = TransportError::classify(e);
             // NB: with TLS 1.3 a server refuses a client certificate after the
             // client's handshake is done; the refusal (an alert) ends the
@@ -164,19 +170,15 @@ impl HttpClient {
                     .inner
                     .connector
                     .alerts
-                    .recent(&authority)
+                    .recent(authority.as_str())
                     .map_or(error, TransportError::Tls),
                 _ => error,
             }
         })
     }
 
-    /// The pool to send on: a new one when the TLS files changed.
+    /// The pool to send on when TLS files are watched: a new one when they changed.
     fn pool(&self) -> Client<Connector, Full<Bytes>> {
-        if !self.inner.watches_files {
-            // NB: the pool never changes then; no lock on the request path.
-            return self.inner.fixed.clone();
-        }
         let generation = self.inner.connector.tls_generation();
         let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.0 != generation {

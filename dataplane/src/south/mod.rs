@@ -28,4 +28,4 @@ pub use error::{
 pub use http::{HttpClient, read_limited};
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;
-pub use upstream::{PostReply, SessionHeaders};
+pub use upstream::{JsonReply, PostReply, SessionHeaders};

@@ -79,10 +79,18 @@ impl UpstreamSlot {
         hello: &Hello,
         caller: Option<&Token>,
     ) -> Result<Arc<UpstreamSession>, ClientError> {
-        self.cell()
-            .get_or_try_init(|| async { initialize(client, hello, caller).await.map(Arc::new) })
-            .await
-            .cloned()
+        let cell = self.cell();
+        if let Some(open) = cell.get() {
+            return Ok(open.clone());
+        }
+        // NB: the handshake is boxed: inline, its state (several posts and
+        // stream reads) would make every caller's future kilobytes larger and
+        // be copied on each request, though a session opens once.
+        cell.get_or_try_init(|| {
+            Box::pin(async { initialize(client, hello, caller).await.map(Arc::new) })
+        })
+        .await
+        .cloned()
     }
 
     /// The session, opened for `caller` if needed, waited for at most
@@ -182,7 +190,7 @@ impl UpstreamSlot {
         let message = Message::Request(request);
         let (_, reply) = self.post(client, hello, caller, &message).await?;
         let mut stream = match reply {
-            PostReply::Json { message, .. } => return final_outcome(message),
+            PostReply::Json { reply, .. } => return final_outcome(reply.into_message()?),
             PostReply::Accepted => return Err(ProtocolError::RequestAccepted.into()),
             PostReply::Stream { stream, .. } => stream,
         };
@@ -225,10 +233,7 @@ async fn initialize(
             ..SessionHeaders::default()
         };
         let (session_id, response) = match client.post(first, &request).await? {
-            PostReply::Json {
-                session_id,
-                message,
-            } => (session_id, message),
+            PostReply::Json { session_id, reply } => (session_id, reply.into_message()?),
             PostReply::Stream {
                 session_id,
                 mut stream,

@@ -15,7 +15,7 @@ use super::credentials::UpstreamCredentials;
 use super::error::{ClientError, ProtocolError};
 use super::http::{HttpClient, read_limited};
 use super::stream::{MessageStream, StreamSession};
-use super::upstream::{PostReply, SessionHeaders};
+use super::upstream::{JsonReply, PostReply, SessionHeaders};
 use crate::jsonrpc::Message;
 use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 
@@ -30,7 +30,7 @@ enum Posted {
     /// One JSON message.
     Json {
         session_id: Option<String>,
-        message: Message,
+        reply: JsonReply,
     },
     /// An SSE stream, to read messages from.
     Events {
@@ -72,13 +72,7 @@ impl HttpUpstream {
         let posted = self.post(headers, session.session_id.is_some(), message.encode());
         Ok(match posted.await? {
             Posted::Accepted => PostReply::Accepted,
-            Posted::Json {
-                session_id,
-                message,
-            } => PostReply::Json {
-                session_id,
-                message,
-            },
+            Posted::Json { session_id, reply } => PostReply::Json { session_id, reply },
             Posted::Events { session_id, body } => {
                 let want = match message {
                     Message::Request(r) => Some(r.id.clone()),
@@ -176,11 +170,8 @@ impl HttpUpstream {
             // Some servers answer a notification with 200 and no body.
             return Ok(Posted::Accepted);
         }
-        let message = Message::decode(&body).map_err(ProtocolError::Decode)?;
-        Ok(Posted::Json {
-            session_id,
-            message,
-        })
+        let reply = JsonReply::read(body)?;
+        Ok(Posted::Json { session_id, reply })
     }
 
     /// Open a GET stream (standalone, or resuming one with `Last-Event-ID`).

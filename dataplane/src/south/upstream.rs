@@ -6,13 +6,14 @@
 //! toolkit's credentials; a stdio server joins as another variant. The
 //! client ([`super::ToolkitClient`]) applies the policy around whichever it is.
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 
-use super::error::ClientError;
+use super::error::{ClientError, ProtocolError};
 use super::stream::MessageStream;
 use super::transport::HttpUpstream;
 use crate::guard::Token;
-use crate::jsonrpc::Message;
+use crate::jsonrpc::{Message, RawSuccess, RequestId};
 
 /// The upstream session a message belongs to, and the caller it is made for
 /// (whose token the toolkit may be configured to receive).
@@ -31,13 +32,56 @@ pub enum PostReply {
     /// One message.
     Json {
         session_id: Option<String>,
-        message: Message,
+        reply: JsonReply,
     },
     /// A stream of messages ending with the response.
     Stream {
         session_id: Option<String>,
         stream: Box<MessageStream>,
     },
+}
+
+/// A message an upstream answered with as one JSON body. A plain success
+/// response keeps its result as text until someone needs it as values: a
+/// result relayed unchanged is never built (nor written out again).
+#[derive(Debug)]
+pub enum JsonReply {
+    /// A success response, its result unread.
+    Success { body: Bytes, success: RawSuccess },
+    /// Any other message, decoded.
+    Message(Message),
+}
+
+impl JsonReply {
+    /// Read `body`: malformed JSON-RPC is refused here, as before any relaying.
+    pub fn read(body: Bytes) -> Result<Self, ProtocolError> {
+        if let Some(success) = RawSuccess::peek(&body) {
+            return Ok(Self::Success { body, success });
+        }
+        Ok(Self::Message(
+            Message::decode(&body).map_err(ProtocolError::Decode)?,
+        ))
+    }
+
+    /// The body as it came, when it is the success response to `id` and
+    /// `unchanged` says its result text needs nothing changed.
+    pub fn verbatim(&self, id: &RequestId, unchanged: impl FnOnce(&str) -> bool) -> Option<Bytes> {
+        let Self::Success { body, success } = self else {
+            return None;
+        };
+        let text = std::str::from_utf8(body.get(success.result.clone())?).ok()?;
+        (success.id == *id && unchanged(text)).then(|| body.clone())
+    }
+
+    /// The message, its result built as values.
+    pub fn into_message(self) -> Result<Message, ClientError> {
+        match self {
+            Self::Message(message) => Ok(message),
+            Self::Success { body, success } => success
+                .into_message(&body)
+                .map_err(|e| ProtocolError::Decode(e).into()),
+        }
+    }
 }
 
 /// One toolkit's upstream.
