@@ -39,13 +39,16 @@ def main():
             "rounds": len(rs),
         }
     print(f"\nMulti-process: tools/call of echo, one MCP session per connection, {wrk}")
-    print("(medians over the rounds; added = path - direct; CPU = on-CPU time of the hop's or the gateway's process per call)")
+    print("(medians over the rounds; added = path - direct; CPU = on-CPU time of the path's own process per call)")
     verdicts = []
     for conns in sorted({c for c, _ in rows}):
         direct, hop, gw = (rows.get((conns, p)) for p in ("direct", "hop", "gateway"))
         print(f"\n{conns} connection(s), {direct['rounds']} rounds")
         print(f"  {'path':<9}{'p50 µs':>9}{'p99 µs':>9}{'added p50':>11}{'req/s':>9}{'x hop':>7}{'CPU µs':>8}")
-        for name, row in (("direct", direct), ("bare hop", hop), ("gateway", gw)):
+        shown = [("direct", direct), ("bare hop", hop), ("gateway", gw)]
+        if (conns, "mcp-proxy") in rows:
+            shown.append(("mcp-proxy", rows[(conns, "mcp-proxy")]))
+        for name, row in shown:
             added = "-" if name == "direct" else f"{row['p50'] - direct['p50']:.0f}"
             cpu = "-" if name == "direct" else f"{row['cpu']:.1f}"
             print(f"  {name:<9}{row['p50']:>9.0f}{row['p99']:>9.0f}{added:>11}{row['rps']:>9.0f}"

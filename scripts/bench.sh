@@ -19,6 +19,9 @@
 #   MCPGW_BENCH_ROUNDS=N           rounds per connection count (default 5)
 #   MCPGW_BENCH_SECONDS=N          seconds per wrk run (default 3)
 #   MCPGW_BENCH_CONNECTIONS="1 16 64"
+#   MCPGW_BENCH_MCP_PROXY=1        add a fourth path: the `mcp-proxy` crate (0.6.0), the
+#                                  Rust MCP proxy users would otherwise pick, built by cargo
+#                                  into ~/.cache/mcpgw/mcp-proxy on first use (~15 min on 2 cores)
 #
 # It also reports the gateway's CPU while idle (2 s before the load): above 1% of a
 # core something spins.
@@ -70,6 +73,40 @@ start gateway 'mcpgw ready' env MCPGW_LOG=warn,mcpgw_dataplane=info \
 gateway_pid=$started_pid gateway=$(addr_of gateway 'ready addr=127\.0\.0\.1:[0-9]+')
 log "upstream $upstream, hop $hop, gateway $gateway"
 
+paths="direct hop gateway"
+if [[ -n "${MCPGW_BENCH_MCP_PROXY:-}" ]]; then
+  mcp_proxy_root="${XDG_CACHE_HOME:-$HOME/.cache}/mcpgw/mcp-proxy"
+  if ! "$mcp_proxy_root/bin/mcp-proxy" --help >/dev/null 2>&1; then
+    log "building mcp-proxy 0.6.0 with cargo into $mcp_proxy_root (once)"
+    # NB: without default features: its OAuth, OpenAPI, OTel and WebSocket extras are
+    # not on the path measured, and the build is much shorter without them.
+    cargo install --quiet --locked mcp-proxy --version 0.6.0 --no-default-features \
+      --root "$mcp_proxy_root"
+  fi
+  # NB: mcp-proxy listens on a configured port only: take a free one from the OS.
+  # Its default log level (info) logs nothing per request, and its readiness line.
+  mcp_proxy_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$run_dir/mcp-proxy.toml" <<EOF
+[proxy]
+name = "bench"
+separator = "__"
+
+[proxy.listen]
+host = "127.0.0.1"
+port = $mcp_proxy_port
+
+[[backends]]
+name = "bench"
+transport = "http"
+url = "http://$upstream/mcp"
+
+EOF
+  start mcp-proxy 'Proxy ready' "$mcp_proxy_root/bin/mcp-proxy" --config "$run_dir/mcp-proxy.toml"
+  mcp_proxy_pid=$started_pid mcp_proxy="127.0.0.1:$mcp_proxy_port"
+  paths="$paths mcp-proxy"
+  log "mcp-proxy $mcp_proxy"
+fi
+
 # The on-CPU time (µs) of a process and all its threads so far.
 cpu_us() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($12 + $13) * 1000000 / hz }' "/proc/$1/stat"
@@ -88,6 +125,8 @@ measure() {
     direct) url="http://$upstream/mcp" tool=echo ;;
     hop) url="http://$hop/mcp" tool=echo pid=$hop_pid ;;
     gateway) url="http://$gateway/mcp" tool=bench__echo pid=$gateway_pid ;;
+    # NB: mcp-proxy serves MCP at `/`, and names tools `<backend><separator><tool>` too.
+    mcp-proxy) url="http://$mcp_proxy/" tool=bench__echo pid=$mcp_proxy_pid ;;
   esac
   local before=0 after=0 out
   [[ -n "$pid" ]] && before=$(cpu_us "$pid")
@@ -100,9 +139,9 @@ measure() {
 
 for conns in $connections; do
   log "$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
-  for path in direct hop gateway; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
+  for path in $paths; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
   for ((round = 1; round <= rounds; round++)); do
-    for path in direct hop gateway; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
+    for path in $paths; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
   done
 done
 

@@ -11,8 +11,8 @@ cleanup() {
 
 # start NAME PATTERN COMMAND...: run COMMAND in its own process group with its
 # output in $run_dir/NAME.log, and wait until that log matches PATTERN (an
-# extended regex). Sets `started_pid`; if the process dies first, prints its
-# log and fails. NB: not to be called in a $(…) subshell: it records the pid in
+# extended regex). Sets `started_pid`; if the process dies first, or has not
+# said it is ready within START_TIMEOUT seconds (default 120), prints its log and fails. NB: not to be called in a $(…) subshell: it records the pid in
 # `pids` for cleanup.
 start() {
   local name="$1" pattern="$2" log="$run_dir/$1.log"
@@ -21,9 +21,10 @@ start() {
   setsid "$@" >"$log" 2>&1 &
   started_pid=$!
   pids+=("$started_pid")
+  local deadline=$((SECONDS + ${START_TIMEOUT:-120}))
   until grep -qE "$pattern" "$log"; do
-    if ! kill -0 "$started_pid" 2>/dev/null; then
-      echo "$name did not start:" >&2
+    if ! kill -0 "$started_pid" 2>/dev/null || ((SECONDS > deadline)); then
+      echo "$name did not start (no line matching '$pattern' in its output):" >&2
       cat "$log" >&2
       return 1
     fi
