@@ -11,10 +11,11 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-2
 /// What the gateway answers when the client asks for a version it does not support.
 pub const LATEST_VERSION: &str = SUPPORTED_VERSIONS[0];
 
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
-pub const HEADER_SESSION_ID: &str = "mcp-session-id";
-pub const HEADER_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+// NB: header names, not strings: a `&str` name is parsed and checked on every lookup.
+pub const HEADER_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+pub const HEADER_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 pub const HEADER_LAST_EVENT_ID: &str = "last-event-id";
 
 /// The two shapes of the protocol: the 2025 revisions, with an `initialize`

@@ -350,7 +350,10 @@ impl Endpoint {
     /// opened by another caller, 400 when the protocol version header names an
     /// unsupported version.
     fn session(&self, headers: &HeaderMap, principal: &Principal) -> Result<Arc<Session>> {
-        let id = get(headers, HEADER_SESSION_ID).ok_or(Rejection::MissingSession)?;
+        let id = headers
+            .get(HEADER_SESSION_ID)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Rejection::MissingSession)?;
         let session = match self.sessions.get(id) {
             Some(session) => session,
             None => self.reopen(id).ok_or(Rejection::UnknownSession)?,

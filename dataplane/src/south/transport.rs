@@ -126,7 +126,8 @@ impl HttpUpstream {
     /// The headers of a request in `session`: its id and version, and this
     /// toolkit's credentials for the caller.
     fn headers(&self, session: SessionHeaders<'_>) -> Result<HeaderMap, ClientError> {
-        let mut headers = HeaderMap::new();
+        // NB: room for what is set here and by the method, so the map grows once.
+        let mut headers = HeaderMap::with_capacity(8);
         if let Some(id) = session
             .session_id
             .and_then(|s| HeaderValue::from_str(s).ok())
@@ -258,7 +259,7 @@ fn is_event_stream(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim_start().starts_with("text/event-stream"))
 }
 
-fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+fn header_string(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
