@@ -41,7 +41,7 @@ def main():
     print(f"\nMulti-process: tools/call of echo, one MCP session per connection, {wrk}")
     print("(medians over the rounds; added = path - direct; CPU = on-CPU time of the path's own process per call)")
     verdicts = []
-    for conns in sorted({c for c, _ in rows}):
+    for conns in sorted({c for c, p in rows if p == "direct"}):
         direct, hop, gw = (rows.get((conns, p)) for p in ("direct", "hop", "gateway"))
         print(f"\n{conns} connection(s), {direct['rounds']} rounds")
         print(f"  {'path':<9}{'p50 µs':>9}{'p99 µs':>9}{'added p50':>11}{'req/s':>9}{'x hop':>7}{'CPU µs':>8}")
@@ -67,11 +67,30 @@ def main():
             ratio = gw["rps"] / hop["rps"]
             verdicts.append((ratio >= 0.9, f"throughput, {conns} connections >= 0.9x hop's",
                              f"{gw['rps']:.0f} / {hop['rps']:.0f} req/s = {ratio:.2f}x"))
+    tls = sorted({(c, p.removeprefix("gateway-tls-")) for c, p in rows if p.startswith("gateway-tls-")})
+    for conns, tag in tls:
+        direct, hop, gw = (rows[(conns, f"{p}-tls-{tag}")] for p in ("direct", "hop", "gateway"))
+        protocol = {"h2": "h2", "h1": "HTTP/1.1"}.get(tag, tag)
+        print(f"\nTLS upstream speaking {protocol} only, {conns} connection(s), {direct['rounds']} rounds")
+        print(f"  {'path':<9}{'p50 µs':>9}{'p99 µs':>9}{'added p50':>11}{'req/s':>9}{'x hop':>7}{'CPU µs':>8}")
+        for name, row in (("direct", direct), ("bare hop", hop), ("gateway", gw)):
+            added = "-" if name == "direct" else f"{row['p50'] - direct['p50']:.0f}"
+            cpu = "-" if name == "direct" else f"{row['cpu']:.1f}"
+            print(f"  {name:<9}{row['p50']:>9.0f}{row['p99']:>9.0f}{added:>11}{row['rps']:>9.0f}"
+                  f"{row['rps'] / hop['rps']:>7.2f}{cpu:>8}"
+                  + (f"  ({row['errors']} errors)" if row["errors"] else ""))
+        hop_added, gw_added = hop["p50"] - direct["p50"], gw["p50"] - direct["p50"]
+        ratio = gw_added / hop_added if hop_added > 0 else float("inf")
+        verdicts.append((ratio <= 1.25, f"TLS {tag}: added p50, {conns} conns <= 1.25x hop's",
+                         f"{gw_added:.0f} / {hop_added:.0f} µs = {ratio:.2f}x"))
+        ratio = gw["rps"] / hop["rps"]
+        verdicts.append((ratio >= 0.8, f"TLS {tag}: throughput, {conns} conns >= 0.8x hop's",
+                         f"{gw['rps']:.0f} / {hop['rps']:.0f} req/s = {ratio:.2f}x"))
     print(f"\nGateway idle, before any load: {idle / 1e4:.1f}% of a core")
     verdicts.append((idle <= 10_000, "gateway idle CPU <= 1% of a core", f"{idle / 1e4:.1f}%"))
     print("\nTargets (ratios within this run)")
     for ok, what, how in verdicts:
-        print(f"  {'PASS' if ok else 'FAIL'}  {what:<40} {how}")
+        print(f"  {'PASS' if ok else 'FAIL'}  {what:<44} {how}")
     passed = sum(ok for ok, _, _ in verdicts)
     print(f"\nRESULT: {passed} PASS, {len(verdicts) - passed} FAIL" + ("  (BROKEN: wrk saw errors)" if broken else ""))
     return 1 if broken else 0

@@ -19,6 +19,9 @@
 #   MCPGW_BENCH_ROUNDS=N           rounds per connection count (default 5)
 #   MCPGW_BENCH_SECONDS=N          seconds per wrk run (default 3)
 #   MCPGW_BENCH_CONNECTIONS="1 16 64"
+#   MCPGW_BENCH_TLS=0              skip the TLS paths (upstream over TLS, h2 only and HTTP/1.1
+#                                  only: bare hop vs gateway), run by default at
+#   MCPGW_BENCH_TLS_CONNECTIONS=16 these connection counts
 #   MCPGW_BENCH_MCP_PROXY=1        add a fourth path: the `mcp-proxy` crate (0.6.0), the
 #                                  Rust MCP proxy users would otherwise pick, built by cargo
 #                                  into ~/.cache/mcpgw/mcp-proxy on first use (~15 min on 2 cores)
@@ -73,6 +76,12 @@ start gateway 'mcpgw ready' env MCPGW_LOG=warn,mcpgw_dataplane=info \
 gateway_pid=$started_pid gateway=$(addr_of gateway 'ready addr=127\.0\.0\.1:[0-9]+')
 log "upstream $upstream, hop $hop, gateway $gateway"
 
+# The paths measured: where wrk sends, which tool it calls, and whose CPU is counted.
+declare -A url_of tool_of pid_of
+add_path() { url_of[$1]=$2 tool_of[$1]=$3 pid_of[$1]=$4; }
+add_path direct "http://$upstream/mcp" echo ""
+add_path hop "http://$hop/mcp" echo "$hop_pid"
+add_path gateway "http://$gateway/mcp" bench__echo "$gateway_pid"
 paths="direct hop gateway"
 if [[ -n "${MCPGW_BENCH_MCP_PROXY:-}" ]]; then
   mcp_proxy_root="${XDG_CACHE_HOME:-$HOME/.cache}/mcpgw/mcp-proxy"
@@ -102,9 +111,36 @@ url = "http://$upstream/mcp"
 
 EOF
   start mcp-proxy 'Proxy ready' "$mcp_proxy_root/bin/mcp-proxy" --config "$run_dir/mcp-proxy.toml"
-  mcp_proxy_pid=$started_pid mcp_proxy="127.0.0.1:$mcp_proxy_port"
+  # NB: mcp-proxy serves MCP at `/`, and names tools `<backend><separator><tool>` too.
+  add_path mcp-proxy "http://127.0.0.1:$mcp_proxy_port/" bench__echo "$started_pid"
   paths="$paths mcp-proxy"
-  log "mcp-proxy $mcp_proxy"
+  log "mcp-proxy 127.0.0.1:$mcp_proxy_port"
+fi
+
+# The TLS paths (issue 9's budget): a TLS upstream speaking only h2, or only
+# HTTP/1.1, reached by the bare hop and by the gateway (the explicit south chain,
+# trusting the bench's CA). wrk reaches the upstream directly over TLS for the
+# floor (HTTP/1.1: wrk offers no ALPN).
+tls_paths=""
+if [[ "${MCPGW_BENCH_TLS:-1}" != 0 ]]; then
+  for alpn in h2 http/1.1; do
+    tag=${alpn/http\/1.1/h1}
+    mkdir -p "$run_dir/tls-$tag/config"
+    ca="$run_dir/tls-$tag/ca.crt"
+    start "upstream-tls-$tag" '^READY ' target/release/mcpgw-bench-peer tls-upstream "$alpn" "$ca"
+    tls_upstream=$(addr_of "upstream-tls-$tag" '^READY .*')
+    start "hop-tls-$tag" '^READY ' target/release/mcpgw-bench-peer tls-hop "$tls_upstream" "$ca" "$alpn"
+    add_path "hop-tls-$tag" "http://$(addr_of "hop-tls-$tag" '^READY .*')/mcp" echo "$started_pid"
+    target/release/mcpgw-bench-peer tls-config "$tls_upstream" "$ca" "$alpn" \
+      >"$run_dir/tls-$tag/config/gateway.yaml"
+    start "gateway-tls-$tag" 'mcpgw ready' env MCPGW_LOG=warn,mcpgw_dataplane=info \
+      target/release/mcpgw-dataplane --config "$run_dir/tls-$tag/config/gateway.yaml"
+    add_path "gateway-tls-$tag" "http://$(addr_of "gateway-tls-$tag" 'ready addr=127\.0\.0\.1:[0-9]+')/mcp" \
+      bench__echo "$started_pid"
+    add_path "direct-tls-$tag" "https://localhost:${tls_upstream##*:}/mcp" echo ""
+    tls_paths="$tls_paths direct-tls-$tag hop-tls-$tag gateway-tls-$tag"
+  done
+  log "TLS upstreams (h2 only, HTTP/1.1 only), their hops and gateways started"
 fi
 
 # The on-CPU time (µs) of a process and all its threads so far.
@@ -120,14 +156,8 @@ echo "idle_cpu_us_per_s=$((($(cpu_us "$gateway_pid") - idle_before) / 2))" >"$ru
 
 # One wrk run: path, connections, seconds -> a result line appended to the file $4.
 measure() {
-  local path="$1" conns="$2" secs="$3" out_file="$4" url tool pid=""
-  case "$path" in
-    direct) url="http://$upstream/mcp" tool=echo ;;
-    hop) url="http://$hop/mcp" tool=echo pid=$hop_pid ;;
-    gateway) url="http://$gateway/mcp" tool=bench__echo pid=$gateway_pid ;;
-    # NB: mcp-proxy serves MCP at `/`, and names tools `<backend><separator><tool>` too.
-    mcp-proxy) url="http://$mcp_proxy/" tool=bench__echo pid=$mcp_proxy_pid ;;
-  esac
+  local path="$1" conns="$2" secs="$3" out_file="$4"
+  local url=${url_of[$path]} tool=${tool_of[$path]} pid=${pid_of[$path]}
   local before=0 after=0 out
   [[ -n "$pid" ]] && before=$(cpu_us "$pid")
   out=$(MCP_TOOL="$tool" wrk -t "$conns" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url")
@@ -144,5 +174,15 @@ for conns in $connections; do
     for path in $paths; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
   done
 done
+
+if [[ -n "$tls_paths" ]]; then
+  for conns in ${MCPGW_BENCH_TLS_CONNECTIONS:-16}; do
+    log "TLS, $conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
+    for path in $tls_paths; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
+    for ((round = 1; round <= rounds; round++)); do
+      for path in $tls_paths; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
+    done
+  done
+fi
 
 python3 bench/report.py "$run_dir/all.txt" "$run_dir/idle.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"

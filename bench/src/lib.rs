@@ -2,8 +2,10 @@
 //! and [`hop`], a bare HTTP forwarder (the floor of any gateway). The
 //! in-process bench (`dataplane/benches/gateway`) runs them as tasks; the
 //! multi-process bench (`scripts/bench.sh`) runs them as processes of their
-//! own through the `mcpgw-bench-peer` binary.
+//! own through the `mcpgw-bench-peer` binary. [`tls`] makes the PKI of the
+//! TLS paths.
 
 pub mod config;
 pub mod hop;
+pub mod tls;
 pub mod upstream;

@@ -14,7 +14,6 @@ mod memory;
 mod reload;
 mod report;
 mod seal;
-mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,8 +24,8 @@ use mcpgw_dataplane::Gateway;
 use tokio::runtime::Runtime;
 
 use load::{McpClient, Target};
+use mcpgw_bench::tls::{self, Alpn};
 use report::{CachedList, LatencyRow, Results, ThroughputRow, TlsRows};
-use tls::Alpn;
 
 /// The name of the threads of the system under test (the bare hop or the gateway).
 const SUT_THREADS: &str = "bench-sut";
