@@ -86,6 +86,13 @@ pub struct McpGatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ResourceRequirements")]
     pub resources: Option<ResourceRequirements>,
+    /// Threads the data plane serves requests on (`--worker-threads`). Left out: one per
+    /// CPU the container may use (its CPU limit, else the node's CPUs). 1 serves on one
+    /// thread with no hand-offs between threads: the least CPU per call where the data
+    /// plane has about one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32", range(min = 1, max = 256))]
+    pub worker_threads: Option<u16>,
     /// Which of the McpToolkits that name this gateway (`spec.gateway`) it serves, by their
     /// labels. Left out: all of them. An McpToolkit that names the gateway but does not match
     /// is not served and reports `Accepted=False` with reason `NotSelected`.
@@ -170,6 +177,7 @@ impl Default for McpGatewaySpec {
             replicas: DEFAULT_REPLICAS,
             image: None,
             resources: None,
+            worker_threads: None,
             toolkit_selector: None,
             session_key_secret_ref: None,
             service_type: ServiceType::default(),

@@ -194,11 +194,7 @@ fn container(gateway: &McpGateway, default_image: &str, mounts: Vec<VolumeMount>
                 .clone()
                 .unwrap_or_else(|| default_image.to_owned()),
         ),
-        args: Some(vec![
-            "--config".to_owned(),
-            format!("{CONFIG_DIR}/{CONFIG_KEY}"),
-            "--log-json".to_owned(),
-        ]),
+        args: Some(dataplane_args(spec.worker_threads)),
         ports: Some(vec![ContainerPort {
             name: Some(CONTAINER_PORT_NAME.to_owned()),
             container_port: spec.listener.port,
@@ -221,6 +217,19 @@ fn container(gateway: &McpGateway, default_image: &str, mounts: Vec<VolumeMount>
         }),
         ..Container::default()
     }
+}
+
+/// The data plane's command line: its config, JSON logs, and its threads when set.
+fn dataplane_args(worker_threads: Option<u16>) -> Vec<String> {
+    let mut args = vec![
+        "--config".to_owned(),
+        format!("{CONFIG_DIR}/{CONFIG_KEY}"),
+        "--log-json".to_owned(),
+    ];
+    if let Some(threads) = worker_threads {
+        args.extend(["--worker-threads".to_owned(), threads.to_string()]);
+    }
+    args
 }
 
 /// The pod's volumes, each with the directory the container mounts it at: the

@@ -58,6 +58,22 @@ fn the_deployment_mounts_config_and_key_and_never_restarts_on_config_changes() {
 }
 
 #[test]
+fn worker_threads_reach_the_data_plane_command_line_only_when_set() {
+    let args = |g: &McpGateway| {
+        let d = deployment(g, "ghcr.io/mcpgw/mcpgw-dataplane:0.1.0", &Mounts::default());
+        let pod = d.spec.and_then(|s| s.template.spec).expect("pod spec");
+        pod.containers[0].args.clone().unwrap_or_default()
+    };
+    let mut g = gateway();
+    assert!(!args(&g).contains(&"--worker-threads".to_owned()));
+    g.spec.worker_threads = Some(1);
+    assert_eq!(
+        args(&g)[3..],
+        ["--worker-threads".to_owned(), "1".to_owned()]
+    );
+}
+
+#[test]
 fn jwt_keys_credentials_and_tls_files_are_mounted_read_only_as_the_files_the_config_names() {
     let mounts = Mounts {
         jwks: Some(KeySource::ConfigMap {
