@@ -34,9 +34,15 @@ static GUARDED: LazyLock<Guarded> = LazyLock::new(|| {
         .build()
         .expect("a runtime");
     let authenticator = runtime.block_on(async {
-        Authenticator::new(endpoint, "/mcp", None, Arc::new(Metrics::default()), &HttpClient::new())
-            .expect("the guard builds")
-            .expect("the endpoint is guarded")
+        Authenticator::new(
+            endpoint,
+            "/mcp",
+            None,
+            Arc::new(Metrics::default()),
+            &HttpClient::new(),
+        )
+        .expect("the guard builds")
+        .expect("the endpoint is guarded")
     });
     Guarded {
         runtime,
@@ -58,7 +64,10 @@ fuzz_target!(|data: &[u8]| {
         // The scheme is matched without regard to case, and the value trimmed.
         let data = data.trim_ascii();
         let (scheme, token) = data.split_at(data.len().min(7));
-        assert!(scheme.eq_ignore_ascii_case(b"Bearer "), "no bearer scheme passed");
+        assert!(
+            scheme.eq_ignore_ascii_case(b"Bearer "),
+            "no bearer scheme passed"
+        );
         assert_eq!(token, SIGNED.trim().as_bytes(), "a changed token passed");
     }
 });

@@ -37,7 +37,10 @@ fn decode(chunks: &[&[u8]]) -> (Vec<Event>, Option<String>, Option<u64>) {
     let mut events = Vec::new();
     for chunk in chunks {
         decoder.push(chunk);
-        while let Some(event) = decoder.next_event().expect("inputs are far below the limit") {
+        while let Some(event) = decoder
+            .next_event()
+            .expect("inputs are far below the limit")
+        {
             events.push(event);
         }
     }
