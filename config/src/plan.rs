@@ -152,6 +152,20 @@ pub struct ToolkitPlan {
     /// `options.authorization_url`: where a caller who lacks credentials for this
     /// toolkit is sent, by URL-mode elicitation.
     pub authorization_url: Option<Url>,
+    /// `options.max_concurrent_requests`: the most requests in flight to the toolkit at
+    /// once; `None`: no bound.
+    pub max_concurrent_requests: Option<u32>,
+    /// `options.circuit_breaker`, defaults applied; `None`: no breaker.
+    pub circuit_breaker: Option<CircuitBreakerPlan>,
+}
+
+/// A toolkit's circuit breaker (`options.circuit_breaker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CircuitBreakerPlan {
+    /// Consecutive failures that open the breaker (at least 1).
+    pub failures: u32,
+    /// How long it stays open before one probe request is let through.
+    pub cool_down: Duration,
 }
 
 /// What of a toolkit clients may see and use (`when[].tools|prompts|resources`).

@@ -71,6 +71,8 @@ fn proxy(server: &str) -> Proxy {
             forward: None,
             credentials: None,
             authorization_url: None,
+            max_concurrent_requests: None,
+            circuit_breaker: None,
         }],
         cache: None,
     };

@@ -27,6 +27,8 @@ pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         forward: None,
         credentials: None,
         authorization_url: None,
+        max_concurrent_requests: None,
+        circuit_breaker: None,
     }
 }
 

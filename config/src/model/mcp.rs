@@ -304,6 +304,8 @@ impl McpClient {
                 authorization: IndexMap::new(),
                 credentials: None,
                 authorization_url: None,
+                max_concurrent_requests: None,
+                circuit_breaker: None,
             },
             exit: SYS_HTTP_CLIENT.to_owned(),
         }
@@ -347,4 +349,34 @@ pub struct McpClientOptions {
     /// getting a bare failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_url: Option<String>,
+    /// The most requests this toolkit may have in flight at once, from every caller
+    /// together, from 1 to 100000. A request over the bound is refused at once, not queued:
+    /// the caller gets HTTP 503 with `Retry-After` and a JSON-RPC error, and lists leave the
+    /// toolkit out. Left out: no bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_concurrent_requests: Option<u32>,
+    /// Stop sending requests to this toolkit while it keeps failing. Left out: no breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// The circuit breaker of an `mcp client`. After `failures` consecutive failed requests
+/// (the upstream unreachable, too slow, answering 5xx or garbage) the breaker opens: for
+/// `cool_down` every request is refused at once (HTTP 503 with `Retry-After`, and lists
+/// leave the toolkit out instead of waiting for its timeout). Then one request is let
+/// through as a probe: its success closes the breaker, its failure opens it again.
+/// Refusals of the caller's credentials and expired upstream sessions are not failures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the breaker, from 1 to 1000. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000), extend("default" = 5))]
+    pub failures: Option<u32>,
+    /// How long the breaker stays open before a probe, as an ISO-8601 duration longer
+    /// than zero and at most `PT1H`. Default `PT30S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT30S"))]
+    pub cool_down: Option<IsoDuration>,
 }

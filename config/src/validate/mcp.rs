@@ -11,11 +11,12 @@ use crate::error::{FieldError, Invalid};
 use indexmap::IndexMap;
 
 use crate::model::{
-    CacheOptions, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, Store,
-    ToolkitCondition,
+    CacheOptions, CircuitBreaker, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer,
+    Prefix, Store, ToolkitCondition,
 };
 use crate::plan::{
-    AccessRule, Allow, CachePlan, McpServerPlan, NamePattern, PrefixMode, StaticCredentialsPlan,
+    AccessRule, Allow, CachePlan, CircuitBreakerPlan, McpServerPlan, NamePattern, PrefixMode,
+    StaticCredentialsPlan,
 };
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
@@ -32,6 +33,16 @@ const MAX_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_PATTERN_CHARS: usize = 512;
 /// Default of `mcp client` `options.timeout`: one minute.
 pub(crate) const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bounds of `mcp client` `options.max_concurrent_requests`.
+const MAX_CONCURRENT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=100_000;
+/// Default of `options.circuit_breaker.failures`.
+pub(crate) const DEFAULT_BREAKER_FAILURES: u32 = 5;
+/// Bounds of `options.circuit_breaker.failures`.
+const BREAKER_FAILURES: std::ops::RangeInclusive<u32> = 1..=1000;
+/// Default of `options.circuit_breaker.cool_down`: thirty seconds.
+pub(crate) const DEFAULT_BREAKER_COOL_DOWN: Duration = Duration::from_secs(30);
+/// Upper bound of `options.circuit_breaker.cool_down`: one hour (`PT1H`).
+const MAX_BREAKER_COOL_DOWN: Duration = Duration::from_secs(3_600);
 
 /// Default of a `memory` store's `options.max_entries`.
 const DEFAULT_STORE_ENTRIES: u64 = 10_000;
@@ -421,9 +432,11 @@ pub(crate) struct CheckedClient {
     pub forward: Option<CheckedAuthorization>,
     pub credentials: Option<StaticCredentialsPlan>,
     pub authorization_url: Option<Url>,
+    pub max_concurrent_requests: Option<u32>,
+    pub circuit_breaker: Option<CircuitBreakerPlan>,
 }
 
-/// An `mcp client`: its upstream URL, timeout and credentials (the exit, and
+/// An `mcp client`: its upstream URL, timeout, limits and credentials (the exit, and
 /// the guard it forwards tokens of, are checked in `graph`).
 pub(crate) fn mcp_client(
     path: &str,
@@ -453,18 +466,64 @@ pub(crate) fn mcp_client(
             let field = format!("{options_path}.authorization_url");
             authorization::authorization_url(&field, url, errors)
         });
+        let max_concurrent_requests = options.max_concurrent_requests;
+        if max_concurrent_requests.is_some_and(|n| !MAX_CONCURRENT_REQUESTS.contains(&n)) {
+            let error = Invalid::OutOfRange {
+                min: "1",
+                max: "100000",
+            };
+            let field = format!("{options_path}.max_concurrent_requests");
+            errors.push(FieldError::new(field, error));
+        }
+        let circuit_breaker = options.circuit_breaker.as_ref().map(|breaker| {
+            circuit_breaker(&format!("{options_path}.circuit_breaker"), breaker, errors)
+        });
         Some(CheckedClient {
             server: server?,
             timeout,
             forward,
             credentials,
             authorization_url,
+            max_concurrent_requests,
+            circuit_breaker,
         })
     })
     .flatten()
+}
+
+/// `options.circuit_breaker` of an `mcp client`, defaults applied.
+fn circuit_breaker(
+    path: &str,
+    breaker: &CircuitBreaker,
+    errors: &mut Vec<FieldError>,
+) -> CircuitBreakerPlan {
+    let failures = breaker.failures.unwrap_or(DEFAULT_BREAKER_FAILURES);
+    if !BREAKER_FAILURES.contains(&failures) {
+        let error = Invalid::OutOfRange {
+            min: "1",
+            max: "1000",
+        };
+        errors.push(FieldError::new(format!("{path}.failures"), error));
+    }
+    let field = format!("{path}.cool_down");
+    let cool_down = positive(
+        breaker.cool_down,
+        DEFAULT_BREAKER_COOL_DOWN,
+        field.clone(),
+        errors,
+    );
+    if cool_down > MAX_BREAKER_COOL_DOWN {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT1H")));
+    }
+    CircuitBreakerPlan {
+        failures,
+        cool_down,
+    }
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_cache;
+#[cfg(test)]
+mod tests_limits;

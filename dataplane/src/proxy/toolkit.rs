@@ -66,6 +66,8 @@ impl Toolkit {
             forward: None,
             credentials: None,
             authorization_url: None,
+            max_concurrent_requests: None,
+            circuit_breaker: None,
         };
         Self::new(&plan, &HttpClient::new()).expect("valid plan")
     }

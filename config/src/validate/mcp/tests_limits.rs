@@ -1,0 +1,95 @@
+//! `options.max_concurrent_requests` and `options.circuit_breaker` of an mcp client.
+
+use std::time::Duration;
+
+use crate::plan::{CircuitBreakerPlan, ToolkitPlan};
+use crate::testing::{assert_errors, demo_with};
+
+const CLIENT: &str = "options: { server: http://127.0.0.1:3001/mcp, timeout: PT60S }";
+const PATH: &str = "bindings.south_mcp_client_everything.options";
+
+/// The demo with `extra` added to the everything toolkit's client options.
+fn with_options(extra: &str) -> String {
+    demo_with(
+        CLIENT,
+        &format!("options: {{ server: http://127.0.0.1:3001/mcp, timeout: PT60S, {extra} }}"),
+    )
+}
+
+fn everything(yaml: &str) -> ToolkitPlan {
+    let plan = crate::compile_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    plan.listeners[0].routes[0].endpoint.proxy.toolkits[0].clone()
+}
+
+#[test]
+fn limits_left_out_mean_no_bound_and_no_breaker() {
+    let toolkit = everything(&demo_with(CLIENT, CLIENT));
+    assert_eq!(toolkit.max_concurrent_requests, None);
+    assert_eq!(toolkit.circuit_breaker, None);
+}
+
+#[test]
+fn limits_written_out_reach_the_plan() {
+    let toolkit = everything(&with_options(
+        "max_concurrent_requests: 8, circuit_breaker: { failures: 3, cool_down: PT2S }",
+    ));
+    assert_eq!(toolkit.max_concurrent_requests, Some(8));
+    assert_eq!(
+        toolkit.circuit_breaker,
+        Some(CircuitBreakerPlan {
+            failures: 3,
+            cool_down: Duration::from_secs(2),
+        })
+    );
+}
+
+#[test]
+fn an_empty_circuit_breaker_takes_the_defaults() {
+    let toolkit = everything(&with_options("circuit_breaker: {}"));
+    assert_eq!(
+        toolkit.circuit_breaker,
+        Some(CircuitBreakerPlan {
+            failures: 5,
+            cool_down: Duration::from_secs(30),
+        })
+    );
+}
+
+#[test]
+fn limits_out_of_range_are_errors_at_their_paths() {
+    let yaml = with_options(
+        "max_concurrent_requests: 0, circuit_breaker: { failures: 0, cool_down: PT0S }",
+    );
+    assert_errors(
+        &yaml,
+        &[
+            &format!("{PATH}.max_concurrent_requests: must be between 1 and 100000"),
+            &format!("{PATH}.circuit_breaker.failures: must be between 1 and 1000"),
+            &format!("{PATH}.circuit_breaker.cool_down: must be longer than zero"),
+        ],
+    );
+    let yaml = with_options(
+        "max_concurrent_requests: 100001, circuit_breaker: { failures: 1001, cool_down: PT61M }",
+    );
+    assert_errors(
+        &yaml,
+        &[
+            &format!("{PATH}.max_concurrent_requests: must be between 1 and 100000"),
+            &format!("{PATH}.circuit_breaker.failures: must be between 1 and 1000"),
+            &format!("{PATH}.circuit_breaker.cool_down: must be at most PT1H"),
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_circuit_breaker_field_is_an_error() {
+    let yaml = with_options("circuit_breaker: { threshold: 3 }");
+    let errors = crate::compile_yaml(&yaml).expect_err("refused").errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .path
+            .starts_with(&format!("{PATH}.circuit_breaker")),
+        "{errors:?}"
+    );
+}
