@@ -331,6 +331,9 @@ impl Endpoint {
                 challenge: www_authenticate,
                 message: error.message,
             },
+            (Challenge::Unavailable { retry_after, error }, _) => {
+                Rejection::Unavailable { retry_after, error }
+            }
         }
     }
 

@@ -43,7 +43,11 @@ impl Toolkit {
         };
         Ok(Self {
             name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http, credentials),
+            client: ToolkitClient::new(uri, plan.timeout, http, credentials).with_limits(
+                &plan.name,
+                plan.max_concurrent_requests,
+                plan.circuit_breaker,
+            ),
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),

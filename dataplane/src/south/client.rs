@@ -2,13 +2,16 @@
 //! every exchange runs under; it also resumes response streams the upstream
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
+use std::future::Future;
 use std::time::Duration;
 
 use http::Uri;
+use mcpgw_config::CircuitBreakerPlan;
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
 use super::http::HttpClient;
+use super::limits::Limits;
 use super::policy::{Policy, Step};
 use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
@@ -36,6 +39,19 @@ impl ToolkitClient {
         }
     }
 
+    /// This client with a bound on its requests in flight and a circuit
+    /// breaker, as configured (`None` each: that limit is off).
+    pub fn with_limits(
+        mut self,
+        toolkit: &str,
+        max_concurrent_requests: Option<u32>,
+        circuit_breaker: Option<CircuitBreakerPlan>,
+    ) -> Self {
+        let limits = Limits::new(toolkit, max_concurrent_requests, circuit_breaker);
+        self.policy = self.policy.with_limits(limits);
+        self
+    }
+
     /// Whether requests carry the caller's own token.
     pub fn forwards_caller_token(&self) -> bool {
         self.upstream.forwards_caller_token()
@@ -55,7 +71,12 @@ impl ToolkitClient {
         message: &Message,
     ) -> Result<PostReply, ClientError> {
         let sent = self.upstream.send(session, message);
-        self.policy.run(Step::Reply, sent).await
+        match self.policy.limits() {
+            Some(limits) if matches!(message, Message::Request(_)) => {
+                limited(limits, self.policy.run(Step::Reply, sent)).await
+            }
+            _ => self.policy.run(Step::Reply, sent).await,
+        }
     }
 
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.
@@ -107,6 +128,40 @@ impl ToolkitClient {
             awaiting_client: relaying && stream.awaiting_client(),
         };
         let next = async { self.next(stream).await.transpose() };
-        self.policy.run(step, next).await
+        let next = self.policy.run(step, next).await;
+        if let Some(limits) = self.policy.limits() {
+            match &next {
+                Ok(Some(Message::Response(_))) => limits.succeeded(),
+                // NB: a timeout was counted by the policy.
+                Err(e) if !matches!(e, ClientError::Timeout(_)) => limits.failed(e),
+                _ => {}
+            }
+        }
+        next
     }
+}
+
+/// A request `sent` under the toolkit's `limits`: admitted first (or refused
+/// without being sent), its place among those in flight held until its reply
+/// is read (with a stream reply, until the stream is dropped), and its outcome
+/// told to the breaker.
+async fn limited(
+    limits: &Limits,
+    sent: impl Future<Output = Result<PostReply, ClientError>>,
+) -> Result<PostReply, ClientError> {
+    let permit = limits.admit()?;
+    let mut reply = sent.await;
+    match &mut reply {
+        Ok(PostReply::Json { .. } | PostReply::Accepted) => limits.succeeded(),
+        // The response on the stream tells (see `next_within`).
+        Ok(PostReply::Stream { stream, .. }) => {
+            if let Some(permit) = permit {
+                stream.hold(permit);
+            }
+        }
+        // NB: a timeout was counted by the policy.
+        Err(ClientError::Timeout(_)) => {}
+        Err(e) => limits.failed(e),
+    }
+    reply
 }

@@ -12,6 +12,7 @@ mod client;
 mod credentials;
 mod error;
 mod http;
+mod limits;
 mod policy;
 mod session;
 mod stream;
