@@ -173,6 +173,7 @@ fn endpoint(config: &Config, server_binding: &str, checked: &Checked<'_>) -> Opt
                 credentials: client.credentials.clone(),
                 authorization_url: client.authorization_url.clone(),
                 max_concurrent_requests: client.max_concurrent_requests,
+                rate_limit: client.rate_limit,
                 circuit_breaker: client.circuit_breaker,
             })
         })

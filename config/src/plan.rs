@@ -155,8 +155,19 @@ pub struct ToolkitPlan {
     /// `options.max_concurrent_requests`: the most requests in flight to the toolkit at
     /// once; `None`: no bound.
     pub max_concurrent_requests: Option<u32>,
+    /// `options.rate_limit`, defaults applied; `None`: no limit.
+    pub rate_limit: Option<RateLimitPlan>,
     /// `options.circuit_breaker`, defaults applied; `None`: no breaker.
     pub circuit_breaker: Option<CircuitBreakerPlan>,
+}
+
+/// A toolkit's rate limit (`options.rate_limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitPlan {
+    /// Requests allowed per `per` (at least 1), and the largest burst.
+    pub requests: u32,
+    /// The period.
+    pub per: Duration,
 }
 
 /// A toolkit's circuit breaker (`options.circuit_breaker`).

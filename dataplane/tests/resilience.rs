@@ -1,4 +1,4 @@
-//! A toolkit's limits (`max_concurrent_requests`, `circuit_breaker`): what a
+//! A toolkit's limits (`max_concurrent_requests`, `rate_limit`, `circuit_breaker`): what a
 //! client sees when they refuse a request, that other toolkits keep answering
 //! in the same session, and that lists leave a refused toolkit out at once.
 //! Upstreams are scripted mocks so that failures happen on cue.
@@ -48,7 +48,12 @@ fn calls(mock: &Mock) -> usize {
 /// A refusal by the toolkit's limits: 503, `Retry-After` in whole seconds, and
 /// a JSON-RPC error naming the toolkit and why.
 fn assert_refused(resp: &Resp, toolkit: &str, why: &str) -> u64 {
-    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+    assert_limited(resp, StatusCode::SERVICE_UNAVAILABLE, toolkit, why)
+}
+
+/// [`assert_refused`] with another status.
+fn assert_limited(resp: &Resp, status: StatusCode, toolkit: &str, why: &str) -> u64 {
+    assert_eq!(resp.status, status, "{resp:?}");
     let retry_after: u64 = resp
         .header("retry-after")
         .and_then(|v| v.parse().ok())
@@ -207,4 +212,53 @@ async fn a_toolkit_whose_lists_time_out_is_left_out_of_the_next_list_at_once() {
         .filter(|m| *m == "tools/list")
         .count();
     assert_eq!(listed, 1, "the second list did not reach the stuck toolkit");
+}
+
+#[tokio::test]
+async fn a_call_over_the_rate_gets_429_with_retry_after_and_other_toolkits_keep_answering() {
+    let metered = Mock::start(mock::server(ok_call)).await;
+    let live = Mock::start(mock::server(ok_call)).await;
+    let toolkits = [
+        ("metered", metered.url.as_str()),
+        ("live", live.url.as_str()),
+    ];
+    let yaml = with_limits(
+        &toolkits,
+        "metered",
+        "rate_limit: { requests: 3, per: PT1M }",
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+
+    // The upstream session's `initialize` is a request too: at most three go in a minute.
+    let mut answered = 0;
+    let refused = loop {
+        let resp = mcp
+            .post(&call_message(10 + answered, "metered__hello"))
+            .await;
+        if resp.status != StatusCode::OK {
+            break resp;
+        }
+        answered += 1;
+        assert!(
+            answered <= 3,
+            "the rate let more than three requests through"
+        );
+    };
+    let retry_after = assert_limited(
+        &refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "metered",
+        "rate_limit",
+    );
+    assert!(
+        retry_after <= 20,
+        "one request comes back every 20 s: {retry_after}"
+    );
+    assert_eq!(calls(&metered), usize::try_from(answered).unwrap());
+
+    let other = mcp.call_tool(2, "live__hello", json!({})).await;
+    assert_eq!(other["result"]["content"][0]["text"], "ok", "{other}");
+    let list = mcp.request(3, "tools/list", json!({})).await;
+    assert_eq!(tool_names(&list), ["live__hello"]);
 }

@@ -72,6 +72,7 @@ fn proxy(server: &str) -> Proxy {
             credentials: None,
             authorization_url: None,
             max_concurrent_requests: None,
+            rate_limit: None,
             circuit_breaker: None,
         }],
         cache: None,

@@ -28,6 +28,7 @@ pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         credentials: None,
         authorization_url: None,
         max_concurrent_requests: None,
+        rate_limit: None,
         circuit_breaker: None,
     }
 }

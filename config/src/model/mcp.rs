@@ -305,6 +305,7 @@ impl McpClient {
                 credentials: None,
                 authorization_url: None,
                 max_concurrent_requests: None,
+                rate_limit: None,
                 circuit_breaker: None,
             },
             exit: SYS_HTTP_CLIENT.to_owned(),
@@ -356,9 +357,30 @@ pub struct McpClientOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100000))]
     pub max_concurrent_requests: Option<u32>,
+    /// The most requests sent to this toolkit in a period, from every caller together. A
+    /// request over the rate is refused at once: the caller gets HTTP 429 with
+    /// `Retry-After` and a JSON-RPC error, and lists leave the toolkit out. Left out: no
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
     /// Stop sending requests to this toolkit while it keeps failing. Left out: no breaker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// The rate limit of an `mcp client`: at most `requests` in any `per`, with bursts of up
+/// to `requests` after a quiet spell (a token bucket refilled evenly over `per`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed per period, from 1 to 1000000.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests: u32,
+    /// The period, as an ISO-8601 duration longer than zero and at most `PT1H`. Default
+    /// `PT1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT1S"))]
+    pub per: Option<IsoDuration>,
 }
 
 /// The circuit breaker of an `mcp client`. After `failures` consecutive failed requests

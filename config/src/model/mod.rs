@@ -27,7 +27,7 @@ pub use guard::{
 };
 pub use mcp::{
     CacheOptions, CircuitBreaker, McpClient, McpClientOptions, McpProxy, McpProxyOptions,
-    McpProxyRoute, McpServer, McpServerOptions, Prefix, ToolkitCondition,
+    McpProxyRoute, McpServer, McpServerOptions, Prefix, RateLimit, ToolkitCondition,
 };
 pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
 pub use south::{

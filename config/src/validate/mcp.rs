@@ -12,11 +12,11 @@ use indexmap::IndexMap;
 
 use crate::model::{
     CacheOptions, CircuitBreaker, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer,
-    Prefix, Store, ToolkitCondition,
+    Prefix, RateLimit, Store, ToolkitCondition,
 };
 use crate::plan::{
     AccessRule, Allow, CachePlan, CircuitBreakerPlan, McpServerPlan, NamePattern, PrefixMode,
-    StaticCredentialsPlan,
+    RateLimitPlan, StaticCredentialsPlan,
 };
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
@@ -35,6 +35,12 @@ const MAX_PATTERN_CHARS: usize = 512;
 pub(crate) const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bounds of `mcp client` `options.max_concurrent_requests`.
 const MAX_CONCURRENT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=100_000;
+/// Bounds of `options.rate_limit.requests`.
+const RATE_LIMIT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=1_000_000;
+/// Default of `options.rate_limit.per`: one second.
+pub(crate) const DEFAULT_RATE_LIMIT_PER: Duration = Duration::from_secs(1);
+/// Upper bound of `options.rate_limit.per`: one hour (`PT1H`).
+const MAX_RATE_LIMIT_PER: Duration = Duration::from_secs(3_600);
 /// Default of `options.circuit_breaker.failures`.
 pub(crate) const DEFAULT_BREAKER_FAILURES: u32 = 5;
 /// Bounds of `options.circuit_breaker.failures`.
@@ -433,6 +439,7 @@ pub(crate) struct CheckedClient {
     pub credentials: Option<StaticCredentialsPlan>,
     pub authorization_url: Option<Url>,
     pub max_concurrent_requests: Option<u32>,
+    pub rate_limit: Option<RateLimitPlan>,
     pub circuit_breaker: Option<CircuitBreakerPlan>,
 }
 
@@ -475,6 +482,10 @@ pub(crate) fn mcp_client(
             let field = format!("{options_path}.max_concurrent_requests");
             errors.push(FieldError::new(field, error));
         }
+        let rate_limit = options
+            .rate_limit
+            .as_ref()
+            .map(|rate| rate_limit(&format!("{options_path}.rate_limit"), rate, errors));
         let circuit_breaker = options.circuit_breaker.as_ref().map(|breaker| {
             circuit_breaker(&format!("{options_path}.circuit_breaker"), breaker, errors)
         });
@@ -485,10 +496,31 @@ pub(crate) fn mcp_client(
             credentials,
             authorization_url,
             max_concurrent_requests,
+            rate_limit,
             circuit_breaker,
         })
     })
     .flatten()
+}
+
+/// `options.rate_limit` of an `mcp client`, defaults applied.
+fn rate_limit(path: &str, rate: &RateLimit, errors: &mut Vec<FieldError>) -> RateLimitPlan {
+    if !RATE_LIMIT_REQUESTS.contains(&rate.requests) {
+        let error = Invalid::OutOfRange {
+            min: "1",
+            max: "1000000",
+        };
+        errors.push(FieldError::new(format!("{path}.requests"), error));
+    }
+    let field = format!("{path}.per");
+    let per = positive(rate.per, DEFAULT_RATE_LIMIT_PER, field.clone(), errors);
+    if per > MAX_RATE_LIMIT_PER {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT1H")));
+    }
+    RateLimitPlan {
+        requests: rate.requests,
+        per,
+    }
 }
 
 /// `options.circuit_breaker` of an `mcp client`, defaults applied.

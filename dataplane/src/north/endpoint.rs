@@ -331,9 +331,18 @@ impl Endpoint {
                 challenge: www_authenticate,
                 message: error.message,
             },
-            (Challenge::Unavailable { retry_after, error }, _) => {
-                Rejection::Unavailable { retry_after, error }
-            }
+            (
+                Challenge::Limited {
+                    status,
+                    retry_after,
+                    error,
+                },
+                _,
+            ) => Rejection::Limited {
+                status,
+                retry_after,
+                error,
+            },
         }
     }
 

@@ -36,10 +36,11 @@ pub enum Rejection {
     Decode(#[from] DecodeError),
     #[error("{}", .0.message)]
     Message(ErrorObject),
-    /// A toolkit's limits refused the request (too many in flight, circuit
-    /// breaker open): 503 with `Retry-After`.
+    /// A toolkit's limits refused the request: 429 over its rate, 503 with
+    /// too many in flight or its circuit breaker open; with `Retry-After`.
     #[error("{}", .error.message)]
-    Unavailable {
+    Limited {
+        status: StatusCode,
         retry_after: std::time::Duration,
         error: ErrorObject,
     },
@@ -63,7 +64,8 @@ impl Rejection {
             Self::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StreamOpen => StatusCode::CONFLICT,
-            Self::GuardUnavailable | Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::GuardUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Limited { status, .. } => *status,
             Self::Challenge { status, .. } => *status,
             Self::BodyRead
             | Self::MissingSession
@@ -76,7 +78,7 @@ impl Rejection {
     fn error(&self) -> ErrorObject {
         match self {
             Self::Decode(e) => e.to_error(),
-            Self::Message(e) | Self::Unavailable { error: e, .. } => e.clone(),
+            Self::Message(e) | Self::Limited { error: e, .. } => e.clone(),
             other => ErrorObject::new(code::BAD_REQUEST, other.to_string()),
         }
     }
@@ -107,7 +109,7 @@ impl Rejection {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            Self::Unavailable { retry_after, .. } => {
+            Self::Limited { retry_after, .. } => {
                 // Whole seconds, rounded up: never 0, which would invite a tight loop.
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 resp.headers_mut()

@@ -76,9 +76,13 @@ impl Proxy {
         if let Some(challenge) = upstream_challenge(&toolkit.name, error) {
             return Reply::Challenge(challenge);
         }
-        if let Some(retry_after) = error.retry_after() {
+        if let Some((status, retry_after)) = error.refusal() {
             let error = upstream_error(&toolkit.name, error);
-            return Reply::Challenge(Challenge::Unavailable { retry_after, error });
+            return Reply::Challenge(Challenge::Limited {
+                status,
+                retry_after,
+                error,
+            });
         }
         Reply::Message(error_response(id, upstream_error(&toolkit.name, error)))
     }

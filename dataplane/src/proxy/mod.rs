@@ -67,9 +67,11 @@ pub enum Reply {
 /// Why a request is refused at the HTTP level rather than answered.
 #[derive(Debug)]
 pub enum Challenge {
-    /// The toolkit's limits refused the request without sending it (too many
-    /// in flight, or its circuit breaker is open): 503 with `Retry-After`.
-    Unavailable {
+    /// The toolkit's limits refused the request without sending it: 429 over
+    /// its rate, 503 with too many in flight or its circuit breaker open; with
+    /// `Retry-After`.
+    Limited {
+        status: StatusCode,
         retry_after: std::time::Duration,
         error: ErrorObject,
     },

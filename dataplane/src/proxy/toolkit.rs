@@ -46,6 +46,7 @@ impl Toolkit {
             client: ToolkitClient::new(uri, plan.timeout, http, credentials).with_limits(
                 &plan.name,
                 plan.max_concurrent_requests,
+                plan.rate_limit,
                 plan.circuit_breaker,
             ),
             access: plan.access.clone(),
@@ -71,6 +72,7 @@ impl Toolkit {
             credentials: None,
             authorization_url: None,
             max_concurrent_requests: None,
+            rate_limit: None,
             circuit_breaker: None,
         };
         Self::new(&plan, &HttpClient::new()).expect("valid plan")

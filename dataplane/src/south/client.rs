@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use http::Uri;
-use mcpgw_config::CircuitBreakerPlan;
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
@@ -39,15 +39,21 @@ impl ToolkitClient {
         }
     }
 
-    /// This client with a bound on its requests in flight and a circuit
-    /// breaker, as configured (`None` each: that limit is off).
+    /// This client with a bound on its requests in flight, a rate limit and a
+    /// circuit breaker, as configured (`None` each: that limit is off).
     pub fn with_limits(
         mut self,
         toolkit: &str,
         max_concurrent_requests: Option<u32>,
+        rate_limit: Option<RateLimitPlan>,
         circuit_breaker: Option<CircuitBreakerPlan>,
     ) -> Self {
-        let limits = Limits::new(toolkit, max_concurrent_requests, circuit_breaker);
+        let limits = Limits::new(
+            toolkit,
+            max_concurrent_requests,
+            rate_limit,
+            circuit_breaker,
+        );
         self.policy = self.policy.with_limits(limits);
         self
     }

@@ -1,7 +1,9 @@
 //! Admission of requests to one toolkit (`max_concurrent_requests`,
-//! `circuit_breaker`): a request over the bound, or sent while the breaker is
-//! open, is refused at once with the time after which trying again makes sense,
-//! instead of queueing or waiting for the toolkit's timeout.
+//! `rate_limit`, `circuit_breaker`): a request over the bound or the rate, or
+//! sent while the breaker is open, is refused at once with the time after which
+//! trying again makes sense, instead of queueing or waiting for the toolkit's
+//! timeout. The rate is `governor`'s GCRA (a token bucket of `requests`
+//! refilled evenly over `per`).
 //!
 //! The breaker counts consecutive failed exchanges (see [`is_failure`]); at
 //! `failures` it opens for `cool_down`. After that one request is let through
@@ -17,7 +19,11 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use mcpgw_config::CircuitBreakerPlan;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota};
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -33,6 +39,7 @@ pub(super) struct Limits {
     /// The toolkit's name, for the log.
     toolkit: Arc<str>,
     in_flight: Option<(Arc<Semaphore>, u32)>,
+    rate: Option<DefaultDirectRateLimiter>,
     breaker: Option<Breaker>,
 }
 
@@ -41,15 +48,17 @@ impl Limits {
     pub(super) fn new(
         toolkit: &str,
         max_concurrent_requests: Option<u32>,
+        rate: Option<RateLimitPlan>,
         breaker: Option<CircuitBreakerPlan>,
     ) -> Option<Arc<Self>> {
-        if max_concurrent_requests.is_none() && breaker.is_none() {
+        if max_concurrent_requests.is_none() && rate.is_none() && breaker.is_none() {
             return None;
         }
         Some(Arc::new(Self {
             toolkit: toolkit.into(),
             in_flight: max_concurrent_requests
                 .map(|max| (Arc::new(Semaphore::new(max as usize)), max)),
+            rate: rate.map(|rate| DefaultDirectRateLimiter::direct(quota(rate))),
             breaker: breaker.map(Breaker::new),
         }))
     }
@@ -59,6 +68,12 @@ impl Limits {
     pub(super) fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, ClientError> {
         if let Some(breaker) = &self.breaker {
             breaker.admit(&self.toolkit, Instant::now())?;
+        }
+        if let Some(rate) = &self.rate
+            && let Err(not_until) = rate.check()
+        {
+            let retry_after = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ClientError::RateLimited { retry_after });
         }
         match &self.in_flight {
             None => Ok(None),
@@ -89,6 +104,17 @@ impl Limits {
     }
 }
 
+/// The quota of `rate`: `requests` in a burst, one more every `per / requests`.
+fn quota(rate: RateLimitPlan) -> Quota {
+    let burst = NonZeroU32::new(rate.requests).unwrap_or(NonZeroU32::MIN);
+    // NB: a period too short to divide (under a nanosecond per request) gets the
+    // shortest one governor takes.
+    let every = (rate.per / burst.get()).max(Duration::from_nanos(1));
+    Quota::with_period(every)
+        .unwrap_or_else(|| unreachable!("the period is at least a nanosecond"))
+        .allow_burst(burst)
+}
+
 /// Whether `error` says the toolkit is unwell (unreachable, too slow, broken
 /// replies, a 5xx), rather than refusing this caller or this session.
 fn is_failure(error: &ClientError) -> bool {
@@ -100,6 +126,7 @@ fn is_failure(error: &ClientError) -> bool {
         | ClientError::Credentials(_)
         | ClientError::Aborted
         | ClientError::Overloaded { .. }
+        | ClientError::RateLimited { .. }
         | ClientError::CircuitOpen { .. } => false,
     }
 }

@@ -1,8 +1,9 @@
-//! `options.max_concurrent_requests` and `options.circuit_breaker` of an mcp client.
+//! `options.max_concurrent_requests`, `options.rate_limit` and `options.circuit_breaker`
+//! of an mcp client.
 
 use std::time::Duration;
 
-use crate::plan::{CircuitBreakerPlan, ToolkitPlan};
+use crate::plan::{CircuitBreakerPlan, RateLimitPlan, ToolkitPlan};
 use crate::testing::{assert_errors, demo_with};
 
 const CLIENT: &str = "options: { server: http://127.0.0.1:3001/mcp, timeout: PT60S }";
@@ -25,6 +26,7 @@ fn everything(yaml: &str) -> ToolkitPlan {
 fn limits_left_out_mean_no_bound_and_no_breaker() {
     let toolkit = everything(&demo_with(CLIENT, CLIENT));
     assert_eq!(toolkit.max_concurrent_requests, None);
+    assert_eq!(toolkit.rate_limit, None);
     assert_eq!(toolkit.circuit_breaker, None);
 }
 
@@ -90,6 +92,51 @@ fn an_unknown_circuit_breaker_field_is_an_error() {
         errors[0]
             .path
             .starts_with(&format!("{PATH}.circuit_breaker")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_rate_limit_reaches_the_plan_with_a_period_of_a_second_by_default() {
+    let toolkit = everything(&with_options("rate_limit: { requests: 20 }"));
+    assert_eq!(
+        toolkit.rate_limit,
+        Some(RateLimitPlan {
+            requests: 20,
+            per: Duration::from_secs(1),
+        })
+    );
+    let toolkit = everything(&with_options("rate_limit: { requests: 600, per: PT1M }"));
+    assert_eq!(
+        toolkit.rate_limit,
+        Some(RateLimitPlan {
+            requests: 600,
+            per: Duration::from_secs(60),
+        })
+    );
+}
+
+#[test]
+fn a_rate_limit_out_of_range_is_an_error_at_its_path() {
+    assert_errors(
+        &with_options("rate_limit: { requests: 0, per: PT0S }"),
+        &[
+            &format!("{PATH}.rate_limit.requests: must be between 1 and 1000000"),
+            &format!("{PATH}.rate_limit.per: must be longer than zero"),
+        ],
+    );
+    assert_errors(
+        &with_options("rate_limit: { requests: 1000001, per: PT2H }"),
+        &[
+            &format!("{PATH}.rate_limit.requests: must be between 1 and 1000000"),
+            &format!("{PATH}.rate_limit.per: must be at most PT1H"),
+        ],
+    );
+    let errors = crate::compile_yaml(&with_options("rate_limit: { per: PT1S }"))
+        .expect_err("refused")
+        .errors;
+    assert!(
+        errors[0].path.starts_with(&format!("{PATH}.rate_limit")),
         "{errors:?}"
     );
 }

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use mcpgw_config::CircuitBreakerPlan;
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
 
 use super::*;
 use crate::south::error::TransportError;
@@ -12,7 +12,7 @@ fn breaker(failures: u32) -> Arc<Limits> {
         failures,
         cool_down: COOL_DOWN,
     };
-    Limits::new("t", None, Some(plan)).expect("a breaker")
+    Limits::new("t", None, None, Some(plan)).expect("a breaker")
 }
 
 fn refused_for(limits: &Limits) -> Option<Duration> {
@@ -29,12 +29,12 @@ fn down() -> ClientError {
 
 #[test]
 fn no_limits_configured_means_no_limits_at_all() {
-    assert!(Limits::new("t", None, None).is_none());
+    assert!(Limits::new("t", None, None, None).is_none());
 }
 
 #[test]
 fn requests_over_the_bound_are_refused_until_one_ends() {
-    let limits = Limits::new("t", Some(2), None).expect("a bound");
+    let limits = Limits::new("t", Some(2), None, None).expect("a bound");
     let first = limits.admit().expect("first");
     let _second = limits.admit().expect("second");
     assert!(matches!(
@@ -111,4 +111,25 @@ async fn a_probe_that_never_ends_only_delays_the_next_one() {
     );
     tokio::time::advance(COOL_DOWN).await;
     assert_eq!(refused_for(&limits), None, "the next probe");
+}
+
+#[test]
+fn requests_over_the_rate_are_refused_with_the_wait_for_the_next() {
+    let rate = RateLimitPlan {
+        requests: 3,
+        per: Duration::from_secs(60),
+    };
+    let limits = Limits::new("t", None, Some(rate), None).expect("a rate");
+    for _ in 0..3 {
+        assert!(limits.admit().is_ok(), "a burst of `requests` goes");
+    }
+    match limits.admit() {
+        Err(ClientError::RateLimited { retry_after }) => {
+            assert!(
+                retry_after > Duration::from_secs(15) && retry_after <= Duration::from_secs(20),
+                "one request comes back every 20 s: {retry_after:?}"
+            );
+        }
+        other => panic!("expected a rate refusal, got {other:?}"),
+    }
 }
