@@ -169,6 +169,13 @@ pub struct McpToolkitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "i32", range(min = 1, max = 100000))]
     pub max_concurrent_requests: Option<i32>,
+    /// The most requests sent to this toolkit in a period, from every caller together: at
+    /// most `requests` in any `per`, in bursts of up to `requests`. A request over the rate
+    /// is refused at once: the caller gets HTTP 429 with `Retry-After` and a JSON-RPC error,
+    /// and lists leave the toolkit out. Left out: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "RateLimit")]
+    pub rate_limit: Option<RateLimit>,
     /// Stop sending requests to this toolkit while it keeps failing: after `failures`
     /// consecutive failed requests (unreachable, too slow, 5xx or garbage) every request is
     /// refused at once for `coolDown` (HTTP 503 with `Retry-After`; lists leave the toolkit
@@ -177,6 +184,21 @@ pub struct McpToolkitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "CircuitBreaker")]
     pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// A toolkit's rate limit.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Requests allowed per period, from 1 to 1000000; also the largest burst.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests: i32,
+    /// The period, as an ISO-8601 duration longer than zero and at most `PT1H` (e.g.
+    /// `PT1M`). Default `PT1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub per: Option<String>,
 }
 
 /// A toolkit's circuit breaker.
@@ -213,6 +235,7 @@ impl McpToolkitSpec {
             authorization_url: None,
             tls: None,
             max_concurrent_requests: None,
+            rate_limit: None,
             circuit_breaker: None,
         }
     }

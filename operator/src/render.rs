@@ -603,6 +603,15 @@ fn with_toolkit_client(mut config: Config, toolkit: &McpToolkit, url: &str) -> C
     // config refuses in its own words rather than dropping the limit.
     let count = |n: i32| u32::try_from(n).unwrap_or(0);
     client.options.max_concurrent_requests = toolkit.spec.max_concurrent_requests.map(count);
+    client.options.rate_limit =
+        toolkit
+            .spec
+            .rate_limit
+            .as_ref()
+            .map(|rate| mcpgw_config::model::RateLimit {
+                requests: count(rate.requests),
+                per: rate.per.as_deref().and_then(|d| d.parse().ok()),
+            });
     client.options.circuit_breaker =
         toolkit
             .spec

@@ -1,10 +1,11 @@
-//! Rendering of toolkits' `spec.maxConcurrentRequests` and `spec.circuitBreaker` into
+//! Rendering of toolkits' `spec.maxConcurrentRequests`, `spec.rateLimit` and
+//! `spec.circuitBreaker` into
 //! their mcp client's options, and the verdict when the config refuses them.
 
 use std::time::Duration;
 
-use mcpgw_config::CircuitBreakerPlan;
-use mcpgw_crds::CircuitBreaker;
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
+use mcpgw_crds::{CircuitBreaker, RateLimit};
 
 use super::*;
 
@@ -23,6 +24,10 @@ fn limited(limit: impl Fn(&mut McpToolkit)) -> Rendered {
 fn limits_reach_the_toolkits_mcp_client() {
     let r = limited(|t| {
         t.spec.max_concurrent_requests = Some(8);
+        t.spec.rate_limit = Some(RateLimit {
+            requests: 600,
+            per: Some("PT1M".into()),
+        });
         t.spec.circuit_breaker = Some(CircuitBreaker {
             failures: Some(3),
             cool_down: Some("PT10S".into()),
@@ -36,6 +41,13 @@ fn limits_reach_the_toolkits_mcp_client() {
         .find(|t| t.name == "everything")
         .expect("served");
     assert_eq!(everything.max_concurrent_requests, Some(8));
+    assert_eq!(
+        everything.rate_limit,
+        Some(RateLimitPlan {
+            requests: 600,
+            per: Duration::from_secs(60),
+        })
+    );
     assert_eq!(
         everything.circuit_breaker,
         Some(CircuitBreakerPlan {
