@@ -174,6 +174,7 @@ fn endpoint(config: &Config, server_binding: &str, checked: &Checked<'_>) -> Opt
                 authorization_url: client.authorization_url.clone(),
                 max_concurrent_requests: client.max_concurrent_requests,
                 rate_limit: client.rate_limit,
+                retries: client.retries,
                 circuit_breaker: client.circuit_breaker,
             })
         })

@@ -159,6 +159,17 @@ pub struct ToolkitPlan {
     pub rate_limit: Option<RateLimitPlan>,
     /// `options.circuit_breaker`, defaults applied; `None`: no breaker.
     pub circuit_breaker: Option<CircuitBreakerPlan>,
+    /// `options.retries`, defaults applied; `None`: no retries.
+    pub retries: Option<RetryPlan>,
+}
+
+/// A toolkit's retries of requests that are safe to repeat (`options.retries`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPlan {
+    /// Tries after the first (at least 1).
+    pub attempts: u32,
+    /// The longest wait before the first retry; it doubles for each further one.
+    pub backoff: Duration,
 }
 
 /// A toolkit's rate limit (`options.rate_limit`).

@@ -1,13 +1,14 @@
 //! A toolkit's limits (`max_concurrent_requests`, `rate_limit`, `circuit_breaker`): what a
 //! client sees when they refuse a request, that other toolkits keep answering
 //! in the same session, and that lists leave a refused toolkit out at once.
+//! And its `retries`: only of requests that are safe to repeat.
 //! Upstreams are scripted mocks so that failures happen on cue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -261,4 +262,37 @@ async fn a_call_over_the_rate_gets_429_with_retry_after_and_other_toolkits_keep_
     assert_eq!(other["result"]["content"][0]["text"], "ok", "{other}");
     let list = mcp.request(3, "tools/list", json!({})).await;
     assert_eq!(tool_names(&list), ["live__hello"]);
+}
+
+#[tokio::test]
+async fn a_list_the_toolkit_could_not_take_is_retried_and_a_call_never_is() {
+    let lists = Arc::new(AtomicUsize::new(0));
+    let shaky = {
+        let lists = Arc::clone(&lists);
+        let base = mock::server(|_| Answer::Status(503, "busy".into()));
+        Mock::start(move |seen: &mock::Seen| match seen.rpc_method() {
+            // The first list finds the toolkit busy; the retry gets the list.
+            Some("tools/list") if lists.fetch_add(1, Ordering::SeqCst) == 0 => {
+                Answer::Status(503, "busy".into())
+            }
+            _ => base(seen),
+        })
+        .await
+    };
+    let toolkits = [("shaky", shaky.url.as_str())];
+    let yaml = with_limits(
+        &toolkits,
+        "shaky",
+        "retries: { attempts: 2, backoff: PT0.01S }",
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+
+    let list = mcp.request(2, "tools/list", json!({})).await;
+    assert_eq!(tool_names(&list), ["shaky__hello"]);
+    assert_eq!(lists.load(Ordering::SeqCst), 2, "one retry");
+
+    let failed = mcp.call_tool(3, "shaky__hello", json!({})).await;
+    assert_eq!(failed["error"]["code"], -32603, "{failed}");
+    assert_eq!(calls(&shaky), 1, "tools/call is never repeated");
 }

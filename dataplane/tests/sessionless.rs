@@ -74,6 +74,7 @@ fn proxy(server: &str) -> Proxy {
             max_concurrent_requests: None,
             rate_limit: None,
             circuit_breaker: None,
+            retries: None,
         }],
         cache: None,
     };

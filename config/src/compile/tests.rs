@@ -30,6 +30,7 @@ pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         max_concurrent_requests: None,
         rate_limit: None,
         circuit_breaker: None,
+        retries: None,
     }
 }
 

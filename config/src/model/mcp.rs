@@ -307,6 +307,7 @@ impl McpClient {
                 max_concurrent_requests: None,
                 rate_limit: None,
                 circuit_breaker: None,
+                retries: None,
             },
             exit: SYS_HTTP_CLIENT.to_owned(),
         }
@@ -366,6 +367,30 @@ pub struct McpClientOptions {
     /// Stop sending requests to this toolkit while it keeps failing. Left out: no breaker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Send a request that is safe to repeat again when the toolkit could not take it.
+    /// Left out: no retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
+}
+
+/// Retries of an `mcp client`. Only requests that are safe to repeat are retried:
+/// `initialize`, `ping`, the lists, `resources/read`, `prompts/get` and
+/// `completion/complete`; never `tools/call` or anything else that may act. A request is
+/// retried when the toolkit was unreachable, closed or reset the connection, or answered
+/// 502, 503 or 504; not after a timeout. The waits between tries double from `backoff`,
+/// each a random part of that (full jitter). Each try has the toolkit's `timeout`; a list
+/// or an `initialize` keeps within it as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    /// Tries after the first, from 1 to 5.
+    #[schemars(range(min = 1, max = 5))]
+    pub attempts: u32,
+    /// The longest wait before the first retry, as an ISO-8601 duration longer than zero
+    /// and at most `PT10S`; it doubles for each further retry. Default `PT0.1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT0.1S"))]
+    pub backoff: Option<IsoDuration>,
 }
 
 /// The rate limit of an `mcp client`: at most `requests` in any `per`, with bursts of up

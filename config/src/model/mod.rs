@@ -27,7 +27,7 @@ pub use guard::{
 };
 pub use mcp::{
     CacheOptions, CircuitBreaker, McpClient, McpClientOptions, McpProxy, McpProxyOptions,
-    McpProxyRoute, McpServer, McpServerOptions, Prefix, RateLimit, ToolkitCondition,
+    McpProxyRoute, McpServer, McpServerOptions, Prefix, RateLimit, Retries, ToolkitCondition,
 };
 pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
 pub use south::{

@@ -12,11 +12,11 @@ use indexmap::IndexMap;
 
 use crate::model::{
     CacheOptions, CircuitBreaker, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer,
-    Prefix, RateLimit, Store, ToolkitCondition,
+    Prefix, RateLimit, Retries, Store, ToolkitCondition,
 };
 use crate::plan::{
     AccessRule, Allow, CachePlan, CircuitBreakerPlan, McpServerPlan, NamePattern, PrefixMode,
-    RateLimitPlan, StaticCredentialsPlan,
+    RateLimitPlan, RetryPlan, StaticCredentialsPlan,
 };
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
@@ -41,6 +41,12 @@ const RATE_LIMIT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=1_000_000;
 pub(crate) const DEFAULT_RATE_LIMIT_PER: Duration = Duration::from_secs(1);
 /// Upper bound of `options.rate_limit.per`: one hour (`PT1H`).
 const MAX_RATE_LIMIT_PER: Duration = Duration::from_secs(3_600);
+/// Bounds of `options.retries.attempts`.
+const RETRY_ATTEMPTS: std::ops::RangeInclusive<u32> = 1..=5;
+/// Default of `options.retries.backoff`: a tenth of a second.
+pub(crate) const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Upper bound of `options.retries.backoff`: ten seconds (`PT10S`).
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10);
 /// Default of `options.circuit_breaker.failures`.
 pub(crate) const DEFAULT_BREAKER_FAILURES: u32 = 5;
 /// Bounds of `options.circuit_breaker.failures`.
@@ -441,6 +447,7 @@ pub(crate) struct CheckedClient {
     pub max_concurrent_requests: Option<u32>,
     pub rate_limit: Option<RateLimitPlan>,
     pub circuit_breaker: Option<CircuitBreakerPlan>,
+    pub retries: Option<RetryPlan>,
 }
 
 /// An `mcp client`: its upstream URL, timeout, limits and credentials (the exit, and
@@ -489,6 +496,10 @@ pub(crate) fn mcp_client(
         let circuit_breaker = options.circuit_breaker.as_ref().map(|breaker| {
             circuit_breaker(&format!("{options_path}.circuit_breaker"), breaker, errors)
         });
+        let retries = options
+            .retries
+            .as_ref()
+            .map(|r| retries(&format!("{options_path}.retries"), r, errors));
         Some(CheckedClient {
             server: server?,
             timeout,
@@ -498,6 +509,7 @@ pub(crate) fn mcp_client(
             max_concurrent_requests,
             rate_limit,
             circuit_breaker,
+            retries,
         })
     })
     .flatten()
@@ -520,6 +532,28 @@ fn rate_limit(path: &str, rate: &RateLimit, errors: &mut Vec<FieldError>) -> Rat
     RateLimitPlan {
         requests: rate.requests,
         per,
+    }
+}
+
+/// `options.retries` of an `mcp client`, defaults applied.
+fn retries(path: &str, retries: &Retries, errors: &mut Vec<FieldError>) -> RetryPlan {
+    if !RETRY_ATTEMPTS.contains(&retries.attempts) {
+        let error = Invalid::OutOfRange { min: "1", max: "5" };
+        errors.push(FieldError::new(format!("{path}.attempts"), error));
+    }
+    let field = format!("{path}.backoff");
+    let backoff = positive(
+        retries.backoff,
+        DEFAULT_RETRY_BACKOFF,
+        field.clone(),
+        errors,
+    );
+    if backoff > MAX_RETRY_BACKOFF {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT10S")));
+    }
+    RetryPlan {
+        attempts: retries.attempts,
+        backoff,
     }
 }
 

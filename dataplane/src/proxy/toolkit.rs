@@ -43,12 +43,14 @@ impl Toolkit {
         };
         Ok(Self {
             name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http, credentials).with_limits(
-                &plan.name,
-                plan.max_concurrent_requests,
-                plan.rate_limit,
-                plan.circuit_breaker,
-            ),
+            client: ToolkitClient::new(uri, plan.timeout, http, credentials)
+                .with_limits(
+                    &plan.name,
+                    plan.max_concurrent_requests,
+                    plan.rate_limit,
+                    plan.circuit_breaker,
+                )
+                .with_retries(plan.retries),
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
@@ -74,6 +76,7 @@ impl Toolkit {
             max_concurrent_requests: None,
             rate_limit: None,
             circuit_breaker: None,
+            retries: None,
         };
         Self::new(&plan, &HttpClient::new()).expect("valid plan")
     }

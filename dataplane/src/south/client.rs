@@ -6,13 +6,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use http::Uri;
-use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
 use super::http::HttpClient;
 use super::limits::Limits;
 use super::policy::{Policy, Step};
+use super::retry;
 use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
 use super::upstream::{PostReply, SessionHeaders, Upstream};
@@ -23,6 +24,8 @@ use crate::jsonrpc::Message;
 pub struct ToolkitClient {
     upstream: Upstream,
     policy: Policy,
+    /// Retries of requests that are safe to repeat; `None`: none.
+    retries: Option<RetryPlan>,
 }
 
 impl ToolkitClient {
@@ -36,7 +39,14 @@ impl ToolkitClient {
         Self {
             upstream: Upstream::Http(HttpUpstream::new(endpoint, http, credentials)),
             policy: Policy::new(timeout),
+            retries: None,
         }
+    }
+
+    /// This client retrying the requests that are safe to repeat (`None`: no retries).
+    pub fn with_retries(mut self, retries: Option<RetryPlan>) -> Self {
+        self.retries = retries;
+        self
     }
 
     /// This client with a bound on its requests in flight, a rate limit and a
@@ -70,8 +80,31 @@ impl ToolkitClient {
     }
 
     /// Send one message; bounded until the reply starts. For a request, the
-    /// reply carries its response (or a stream that ends with it).
+    /// reply carries its response (or a stream that ends with it). A request
+    /// that is safe to repeat is sent again as `options.retries` says.
     pub async fn post(
+        &self,
+        session: SessionHeaders<'_>,
+        message: &Message,
+    ) -> Result<PostReply, ClientError> {
+        let attempts = retry::attempts(self.retries, message);
+        let mut retry = 0;
+        loop {
+            match self.post_once(session, message).await {
+                Err(e) if retry < attempts && retry::retryable(&e) => {
+                    let plan = self.retries.unwrap_or_else(|| unreachable!("attempts > 0"));
+                    let wait = retry::wait(plan, retry);
+                    tracing::debug!(error = %e, ?wait, "retrying a request that is safe to repeat");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// [`Self::post`], one try.
+    async fn post_once(
         &self,
         session: SessionHeaders<'_>,
         message: &Message,

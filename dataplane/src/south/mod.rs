@@ -14,6 +14,7 @@ mod error;
 mod http;
 mod limits;
 mod policy;
+mod retry;
 mod session;
 mod stream;
 mod tls;

@@ -1,9 +1,9 @@
-//! `options.max_concurrent_requests`, `options.rate_limit` and `options.circuit_breaker`
-//! of an mcp client.
+//! `options.max_concurrent_requests`, `options.rate_limit`, `options.circuit_breaker`
+//! and `options.retries` of an mcp client.
 
 use std::time::Duration;
 
-use crate::plan::{CircuitBreakerPlan, RateLimitPlan, ToolkitPlan};
+use crate::plan::{CircuitBreakerPlan, RateLimitPlan, RetryPlan, ToolkitPlan};
 use crate::testing::{assert_errors, demo_with};
 
 const CLIENT: &str = "options: { server: http://127.0.0.1:3001/mcp, timeout: PT60S }";
@@ -28,6 +28,7 @@ fn limits_left_out_mean_no_bound_and_no_breaker() {
     assert_eq!(toolkit.max_concurrent_requests, None);
     assert_eq!(toolkit.rate_limit, None);
     assert_eq!(toolkit.circuit_breaker, None);
+    assert_eq!(toolkit.retries, None);
 }
 
 #[test]
@@ -138,5 +139,35 @@ fn a_rate_limit_out_of_range_is_an_error_at_its_path() {
     assert!(
         errors[0].path.starts_with(&format!("{PATH}.rate_limit")),
         "{errors:?}"
+    );
+}
+
+#[test]
+fn retries_reach_the_plan_with_a_tenth_of_a_second_backoff_by_default() {
+    let toolkit = everything(&with_options("retries: { attempts: 2 }"));
+    assert_eq!(
+        toolkit.retries,
+        Some(RetryPlan {
+            attempts: 2,
+            backoff: Duration::from_millis(100),
+        })
+    );
+}
+
+#[test]
+fn retries_out_of_range_are_errors_at_their_paths() {
+    assert_errors(
+        &with_options("retries: { attempts: 0, backoff: PT0S }"),
+        &[
+            &format!("{PATH}.retries.attempts: must be between 1 and 5"),
+            &format!("{PATH}.retries.backoff: must be longer than zero"),
+        ],
+    );
+    assert_errors(
+        &with_options("retries: { attempts: 6, backoff: PT11S }"),
+        &[
+            &format!("{PATH}.retries.attempts: must be between 1 and 5"),
+            &format!("{PATH}.retries.backoff: must be at most PT10S"),
+        ],
     );
 }
