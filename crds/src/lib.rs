@@ -36,7 +36,7 @@ pub use tls::{
 };
 pub use toolkit::{
     CircuitBreaker, DEFAULT_TIMEOUT, DEFAULT_UPSTREAM_PATH, McpToolkit, McpToolkitSpec,
-    McpToolkitStatus, RateLimit, ServiceReference, Upstream,
+    McpToolkitStatus, RateLimit, Retries, ServiceReference, Upstream,
 };
 
 /// The API group of both kinds.

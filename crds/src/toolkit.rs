@@ -184,6 +184,28 @@ pub struct McpToolkitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "CircuitBreaker")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Send a request that is safe to repeat (`initialize`, `ping`, the lists,
+    /// `resources/read`, `prompts/get`, `completion/complete`; never `tools/call`) again
+    /// when the toolkit could not take it (unreachable, connection closed or reset, 502,
+    /// 503, 504), after a jittered wait that doubles from `backoff`. Left out: no retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Retries")]
+    pub retries: Option<Retries>,
+}
+
+/// A toolkit's retries of requests that are safe to repeat.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retries {
+    /// Tries after the first, from 1 to 5.
+    #[schemars(range(min = 1, max = 5))]
+    pub attempts: i32,
+    /// The longest wait before the first retry, as an ISO-8601 duration longer than zero
+    /// and at most `PT10S`; it doubles for each further retry. Default `PT0.1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub backoff: Option<String>,
 }
 
 /// A toolkit's rate limit.
@@ -237,6 +259,7 @@ impl McpToolkitSpec {
             max_concurrent_requests: None,
             rate_limit: None,
             circuit_breaker: None,
+            retries: None,
         }
     }
 }

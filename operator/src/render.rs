@@ -622,6 +622,15 @@ fn with_toolkit_client(mut config: Config, toolkit: &McpToolkit, url: &str) -> C
                 // NB: as for the timeout, the API server's rule refuses what would not parse.
                 cool_down: breaker.cool_down.as_deref().and_then(|d| d.parse().ok()),
             });
+    client.options.retries =
+        toolkit
+            .spec
+            .retries
+            .as_ref()
+            .map(|retries| mcpgw_config::model::Retries {
+                attempts: count(retries.attempts),
+                backoff: retries.backoff.as_deref().and_then(|d| d.parse().ok()),
+            });
     if toolkit.spec.forward_caller_token {
         client
             .options

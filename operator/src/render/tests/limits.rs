@@ -1,11 +1,11 @@
-//! Rendering of toolkits' `spec.maxConcurrentRequests`, `spec.rateLimit` and
-//! `spec.circuitBreaker` into
+//! Rendering of toolkits' `spec.maxConcurrentRequests`, `spec.rateLimit`,
+//! `spec.circuitBreaker` and `spec.retries` into
 //! their mcp client's options, and the verdict when the config refuses them.
 
 use std::time::Duration;
 
-use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan};
-use mcpgw_crds::{CircuitBreaker, RateLimit};
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
+use mcpgw_crds::{CircuitBreaker, RateLimit, Retries};
 
 use super::*;
 
@@ -27,6 +27,10 @@ fn limits_reach_the_toolkits_mcp_client() {
         t.spec.rate_limit = Some(RateLimit {
             requests: 600,
             per: Some("PT1M".into()),
+        });
+        t.spec.retries = Some(Retries {
+            attempts: 2,
+            backoff: Some("PT0.2S".into()),
         });
         t.spec.circuit_breaker = Some(CircuitBreaker {
             failures: Some(3),
@@ -53,6 +57,13 @@ fn limits_reach_the_toolkits_mcp_client() {
         Some(CircuitBreakerPlan {
             failures: 3,
             cool_down: Duration::from_secs(10),
+        })
+    );
+    assert_eq!(
+        everything.retries,
+        Some(RetryPlan {
+            attempts: 2,
+            backoff: Duration::from_millis(200),
         })
     );
     let time = toolkits.iter().find(|t| t.name == "time").expect("served");
