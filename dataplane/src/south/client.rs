@@ -172,7 +172,7 @@ impl ToolkitClient {
             match &next {
                 Ok(Some(Message::Response(_))) => limits.succeeded(),
                 // NB: a timeout was counted by the policy.
-                Err(e) if !matches!(e, ClientError::Timeout(_)) => limits.failed(e),
+                Err(e) if !matches!(e, ClientError::Timeout(_)) => limits.ended_with(e),
                 _ => {}
             }
         }
@@ -200,7 +200,7 @@ async fn limited(
         }
         // NB: a timeout was counted by the policy.
         Err(ClientError::Timeout(_)) => {}
-        Err(e) => limits.failed(e),
+        Err(e) => limits.ended_with(e),
     }
     reply
 }

@@ -5,7 +5,7 @@
 //! timeout. The rate is `governor`'s GCRA (a token bucket of `requests`
 //! refilled evenly over `per`).
 //!
-//! The breaker counts consecutive failed exchanges (see [`is_failure`]); at
+//! The breaker counts consecutive failed exchanges (see [`health`]); at
 //! `failures` it opens for `cool_down`. After that one request is let through
 //! as a probe, and the breaker stays shut to every other request for another
 //! `cool_down`: the probe's success closes it, its failure opens it again, and
@@ -94,13 +94,45 @@ impl Limits {
         }
     }
 
-    /// An exchange ended with `error`; counted when it is the toolkit's failure.
-    pub(super) fn failed(&self, error: &ClientError) {
-        if let Some(breaker) = &self.breaker
-            && is_failure(error)
-        {
-            breaker.failed(&self.toolkit, Instant::now());
+    /// An exchange ended with `error`: a failure of the toolkit's counts
+    /// towards opening the breaker; an answer of the toolkit's (an expired
+    /// session, a refused credential, an error to `initialize`) shows it is up.
+    pub(super) fn ended_with(&self, error: &ClientError) {
+        let Some(breaker) = &self.breaker else {
+            return;
+        };
+        match health(error) {
+            Some(Health::Failing) => breaker.failed(&self.toolkit, Instant::now()),
+            Some(Health::Answering) => breaker.succeeded(&self.toolkit),
+            None => {}
         }
+    }
+}
+
+/// What an error says of the toolkit's health.
+enum Health {
+    /// Unreachable, too slow, broken replies, a 5xx.
+    Failing,
+    /// It answered, if not what was hoped for.
+    Answering,
+}
+
+/// What `error` says of the toolkit's health; `None`: nothing (the gateway's
+/// own refusals and problems).
+fn health(error: &ClientError) -> Option<Health> {
+    match error {
+        ClientError::Transport(_) | ClientError::Timeout(_) | ClientError::Protocol(_) => {
+            Some(Health::Failing)
+        }
+        ClientError::Status { status, .. } if status.is_server_error() => Some(Health::Failing),
+        ClientError::Status { .. } | ClientError::SessionExpired | ClientError::Initialize(_) => {
+            Some(Health::Answering)
+        }
+        ClientError::Credentials(_)
+        | ClientError::Aborted
+        | ClientError::Overloaded { .. }
+        | ClientError::RateLimited { .. }
+        | ClientError::CircuitOpen { .. } => None,
     }
 }
 
@@ -113,22 +145,6 @@ fn quota(rate: RateLimitPlan) -> Quota {
     Quota::with_period(every)
         .unwrap_or_else(|| unreachable!("the period is at least a nanosecond"))
         .allow_burst(burst)
-}
-
-/// Whether `error` says the toolkit is unwell (unreachable, too slow, broken
-/// replies, a 5xx), rather than refusing this caller or this session.
-fn is_failure(error: &ClientError) -> bool {
-    match error {
-        ClientError::Transport(_) | ClientError::Timeout(_) | ClientError::Protocol(_) => true,
-        ClientError::Status { status, .. } => status.is_server_error(),
-        ClientError::SessionExpired
-        | ClientError::Initialize(_)
-        | ClientError::Credentials(_)
-        | ClientError::Aborted
-        | ClientError::Overloaded { .. }
-        | ClientError::RateLimited { .. }
-        | ClientError::CircuitOpen { .. } => false,
-    }
 }
 
 /// A circuit breaker: closed, open until an instant, or probing.

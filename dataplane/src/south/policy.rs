@@ -76,7 +76,7 @@ impl Policy {
                 // timeout of an inner step reaches here as the work's error
                 // and was counted where it expired.
                 if let Some(limits) = &self.limits {
-                    limits.failed(&timeout);
+                    limits.ended_with(&timeout);
                 }
                 Err(timeout)
             }

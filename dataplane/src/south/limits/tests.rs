@@ -48,36 +48,48 @@ fn requests_over_the_bound_are_refused_until_one_ends() {
 #[tokio::test(start_paused = true)]
 async fn consecutive_failures_open_the_breaker_and_a_success_in_between_resets_them() {
     let limits = breaker(3);
-    limits.failed(&down());
-    limits.failed(&down());
+    limits.ended_with(&down());
+    limits.ended_with(&down());
     limits.succeeded();
-    limits.failed(&down());
-    limits.failed(&down());
+    limits.ended_with(&down());
+    limits.ended_with(&down());
     assert_eq!(refused_for(&limits), None, "two in a row: still closed");
-    limits.failed(&ClientError::Timeout(Duration::from_secs(1)));
+    limits.ended_with(&ClientError::Timeout(Duration::from_secs(1)));
     assert_eq!(refused_for(&limits), Some(COOL_DOWN));
 }
 
 #[tokio::test(start_paused = true)]
-async fn refusals_of_the_caller_are_not_failures() {
-    let limits = breaker(1);
-    limits.failed(&ClientError::SessionExpired);
-    limits.failed(&ClientError::Status {
+async fn answers_that_refuse_the_caller_are_not_failures_but_show_the_toolkit_is_up() {
+    let limits = breaker(2);
+    limits.ended_with(&down());
+    limits.ended_with(&ClientError::SessionExpired);
+    limits.ended_with(&down());
+    limits.ended_with(&ClientError::Status {
         status: http::StatusCode::UNAUTHORIZED,
         www_authenticate: None,
     });
-    assert_eq!(refused_for(&limits), None);
-    limits.failed(&ClientError::Status {
+    assert_eq!(refused_for(&limits), None, "each answer reset the count");
+    limits.ended_with(&ClientError::Overloaded {
+        max: 1,
+        retry_after: Duration::from_secs(1),
+    });
+    limits.ended_with(&down());
+    assert_eq!(
+        refused_for(&limits),
+        None,
+        "the gateway's own refusal counts for nothing"
+    );
+    limits.ended_with(&ClientError::Status {
         status: http::StatusCode::BAD_GATEWAY,
         www_authenticate: None,
     });
-    assert_eq!(refused_for(&limits), Some(COOL_DOWN));
+    assert_eq!(refused_for(&limits), Some(COOL_DOWN), "a 5xx is a failure");
 }
 
 #[tokio::test(start_paused = true)]
 async fn after_the_cool_down_one_probe_goes_and_its_success_closes_the_breaker() {
     let limits = breaker(1);
-    limits.failed(&down());
+    limits.ended_with(&down());
     tokio::time::advance(Duration::from_secs(4)).await;
     assert_eq!(refused_for(&limits), Some(Duration::from_secs(6)));
     tokio::time::advance(Duration::from_secs(6)).await;
@@ -91,18 +103,18 @@ async fn after_the_cool_down_one_probe_goes_and_its_success_closes_the_breaker()
 #[tokio::test(start_paused = true)]
 async fn a_failed_probe_opens_the_breaker_again() {
     let limits = breaker(2);
-    limits.failed(&down());
-    limits.failed(&down());
+    limits.ended_with(&down());
+    limits.ended_with(&down());
     tokio::time::advance(COOL_DOWN).await;
     assert_eq!(refused_for(&limits), None, "the probe");
-    limits.failed(&down());
+    limits.ended_with(&down());
     assert_eq!(refused_for(&limits), Some(COOL_DOWN));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_probe_that_never_ends_only_delays_the_next_one() {
     let limits = breaker(1);
-    limits.failed(&down());
+    limits.ended_with(&down());
     tokio::time::advance(COOL_DOWN).await;
     assert_eq!(
         refused_for(&limits),
