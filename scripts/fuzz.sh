@@ -55,6 +55,10 @@ else
   mapfile -t targets < <("${cargo_fuzz[@]}" list)
 fi
 
+# NB: cargo-fuzz has no --locked; this fails, as CI's --locked builds do, when
+# fuzz/Cargo.lock no longer matches the manifests.
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+
 build_flags=(--sanitizer "$SANITIZER" --target-dir "$TARGET_DIR")
 echo "==> building the fuzz targets (sanitizer: $SANITIZER)"
 # One cargo build for every target: they share all their dependencies.
