@@ -13,13 +13,12 @@
 //!
 //! Only requests are admitted here: notifications and responses (a
 //! cancellation, a client's answer to an elicitation) always go through.
-//! A toolkit with neither limit has no [`Limits`] at all, so that a disabled
-//! limit costs nothing per request.
-
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+//! A toolkit with no limit has no [`Limits`] at all, so that a disabled limit
+//! costs nothing per request.
 
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -69,22 +68,23 @@ impl Limits {
         if let Some(breaker) = &self.breaker {
             breaker.admit(&self.toolkit, Instant::now())?;
         }
+        // NB: the place first, so that a request refused for it spends none of the rate.
+        let permit = match &self.in_flight {
+            None => None,
+            Some((slots, max)) => Some(Arc::clone(slots).try_acquire_owned().map_err(|_| {
+                ClientError::Overloaded {
+                    max: *max,
+                    retry_after: OVERLOADED_RETRY_AFTER,
+                }
+            })?),
+        };
         if let Some(rate) = &self.rate
             && let Err(not_until) = rate.check()
         {
             let retry_after = not_until.wait_time_from(DefaultClock::default().now());
             return Err(ClientError::RateLimited { retry_after });
         }
-        match &self.in_flight {
-            None => Ok(None),
-            Some((slots, max)) => Arc::clone(slots)
-                .try_acquire_owned()
-                .map(Some)
-                .map_err(|_| ClientError::Overloaded {
-                    max: *max,
-                    retry_after: OVERLOADED_RETRY_AFTER,
-                }),
-        }
+        Ok(permit)
     }
 
     /// The toolkit answered a request.
