@@ -1,4 +1,4 @@
-.PHONY: demo test lint generate bench bench-inprocess
+.PHONY: demo test lint generate bench bench-inprocess fuzz
 
 demo:
 	./scripts/demo.sh
@@ -12,6 +12,10 @@ lint:
 
 generate:
 	./scripts/generate.sh
+
+# Each cargo-fuzz target for MCPGW_FUZZ_SECONDS (default 30) seconds.
+fuzz:
+	./scripts/fuzz.sh
 
 # The benchmark of record: upstream, bare hop and gateway as processes, driven by wrk.
 bench:

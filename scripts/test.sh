@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every check of the project on a fresh machine: install the pinned real
-# MCP peers (cached), then format, lint, and all tests (unit, in-process,
-# real peers over loopback, conformance differential).
+# MCP peers (cached), then format, lint, all tests (unit, in-process, real
+# peers over loopback, conformance differential), and a bounded fuzzing run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,6 +13,8 @@ tests/apiserver/build.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
+# The fuzz targets are a workspace of their own (see fuzz/Cargo.toml).
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -29,3 +31,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# NB: after the tests, so that a failing test is reported before the longer
+# fuzzing run; MCPGW_FUZZ_SECONDS (default 30) bounds each target.
+echo "==> fuzzing: each cargo-fuzz target for a bounded time (instrumented build cached)"
+scripts/fuzz.sh

@@ -172,6 +172,10 @@ fn endpoint(config: &Config, server_binding: &str, checked: &Checked<'_>) -> Opt
                 forward: client.forward.as_ref().map(|f| f.credentials.clone()),
                 credentials: client.credentials.clone(),
                 authorization_url: client.authorization_url.clone(),
+                max_concurrent_requests: client.max_concurrent_requests,
+                rate_limit: client.rate_limit,
+                retries: client.retries,
+                circuit_breaker: client.circuit_breaker,
             })
         })
         .collect::<Option<Vec<_>>>()?;

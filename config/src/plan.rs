@@ -152,6 +152,42 @@ pub struct ToolkitPlan {
     /// `options.authorization_url`: where a caller who lacks credentials for this
     /// toolkit is sent, by URL-mode elicitation.
     pub authorization_url: Option<Url>,
+    /// `options.max_concurrent_requests`: the most requests in flight to the toolkit at
+    /// once; `None`: no bound.
+    pub max_concurrent_requests: Option<u32>,
+    /// `options.rate_limit`, defaults applied; `None`: no limit.
+    pub rate_limit: Option<RateLimitPlan>,
+    /// `options.circuit_breaker`, defaults applied; `None`: no breaker.
+    pub circuit_breaker: Option<CircuitBreakerPlan>,
+    /// `options.retries`, defaults applied; `None`: no retries.
+    pub retries: Option<RetryPlan>,
+}
+
+/// A toolkit's retries of requests that are safe to repeat (`options.retries`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPlan {
+    /// Tries after the first (at least 1).
+    pub attempts: u32,
+    /// The longest wait before the first retry; it doubles for each further one.
+    pub backoff: Duration,
+}
+
+/// A toolkit's rate limit (`options.rate_limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitPlan {
+    /// Requests allowed per `per` (at least 1), and the largest burst.
+    pub requests: u32,
+    /// The period.
+    pub per: Duration,
+}
+
+/// A toolkit's circuit breaker (`options.circuit_breaker`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CircuitBreakerPlan {
+    /// Consecutive failures that open the breaker (at least 1).
+    pub failures: u32,
+    /// How long it stays open before one probe request is let through.
+    pub cool_down: Duration,
 }
 
 /// What of a toolkit clients may see and use (`when[].tools|prompts|resources`).

@@ -35,8 +35,8 @@ pub use tls::{
     UpstreamScheme, UpstreamTls,
 };
 pub use toolkit::{
-    DEFAULT_TIMEOUT, DEFAULT_UPSTREAM_PATH, McpToolkit, McpToolkitSpec, McpToolkitStatus,
-    ServiceReference, Upstream,
+    CircuitBreaker, DEFAULT_TIMEOUT, DEFAULT_UPSTREAM_PATH, McpToolkit, McpToolkitSpec,
+    McpToolkitStatus, RateLimit, Retries, ServiceReference, Upstream,
 };
 
 /// The API group of both kinds.

@@ -9,6 +9,12 @@ use crate::tls::{UpstreamScheme, UpstreamTls};
 
 /// Per-request timeout towards the upstream when `spec.timeout` is left out.
 pub const DEFAULT_TIMEOUT: &str = "PT60S";
+/// The CEL rule of a duration field: an ISO-8601 duration longer than zero, in the form
+/// the config's parser reads.
+const ISO_DURATION_RULE: &str = "self.matches('^[Pp]([0-9]+[Dd])?([Tt]([0-9]+[Hh])?([0-9]+[Mm])?([0-9]+([.][0-9]{1,9})?[Ss])?)?$') \
+     && self.matches('[DdHhMmSs]$') && self.matches('[1-9]')";
+const ISO_DURATION_MESSAGE: &str =
+    "must be an ISO-8601 duration longer than zero, such as PT30S, PT1M30S, PT0.5S or P1D";
 /// Path of the MCP endpoint on a Service when `spec.upstream.service.path` is left out.
 pub const DEFAULT_UPSTREAM_PATH: &str = "/mcp";
 
@@ -116,10 +122,7 @@ pub struct McpToolkitSpec {
     /// upstream sends anything on the request's stream. Default `PT60S`.
     #[serde(default = "default_timeout")]
     #[schemars(length(min = 1, max = 64))]
-    #[x_kube(validation = Rule::new(
-        "self.matches('^[Pp]([0-9]+[Dd])?([Tt]([0-9]+[Hh])?([0-9]+[Mm])?([0-9]+([.][0-9]{1,9})?[Ss])?)?$') \
-         && self.matches('[DdHhMmSs]$') && self.matches('[1-9]')"
-    ).message("must be an ISO-8601 duration longer than zero, such as PT30S, PT1M30S, PT0.5S or P1D"))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
     pub timeout: String,
     /// The roles (from the gateway's `auth.jwt.rolesClaim`) a caller needs to see and call
     /// this toolkit: all of them. `[]`: any authenticated caller. Left out: anyone,
@@ -159,6 +162,81 @@ pub struct McpToolkitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "UpstreamTls")]
     pub tls: Option<UpstreamTls>,
+    /// The most requests this toolkit may have in flight at once, from every caller
+    /// together, from 1 to 100000. A request over the bound is refused at once: the caller
+    /// gets HTTP 503 with `Retry-After` and a JSON-RPC error, and lists leave the toolkit
+    /// out. Left out: no bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32", range(min = 1, max = 100000))]
+    pub max_concurrent_requests: Option<i32>,
+    /// The most requests sent to this toolkit in a period, from every caller together: at
+    /// most `requests` in any `per`, in bursts of up to `requests`. A request over the rate
+    /// is refused at once: the caller gets HTTP 429 with `Retry-After` and a JSON-RPC error,
+    /// and lists leave the toolkit out. Left out: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "RateLimit")]
+    pub rate_limit: Option<RateLimit>,
+    /// Stop sending requests to this toolkit while it keeps failing: after `failures`
+    /// consecutive failed requests (unreachable, too slow, 5xx or garbage) every request is
+    /// refused at once for `coolDown` (HTTP 503 with `Retry-After`; lists leave the toolkit
+    /// out), then one probe request decides whether it closes or opens again. Left out: no
+    /// breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "CircuitBreaker")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Send a request that is safe to repeat (`initialize`, `ping`, the lists,
+    /// `resources/read`, `prompts/get`, `completion/complete`; never `tools/call`) again
+    /// when the toolkit could not take it (unreachable, connection closed or reset, 502,
+    /// 503, 504), after a jittered wait that doubles from `backoff`. Left out: no retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Retries")]
+    pub retries: Option<Retries>,
+}
+
+/// A toolkit's retries of requests that are safe to repeat.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retries {
+    /// Tries after the first, from 1 to 5.
+    #[schemars(range(min = 1, max = 5))]
+    pub attempts: i32,
+    /// The longest wait before the first retry, as an ISO-8601 duration longer than zero
+    /// and at most `PT10S`; it doubles for each further retry. Default `PT0.1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub backoff: Option<String>,
+}
+
+/// A toolkit's rate limit.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Requests allowed per period, from 1 to 1000000; also the largest burst.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests: i32,
+    /// The period, as an ISO-8601 duration longer than zero and at most `PT1H` (e.g.
+    /// `PT1M`). Default `PT1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub per: Option<String>,
+}
+
+/// A toolkit's circuit breaker.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    /// Consecutive failed requests that open the breaker, from 1 to 1000. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32", range(min = 1, max = 1000))]
+    pub failures: Option<i32>,
+    /// How long the breaker stays open before a probe, as an ISO-8601 duration longer than
+    /// zero and at most `PT1H` (e.g. `PT30S`). Default `PT30S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub cool_down: Option<String>,
 }
 
 impl McpToolkitSpec {
@@ -178,6 +256,10 @@ impl McpToolkitSpec {
             credential_secret_ref: None,
             authorization_url: None,
             tls: None,
+            max_concurrent_requests: None,
+            rate_limit: None,
+            circuit_breaker: None,
+            retries: None,
         }
     }
 }

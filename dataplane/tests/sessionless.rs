@@ -71,6 +71,10 @@ fn proxy(server: &str) -> Proxy {
             forward: None,
             credentials: None,
             authorization_url: None,
+            max_concurrent_requests: None,
+            rate_limit: None,
+            circuit_breaker: None,
+            retries: None,
         }],
         cache: None,
     };

@@ -27,6 +27,10 @@ pub(super) fn toolkit(name: &str, port: u16, timeout: u64) -> ToolkitPlan {
         forward: None,
         credentials: None,
         authorization_url: None,
+        max_concurrent_requests: None,
+        rate_limit: None,
+        circuit_breaker: None,
+        retries: None,
     }
 }
 

@@ -304,6 +304,10 @@ impl McpClient {
                 authorization: IndexMap::new(),
                 credentials: None,
                 authorization_url: None,
+                max_concurrent_requests: None,
+                rate_limit: None,
+                circuit_breaker: None,
+                retries: None,
             },
             exit: SYS_HTTP_CLIENT.to_owned(),
         }
@@ -347,4 +351,79 @@ pub struct McpClientOptions {
     /// getting a bare failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_url: Option<String>,
+    /// The most requests this toolkit may have in flight at once, from every caller
+    /// together, from 1 to 100000. A request over the bound is refused at once, not queued:
+    /// the caller gets HTTP 503 with `Retry-After` and a JSON-RPC error, and lists leave the
+    /// toolkit out. Left out: no bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub max_concurrent_requests: Option<u32>,
+    /// The most requests sent to this toolkit in a period, from every caller together. A
+    /// request over the rate is refused at once: the caller gets HTTP 429 with
+    /// `Retry-After` and a JSON-RPC error, and lists leave the toolkit out. Left out: no
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// Stop sending requests to this toolkit while it keeps failing. Left out: no breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Send a request that is safe to repeat again when the toolkit could not take it.
+    /// Left out: no retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
+}
+
+/// Retries of an `mcp client`. Only requests that are safe to repeat are retried:
+/// `initialize`, `ping`, the lists, `resources/read`, `prompts/get` and
+/// `completion/complete`; never `tools/call` or anything else that may act. A request is
+/// retried when the toolkit was unreachable, closed or reset the connection, or answered
+/// 502, 503 or 504; not after a timeout. The waits between tries double from `backoff`,
+/// each a random part of that (full jitter). Each try has the toolkit's `timeout`; a list
+/// or an `initialize` keeps within it as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retries {
+    /// Tries after the first, from 1 to 5.
+    #[schemars(range(min = 1, max = 5))]
+    pub attempts: u32,
+    /// The longest wait before the first retry, as an ISO-8601 duration longer than zero
+    /// and at most `PT10S`; it doubles for each further retry. Default `PT0.1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT0.1S"))]
+    pub backoff: Option<IsoDuration>,
+}
+
+/// The rate limit of an `mcp client`: at most `requests` in any `per`, with bursts of up
+/// to `requests` after a quiet spell (a token bucket refilled evenly over `per`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed per period, from 1 to 1000000.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests: u32,
+    /// The period, as an ISO-8601 duration longer than zero and at most `PT1H`. Default
+    /// `PT1S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT1S"))]
+    pub per: Option<IsoDuration>,
+}
+
+/// The circuit breaker of an `mcp client`. After `failures` consecutive failed requests
+/// (the upstream unreachable, too slow, answering 5xx or garbage) the breaker opens: for
+/// `cool_down` every request is refused at once (HTTP 503 with `Retry-After`, and lists
+/// leave the toolkit out instead of waiting for its timeout). Then one request is let
+/// through as a probe: its success closes the breaker, its failure opens it again.
+/// Refusals of the caller's credentials and expired upstream sessions are not failures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the breaker, from 1 to 1000. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000), extend("default" = 5))]
+    pub failures: Option<u32>,
+    /// How long the breaker stays open before a probe, as an ISO-8601 duration longer
+    /// than zero and at most `PT1H`. Default `PT30S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT30S"))]
+    pub cool_down: Option<IsoDuration>,
 }

@@ -26,8 +26,8 @@ pub use guard::{
     JwtOptions, ResourceMetadata, StaticCredentials,
 };
 pub use mcp::{
-    CacheOptions, McpClient, McpClientOptions, McpProxy, McpProxyOptions, McpProxyRoute, McpServer,
-    McpServerOptions, Prefix, ToolkitCondition,
+    CacheOptions, CircuitBreaker, McpClient, McpClientOptions, McpProxy, McpProxyOptions,
+    McpProxyRoute, McpServer, McpServerOptions, Prefix, RateLimit, Retries, ToolkitCondition,
 };
 pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
 pub use south::{

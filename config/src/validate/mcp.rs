@@ -11,11 +11,12 @@ use crate::error::{FieldError, Invalid};
 use indexmap::IndexMap;
 
 use crate::model::{
-    CacheOptions, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer, Prefix, Store,
-    ToolkitCondition,
+    CacheOptions, CircuitBreaker, IsoDuration, McpClient, McpProxy, McpProxyRoute, McpServer,
+    Prefix, RateLimit, Retries, Store, ToolkitCondition,
 };
 use crate::plan::{
-    AccessRule, Allow, CachePlan, McpServerPlan, NamePattern, PrefixMode, StaticCredentialsPlan,
+    AccessRule, Allow, CachePlan, CircuitBreakerPlan, McpServerPlan, NamePattern, PrefixMode,
+    RateLimitPlan, RetryPlan, StaticCredentialsPlan,
 };
 
 /// Default of `mcp server` `options.max_request_bytes`: 4 MiB.
@@ -32,6 +33,28 @@ const MAX_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_PATTERN_CHARS: usize = 512;
 /// Default of `mcp client` `options.timeout`: one minute.
 pub(crate) const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bounds of `mcp client` `options.max_concurrent_requests`.
+const MAX_CONCURRENT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=100_000;
+/// Bounds of `options.rate_limit.requests`.
+const RATE_LIMIT_REQUESTS: std::ops::RangeInclusive<u32> = 1..=1_000_000;
+/// Default of `options.rate_limit.per`: one second.
+pub(crate) const DEFAULT_RATE_LIMIT_PER: Duration = Duration::from_secs(1);
+/// Upper bound of `options.rate_limit.per`: one hour (`PT1H`).
+const MAX_RATE_LIMIT_PER: Duration = Duration::from_secs(3_600);
+/// Bounds of `options.retries.attempts`.
+const RETRY_ATTEMPTS: std::ops::RangeInclusive<u32> = 1..=5;
+/// Default of `options.retries.backoff`: a tenth of a second.
+pub(crate) const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Upper bound of `options.retries.backoff`: ten seconds (`PT10S`).
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(10);
+/// Default of `options.circuit_breaker.failures`.
+pub(crate) const DEFAULT_BREAKER_FAILURES: u32 = 5;
+/// Bounds of `options.circuit_breaker.failures`.
+const BREAKER_FAILURES: std::ops::RangeInclusive<u32> = 1..=1000;
+/// Default of `options.circuit_breaker.cool_down`: thirty seconds.
+pub(crate) const DEFAULT_BREAKER_COOL_DOWN: Duration = Duration::from_secs(30);
+/// Upper bound of `options.circuit_breaker.cool_down`: one hour (`PT1H`).
+const MAX_BREAKER_COOL_DOWN: Duration = Duration::from_secs(3_600);
 
 /// Default of a `memory` store's `options.max_entries`.
 const DEFAULT_STORE_ENTRIES: u64 = 10_000;
@@ -421,9 +444,13 @@ pub(crate) struct CheckedClient {
     pub forward: Option<CheckedAuthorization>,
     pub credentials: Option<StaticCredentialsPlan>,
     pub authorization_url: Option<Url>,
+    pub max_concurrent_requests: Option<u32>,
+    pub rate_limit: Option<RateLimitPlan>,
+    pub circuit_breaker: Option<CircuitBreakerPlan>,
+    pub retries: Option<RetryPlan>,
 }
 
-/// An `mcp client`: its upstream URL, timeout and credentials (the exit, and
+/// An `mcp client`: its upstream URL, timeout, limits and credentials (the exit, and
 /// the guard it forwards tokens of, are checked in `graph`).
 pub(crate) fn mcp_client(
     path: &str,
@@ -453,18 +480,116 @@ pub(crate) fn mcp_client(
             let field = format!("{options_path}.authorization_url");
             authorization::authorization_url(&field, url, errors)
         });
+        let max_concurrent_requests = options.max_concurrent_requests;
+        if max_concurrent_requests.is_some_and(|n| !MAX_CONCURRENT_REQUESTS.contains(&n)) {
+            let error = Invalid::OutOfRange {
+                min: "1",
+                max: "100000",
+            };
+            let field = format!("{options_path}.max_concurrent_requests");
+            errors.push(FieldError::new(field, error));
+        }
+        let rate_limit = options
+            .rate_limit
+            .as_ref()
+            .map(|rate| rate_limit(&format!("{options_path}.rate_limit"), rate, errors));
+        let circuit_breaker = options.circuit_breaker.as_ref().map(|breaker| {
+            circuit_breaker(&format!("{options_path}.circuit_breaker"), breaker, errors)
+        });
+        let retries = options
+            .retries
+            .as_ref()
+            .map(|r| retries(&format!("{options_path}.retries"), r, errors));
         Some(CheckedClient {
             server: server?,
             timeout,
             forward,
             credentials,
             authorization_url,
+            max_concurrent_requests,
+            rate_limit,
+            circuit_breaker,
+            retries,
         })
     })
     .flatten()
+}
+
+/// `options.rate_limit` of an `mcp client`, defaults applied.
+fn rate_limit(path: &str, rate: &RateLimit, errors: &mut Vec<FieldError>) -> RateLimitPlan {
+    if !RATE_LIMIT_REQUESTS.contains(&rate.requests) {
+        let error = Invalid::OutOfRange {
+            min: "1",
+            max: "1000000",
+        };
+        errors.push(FieldError::new(format!("{path}.requests"), error));
+    }
+    let field = format!("{path}.per");
+    let per = positive(rate.per, DEFAULT_RATE_LIMIT_PER, field.clone(), errors);
+    if per > MAX_RATE_LIMIT_PER {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT1H")));
+    }
+    RateLimitPlan {
+        requests: rate.requests,
+        per,
+    }
+}
+
+/// `options.retries` of an `mcp client`, defaults applied.
+fn retries(path: &str, retries: &Retries, errors: &mut Vec<FieldError>) -> RetryPlan {
+    if !RETRY_ATTEMPTS.contains(&retries.attempts) {
+        let error = Invalid::OutOfRange { min: "1", max: "5" };
+        errors.push(FieldError::new(format!("{path}.attempts"), error));
+    }
+    let field = format!("{path}.backoff");
+    let backoff = positive(
+        retries.backoff,
+        DEFAULT_RETRY_BACKOFF,
+        field.clone(),
+        errors,
+    );
+    if backoff > MAX_RETRY_BACKOFF {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT10S")));
+    }
+    RetryPlan {
+        attempts: retries.attempts,
+        backoff,
+    }
+}
+
+/// `options.circuit_breaker` of an `mcp client`, defaults applied.
+fn circuit_breaker(
+    path: &str,
+    breaker: &CircuitBreaker,
+    errors: &mut Vec<FieldError>,
+) -> CircuitBreakerPlan {
+    let failures = breaker.failures.unwrap_or(DEFAULT_BREAKER_FAILURES);
+    if !BREAKER_FAILURES.contains(&failures) {
+        let error = Invalid::OutOfRange {
+            min: "1",
+            max: "1000",
+        };
+        errors.push(FieldError::new(format!("{path}.failures"), error));
+    }
+    let field = format!("{path}.cool_down");
+    let cool_down = positive(
+        breaker.cool_down,
+        DEFAULT_BREAKER_COOL_DOWN,
+        field.clone(),
+        errors,
+    );
+    if cool_down > MAX_BREAKER_COOL_DOWN {
+        errors.push(FieldError::new(field, Invalid::TooLong("PT1H")));
+    }
+    CircuitBreakerPlan {
+        failures,
+        cool_down,
+    }
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_cache;
+#[cfg(test)]
+mod tests_limits;

@@ -331,6 +331,18 @@ impl Endpoint {
                 challenge: www_authenticate,
                 message: error.message,
             },
+            (
+                Challenge::Limited {
+                    status,
+                    retry_after,
+                    error,
+                },
+                _,
+            ) => Rejection::Limited {
+                status,
+                retry_after,
+                error,
+            },
         }
     }
 

@@ -36,6 +36,14 @@ pub enum Rejection {
     Decode(#[from] DecodeError),
     #[error("{}", .0.message)]
     Message(ErrorObject),
+    /// A toolkit's limits refused the request: 429 over its rate, 503 with
+    /// too many in flight or its circuit breaker open; with `Retry-After`.
+    #[error("{}", .error.message)]
+    Limited {
+        status: StatusCode,
+        retry_after: std::time::Duration,
+        error: ErrorObject,
+    },
     /// 401 or 403 with a `WWW-Authenticate` challenge: the guard's own, or an
     /// upstream's relayed as it was sent.
     #[error("{message}")]
@@ -57,6 +65,7 @@ impl Rejection {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StreamOpen => StatusCode::CONFLICT,
             Self::GuardUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Limited { status, .. } => *status,
             Self::Challenge { status, .. } => *status,
             Self::BodyRead
             | Self::MissingSession
@@ -69,7 +78,7 @@ impl Rejection {
     fn error(&self) -> ErrorObject {
         match self {
             Self::Decode(e) => e.to_error(),
-            Self::Message(e) => e.clone(),
+            Self::Message(e) | Self::Limited { error: e, .. } => e.clone(),
             other => ErrorObject::new(code::BAD_REQUEST, other.to_string()),
         }
     }
@@ -99,6 +108,12 @@ impl Rejection {
             Self::GuardUnavailable => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::Limited { retry_after, .. } => {
+                // Whole seconds, rounded up: never 0, which would invite a tight loop.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
             _ => {}
         }

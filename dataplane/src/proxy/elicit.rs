@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::relay::{error_response, upstream_challenge, upstream_error};
-use super::{Naming, Proxy, Reply, Toolkit};
+use super::{Challenge, Naming, Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::ids::random_hex;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
@@ -75,6 +75,14 @@ impl Proxy {
         }
         if let Some(challenge) = upstream_challenge(&toolkit.name, error) {
             return Reply::Challenge(challenge);
+        }
+        if let Some((status, retry_after)) = error.refusal() {
+            let error = upstream_error(&toolkit.name, error);
+            return Reply::Challenge(Challenge::Limited {
+                status,
+                retry_after,
+                error,
+            });
         }
         Reply::Message(error_response(id, upstream_error(&toolkit.name, error)))
     }

@@ -64,9 +64,17 @@ pub enum Reply {
     Challenge(Challenge),
 }
 
-/// Why a request is refused with a challenge rather than answered.
+/// Why a request is refused at the HTTP level rather than answered.
 #[derive(Debug)]
 pub enum Challenge {
+    /// The toolkit's limits refused the request without sending it: 429 over
+    /// its rate, 503 with too many in flight or its circuit breaker open; with
+    /// `Retry-After`.
+    Limited {
+        status: StatusCode,
+        retry_after: std::time::Duration,
+        error: ErrorObject,
+    },
     /// The caller sees the toolkit but needs these roles for the item: 403
     /// `insufficient_scope` (401 when the caller is anonymous).
     NeedsRoles(Vec<String>),

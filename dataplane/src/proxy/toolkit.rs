@@ -43,7 +43,14 @@ impl Toolkit {
         };
         Ok(Self {
             name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http, credentials),
+            client: ToolkitClient::new(uri, plan.timeout, http, credentials)
+                .with_limits(
+                    &plan.name,
+                    plan.max_concurrent_requests,
+                    plan.rate_limit,
+                    plan.circuit_breaker,
+                )
+                .with_retries(plan.retries),
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
@@ -66,6 +73,10 @@ impl Toolkit {
             forward: None,
             credentials: None,
             authorization_url: None,
+            max_concurrent_requests: None,
+            rate_limit: None,
+            circuit_breaker: None,
+            retries: None,
         };
         Self::new(&plan, &HttpClient::new()).expect("valid plan")
     }

@@ -2,14 +2,18 @@
 //! every exchange runs under; it also resumes response streams the upstream
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
+use std::future::Future;
 use std::time::Duration;
 
 use http::Uri;
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
 use super::http::HttpClient;
+use super::limits::Limits;
 use super::policy::{Policy, Step};
+use super::retry;
 use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
 use super::upstream::{PostReply, SessionHeaders, Upstream};
@@ -20,6 +24,8 @@ use crate::jsonrpc::Message;
 pub struct ToolkitClient {
     upstream: Upstream,
     policy: Policy,
+    /// Retries of requests that are safe to repeat; `None`: none.
+    retries: Option<RetryPlan>,
 }
 
 impl ToolkitClient {
@@ -33,7 +39,33 @@ impl ToolkitClient {
         Self {
             upstream: Upstream::Http(HttpUpstream::new(endpoint, http, credentials)),
             policy: Policy::new(timeout),
+            retries: None,
         }
+    }
+
+    /// This client retrying the requests that are safe to repeat (`None`: no retries).
+    pub fn with_retries(mut self, retries: Option<RetryPlan>) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// This client with a bound on its requests in flight, a rate limit and a
+    /// circuit breaker, as configured (`None` each: that limit is off).
+    pub fn with_limits(
+        mut self,
+        toolkit: &str,
+        max_concurrent_requests: Option<u32>,
+        rate_limit: Option<RateLimitPlan>,
+        circuit_breaker: Option<CircuitBreakerPlan>,
+    ) -> Self {
+        let limits = Limits::new(
+            toolkit,
+            max_concurrent_requests,
+            rate_limit,
+            circuit_breaker,
+        );
+        self.policy = self.policy.with_limits(limits);
+        self
     }
 
     /// Whether requests carry the caller's own token.
@@ -48,14 +80,42 @@ impl ToolkitClient {
     }
 
     /// Send one message; bounded until the reply starts. For a request, the
-    /// reply carries its response (or a stream that ends with it).
+    /// reply carries its response (or a stream that ends with it). A request
+    /// that is safe to repeat is sent again as `options.retries` says.
     pub async fn post(
         &self,
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
+        let attempts = retry::attempts(self.retries, message);
+        let mut retry = 0;
+        loop {
+            match self.post_once(session, message).await {
+                Err(e) if retry < attempts && retry::retryable(&e) => {
+                    let plan = self.retries.unwrap_or_else(|| unreachable!("attempts > 0"));
+                    let wait = retry::wait(plan, retry);
+                    tracing::debug!(error = %e, ?wait, "retrying a request that is safe to repeat");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// [`Self::post`], one try.
+    async fn post_once(
+        &self,
+        session: SessionHeaders<'_>,
+        message: &Message,
+    ) -> Result<PostReply, ClientError> {
         let sent = self.upstream.send(session, message);
-        self.policy.run(Step::Reply, sent).await
+        match self.policy.limits() {
+            Some(limits) if matches!(message, Message::Request(_)) => {
+                limited(limits, self.policy.run(Step::Reply, sent)).await
+            }
+            _ => self.policy.run(Step::Reply, sent).await,
+        }
     }
 
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.
@@ -107,6 +167,40 @@ impl ToolkitClient {
             awaiting_client: relaying && stream.awaiting_client(),
         };
         let next = async { self.next(stream).await.transpose() };
-        self.policy.run(step, next).await
+        let next = self.policy.run(step, next).await;
+        if let Some(limits) = self.policy.limits() {
+            match &next {
+                Ok(Some(Message::Response(_))) => limits.succeeded(),
+                // NB: a timeout was counted by the policy.
+                Err(e) if !matches!(e, ClientError::Timeout(_)) => limits.ended_with(e),
+                _ => {}
+            }
+        }
+        next
     }
+}
+
+/// A request `sent` under the toolkit's `limits`: admitted first (or refused
+/// without being sent), its place among those in flight held until its reply
+/// is read (with a stream reply, until the stream is dropped), and its outcome
+/// told to the breaker.
+async fn limited(
+    limits: &Limits,
+    sent: impl Future<Output = Result<PostReply, ClientError>>,
+) -> Result<PostReply, ClientError> {
+    let permit = limits.admit()?;
+    let mut reply = sent.await;
+    match &mut reply {
+        Ok(PostReply::Json { .. } | PostReply::Accepted) => limits.succeeded(),
+        // The response on the stream tells (see `next_within`).
+        Ok(PostReply::Stream { stream, .. }) => {
+            if let Some(permit) = permit {
+                stream.hold(permit);
+            }
+        }
+        // NB: a timeout was counted by the policy.
+        Err(ClientError::Timeout(_)) => {}
+        Err(e) => limits.ended_with(e),
+    }
+    reply
 }

@@ -37,6 +37,32 @@ pub enum ClientError {
     /// The task opening the upstream session ended without an outcome.
     #[error("opening the session was aborted")]
     Aborted,
+    /// Not sent: the toolkit has `max_concurrent_requests` in flight already.
+    #[error("it has {max} requests in flight already (max_concurrent_requests); retry later")]
+    Overloaded { max: u32, retry_after: Duration },
+    /// Not sent: the toolkit's `rate_limit` is used up for now.
+    #[error("it was sent more requests than its rate_limit allows; retry in {retry_after:.0?}")]
+    RateLimited { retry_after: Duration },
+    /// Not sent: the toolkit's circuit breaker is open after consecutive failures.
+    #[error("it failed repeatedly and its circuit breaker is open; retry in {retry_after:.0?}")]
+    CircuitOpen { retry_after: Duration },
+}
+
+impl ClientError {
+    /// For a request refused by the toolkit's limits without being sent: the
+    /// HTTP status that says so (429 over the rate, 503 otherwise) and when
+    /// trying again makes sense (`Retry-After`).
+    pub fn refusal(&self) -> Option<(StatusCode, Duration)> {
+        match self {
+            Self::RateLimited { retry_after } => {
+                Some((StatusCode::TOO_MANY_REQUESTS, *retry_after))
+            }
+            Self::Overloaded { retry_after, .. } | Self::CircuitOpen { retry_after } => {
+                Some((StatusCode::SERVICE_UNAVAILABLE, *retry_after))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A reply that breaks the Streamable HTTP transport or JSON-RPC.

@@ -5,9 +5,11 @@
 //! circuit breaker join there, keyed by the same [`Step`]s.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::ClientError;
+use super::limits::Limits;
 
 /// How long the gateway waits on an upstream that is itself waiting for the
 /// client (an elicitation or sampling request is out): people take time.
@@ -29,16 +31,33 @@ pub(super) enum Step {
 }
 
 /// How one toolkit's exchanges are bounded.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Policy {
     /// How long any step may take: a response head, the next message of a
     /// stream, the handshake, a list ask.
     timeout: Duration,
+    /// The toolkit's concurrency bound and circuit breaker; `None` when it has
+    /// neither.
+    limits: Option<Arc<Limits>>,
 }
 
 impl Policy {
     pub(super) fn new(timeout: Duration) -> Self {
-        Self { timeout }
+        Self {
+            timeout,
+            limits: None,
+        }
+    }
+
+    /// This policy with the toolkit's limits (`None`: none).
+    pub(super) fn with_limits(mut self, limits: Option<Arc<Limits>>) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The toolkit's limits, if it has any.
+    pub(super) fn limits(&self) -> Option<&Limits> {
+        self.limits.as_deref()
     }
 
     /// `work`, doing `step`, under the policy: failed with
@@ -49,9 +68,19 @@ impl Policy {
         work: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<T, ClientError> {
         let limit = self.limit(step);
-        tokio::time::timeout(limit, work)
-            .await
-            .unwrap_or(Err(ClientError::Timeout(limit)))
+        match tokio::time::timeout(limit, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let timeout = ClientError::Timeout(limit);
+                // NB: counted here, where this step's own bound expired: a
+                // timeout of an inner step reaches here as the work's error
+                // and was counted where it expired.
+                if let Some(limits) = &self.limits {
+                    limits.ended_with(&timeout);
+                }
+                Err(timeout)
+            }
+        }
     }
 
     /// How long `step` may take.

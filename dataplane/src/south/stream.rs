@@ -66,6 +66,9 @@ pub struct MessageStream {
     /// Set for streams that may be resumed (a POST's response stream).
     session: Option<StreamSession>,
     resumes: u32,
+    /// The request's place among the toolkit's requests in flight
+    /// (`max_concurrent_requests`), given back when the stream is dropped.
+    _in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl MessageStream {
@@ -88,7 +91,13 @@ impl MessageStream {
             awaiting_client: false,
             session: None,
             resumes: 0,
+            _in_flight: None,
         }
+    }
+
+    /// Keep the request's place among those in flight until the stream is dropped.
+    pub(super) fn hold(&mut self, permit: tokio::sync::OwnedSemaphorePermit) {
+        self._in_flight = Some(permit);
     }
 
     /// Whether the upstream waits for the client's answer to a request it sent.

@@ -14,6 +14,7 @@ use mcpgw_crds::{
 use super::*;
 
 mod auth;
+mod limits;
 mod tls;
 
 fn gateway(name: &str) -> McpGateway {
