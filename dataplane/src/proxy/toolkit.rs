@@ -7,6 +7,7 @@ use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 
 use super::ProxyError;
 use crate::cache::ListingScope;
+use crate::metrics::Metrics;
 use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
 
 /// One toolkit of a proxy.
@@ -25,7 +26,11 @@ pub struct Toolkit {
 }
 
 impl Toolkit {
-    pub(super) fn new(plan: &ToolkitPlan, http: &HttpClient) -> Result<Self, ProxyError> {
+    pub(super) fn new(
+        plan: &ToolkitPlan,
+        http: &HttpClient,
+        metrics: &Metrics,
+    ) -> Result<Self, ProxyError> {
         let uri = plan
             .server
             .as_str()
@@ -41,9 +46,12 @@ impl Toolkit {
         } else {
             HttpClient::for_egress(&plan.egress, &plan.name)
         };
+        let name: Arc<str> = plan.name.as_str().into();
+        let client = ToolkitClient::new(uri, plan.timeout, http, credentials)
+            .with_round_trips(metrics.upstream_round_trips(&name));
         Ok(Self {
-            name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http, credentials),
+            name,
+            client,
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
@@ -67,6 +75,6 @@ impl Toolkit {
             credentials: None,
             authorization_url: None,
         };
-        Self::new(&plan, &HttpClient::new()).expect("valid plan")
+        Self::new(&plan, &HttpClient::new(), &Metrics::default()).expect("valid plan")
     }
 }

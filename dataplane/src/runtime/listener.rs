@@ -85,7 +85,11 @@ impl Router {
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let snapshot = self.inner.snapshot();
         if let Some(endpoint) = snapshot.find(self.index, req.uri().path()) {
-            return endpoint.handle(req).await;
+            let mut resp = endpoint.handle(req).await;
+            if let Body::Stream(_, _, open) = resp.body_mut() {
+                *open = Some(self.inner.metrics.sse_stream_opened());
+            }
+            return resp;
         }
         admin::answer(
             &self.inner,

@@ -2,9 +2,10 @@
 //! every exchange runs under; it also resumes response streams the upstream
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::Uri;
+use prometheus_client::metrics::histogram::Histogram;
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
@@ -20,6 +21,8 @@ use crate::jsonrpc::Message;
 pub struct ToolkitClient {
     upstream: Upstream,
     policy: Policy,
+    /// Where the time until each reply starts is observed, when metrics are kept.
+    round_trips: Option<Histogram>,
 }
 
 impl ToolkitClient {
@@ -33,7 +36,14 @@ impl ToolkitClient {
         Self {
             upstream: Upstream::Http(HttpUpstream::new(endpoint, http, credentials)),
             policy: Policy::new(timeout),
+            round_trips: None,
         }
+    }
+
+    /// Observe the time until each reply starts in `histogram`.
+    pub fn with_round_trips(mut self, histogram: Histogram) -> Self {
+        self.round_trips = Some(histogram);
+        self
     }
 
     /// Whether requests carry the caller's own token.
@@ -54,8 +64,13 @@ impl ToolkitClient {
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
+        let started = Instant::now();
         let sent = self.upstream.send(session, message);
-        self.policy.run(Step::Reply, sent).await
+        let reply = self.policy.run(Step::Reply, sent).await;
+        if let Some(histogram) = &self.round_trips {
+            histogram.observe(started.elapsed().as_secs_f64());
+        }
+        reply
     }
 
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.
