@@ -220,6 +220,10 @@ impl Proxy {
             },
         };
         let toolkit = named.and_then(|(t, name)| Some((&self.toolkit(t)?.name, name)));
+        if crate::telemetry::enabled() {
+            let (kit, name) = toolkit.map_or((None, ""), |(t, n)| (Some(&**t), n));
+            crate::telemetry::record_request(method.name, kit, name);
+        }
         match toolkit {
             Some((toolkit, name)) => self.metrics.observe(method.name, Some(toolkit), name),
             None => self.metrics.observe(method.name, None, ""),

@@ -48,7 +48,7 @@ impl Toolkit {
         };
         let name: Arc<str> = plan.name.as_str().into();
         let client = ToolkitClient::new(uri, plan.timeout, http, credentials)
-            .with_round_trips(metrics.upstream_round_trips(&name));
+            .observed_as(name.clone(), metrics.upstream_round_trips(&name));
         Ok(Self {
             name,
             client,

@@ -2,10 +2,12 @@
 //! every exchange runs under; it also resumes response streams the upstream
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Uri;
 use prometheus_client::metrics::histogram::Histogram;
+use tracing::Instrument;
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
@@ -15,14 +17,16 @@ use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
 use super::upstream::{PostReply, SessionHeaders, Upstream};
 use crate::jsonrpc::Message;
+use crate::telemetry;
 
 /// The client of one toolkit.
 #[derive(Clone, Debug)]
 pub struct ToolkitClient {
     upstream: Upstream,
     policy: Policy,
-    /// Where the time until each reply starts is observed, when metrics are kept.
-    round_trips: Option<Histogram>,
+    /// The toolkit's name and where the time until each reply starts is
+    /// observed, when it is observed.
+    observed: Option<(Arc<str>, Histogram)>,
 }
 
 impl ToolkitClient {
@@ -36,13 +40,14 @@ impl ToolkitClient {
         Self {
             upstream: Upstream::Http(HttpUpstream::new(endpoint, http, credentials)),
             policy: Policy::new(timeout),
-            round_trips: None,
+            observed: None,
         }
     }
 
-    /// Observe the time until each reply starts in `histogram`.
-    pub fn with_round_trips(mut self, histogram: Histogram) -> Self {
-        self.round_trips = Some(histogram);
+    /// Observe the time until each reply starts in `round_trips`, and trace
+    /// each exchange (when tracing is on) as one with toolkit `name`.
+    pub fn observed_as(mut self, name: Arc<str>, round_trips: Histogram) -> Self {
+        self.observed = Some((name, round_trips));
         self
     }
 
@@ -65,9 +70,22 @@ impl ToolkitClient {
         message: &Message,
     ) -> Result<PostReply, ClientError> {
         let started = Instant::now();
-        let sent = self.upstream.send(session, message);
-        let reply = self.policy.run(Step::Reply, sent).await;
-        if let Some(histogram) = &self.round_trips {
+        let sent = self
+            .policy
+            .run(Step::Reply, self.upstream.send(session, message));
+        let reply = match &self.observed {
+            Some((name, _)) if telemetry::enabled() => {
+                let method = match message {
+                    Message::Request(r) => Some(r.method.as_str()),
+                    Message::Notification(n) => Some(n.method.as_str()),
+                    Message::Response(_) => None,
+                };
+                sent.instrument(telemetry::upstream_span(name, method))
+                    .await
+            }
+            _ => sent.await,
+        };
+        if let Some((_, histogram)) = &self.observed {
             histogram.observe(started.elapsed().as_secs_f64());
         }
         reply
