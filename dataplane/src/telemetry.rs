@@ -139,7 +139,9 @@ pub fn record_request(method: &str, toolkit: Option<&str>, name: &str) {
         (Some(toolkit), _) => format!("{method} {toolkit}"),
         (None, _) => method.to_owned(),
     };
-    span.record("otel.name", target);
+    // NB: `otel.name` recorded late renames only a span not yet started; a
+    // span with a caller's parent has started, so rename it through OTel.
+    span.context().span().update_name(target);
     span.record("mcp.method.name", method);
     if let Some(toolkit) = toolkit {
         span.record("mcpgw.toolkit", toolkit);

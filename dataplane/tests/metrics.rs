@@ -141,6 +141,7 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
             ],
         )
     };
+    assert_eq!(requests("initialize", "", "", "ok"), 1);
     assert_eq!(requests("tools/list", "", "", "ok"), 1);
     assert_eq!(requests("ping", "", "", "ok"), 1);
     assert_eq!(requests("tools/call", "kit", "whoami", "ok"), 2);
@@ -150,7 +151,7 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     assert_eq!(requests("tools/call", "flaky", "slow", "timeout"), 1);
     assert_eq!(requests("tools/call", "", "", "invalid_params"), 1);
     // Nothing else was counted (the open call is not over yet).
-    assert_eq!(m.sum("mcpgw_requests_total", &[]), 9.0);
+    assert_eq!(m.sum("mcpgw_requests_total", &[]), 10.0);
 
     // One latency observation per request, outcome left out of the labels.
     let whoami = [
@@ -162,7 +163,7 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     let mut inf = whoami.to_vec();
     inf.push(("le", "+Inf"));
     assert_eq!(m.count("mcpgw_request_duration_seconds_bucket", &inf), 2);
-    assert_eq!(m.sum("mcpgw_request_duration_seconds_count", &[]), 9.0);
+    assert_eq!(m.sum("mcpgw_request_duration_seconds_count", &[]), 10.0);
     let slow_secs = m
         .value(
             "mcpgw_request_duration_seconds_sum",
@@ -239,4 +240,25 @@ fn the_parser_reads_labels_escapes_and_suffixes() {
     assert_eq!(e.value("h_bucket", &[("le", "+Inf")]), Some(2.0));
     assert_eq!(e.count("h_count", &[]), 2);
     assert_eq!(e.count("a_total", &[("x", "2")]), 0);
+}
+
+/// Here rather than in `traces.rs`, whose process turns tracing on.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_an_exporter_a_callers_traceparent_goes_no_further() {
+    assert!(!mcpgw_dataplane::telemetry::enabled());
+    let upstream = flaky().await;
+    let gw = TestGateway::start(&support::config(&[("kit", &upstream.url)], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut headers = mcp.headers();
+    headers.push(("traceparent", traceparent));
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "kit__hello", "arguments": {}}});
+    let resp = send(http::Method::POST, &gw.url(), &headers, call.to_string()).await;
+    assert_eq!(resp.status, StatusCode::OK, "{resp:?}");
+    let seen = upstream.seen();
+    assert!(seen.iter().any(|s| s.rpc_method() == Some("tools/call")));
+    assert!(
+        seen.iter().all(|s| s.header("traceparent").is_none()),
+        "{seen:?}"
+    );
 }
