@@ -65,7 +65,10 @@ impl Proxy {
         let message = Message::Request(request);
         let posted = tokio::select! {
             r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
-            () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
+            () = guard.cancel.cancelled() => {
+                observed.set_outcome(Outcome::Cancelled);
+                return Reply::Stream(closed_stream());
+            }
         };
         let posted = posted.and_then(|(upstream, reply)| match reply {
             PostReply::Json { reply, .. } => {
