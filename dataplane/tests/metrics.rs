@@ -34,7 +34,8 @@ async fn scrape(gw: &TestGateway) -> Exposition {
 }
 
 /// The mock toolkit `flaky`: `boom` fails with a 500, `slow` never answers,
-/// `ask` asks the client something and waits.
+/// `oops` runs and reports an error (`isError`), `ask` asks the client
+/// something and waits.
 async fn flaky() -> Mock {
     Mock::start(mock::server(|seen: &mock::Seen| {
         match seen
@@ -44,6 +45,13 @@ async fn flaky() -> Mock {
         {
             Some("boom") => Answer::Status(500, "down".into()),
             Some("slow") => Answer::Hang,
+            Some("oops") => Answer::Json(
+                mock::result(
+                    seen,
+                    json!({"content": [{"type": "text", "text": "no"}], "isError": true}),
+                ),
+                None,
+            ),
             Some("ask") => Answer::SseOpen(vec![mock::event(
                 None,
                 &json!({"jsonrpc": "2.0", "id": 7, "method": "roots/list"}),
@@ -116,6 +124,8 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     assert_eq!(error_code(&boom), -32603, "{boom}");
     let slow = mcp.call_tool(8, "flaky__slow", json!({})).await;
     assert_eq!(error_code(&slow), -32001, "{slow}");
+    let oops = mcp.call_tool(11, "flaky__oops", json!({})).await;
+    assert_eq!(oops["result"]["isError"], true, "{oops}");
     let unknown = mcp.call_tool(9, "nowhere__x", json!({})).await;
     assert_eq!(error_code(&unknown), -32602, "{unknown}");
 
@@ -149,9 +159,10 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     assert_eq!(requests("tools/call", "kit", "admin", "refused"), 1);
     assert_eq!(requests("tools/call", "flaky", "boom", "upstream_error"), 1);
     assert_eq!(requests("tools/call", "flaky", "slow", "timeout"), 1);
+    assert_eq!(requests("tools/call", "flaky", "oops", "tool_error"), 1);
     assert_eq!(requests("tools/call", "", "", "invalid_params"), 1);
     // Nothing else was counted (the open call is not over yet).
-    assert_eq!(m.sum("mcpgw_requests_total", &[]), 10.0);
+    assert_eq!(m.sum("mcpgw_requests_total", &[]), 11.0);
 
     // One latency observation per request, outcome left out of the labels.
     let whoami = [
@@ -163,7 +174,7 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     let mut inf = whoami.to_vec();
     inf.push(("le", "+Inf"));
     assert_eq!(m.count("mcpgw_request_duration_seconds_bucket", &inf), 2);
-    assert_eq!(m.sum("mcpgw_request_duration_seconds_count", &[]), 10.0);
+    assert_eq!(m.sum("mcpgw_request_duration_seconds_count", &[]), 11.0);
     let slow_secs = m
         .value(
             "mcpgw_request_duration_seconds_sum",

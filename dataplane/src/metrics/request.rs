@@ -97,6 +97,26 @@ impl Outcome {
         }
     }
 
+    /// The outcome of a `tools/call` answered with these bytes of a success
+    /// response, relayed unread: [`Self::ToolError`] when they hold the key
+    /// `isError` with the value `true`.
+    // NB: in JSON text an unescaped `"isError"` followed by `:` is a key (quotes
+    // inside strings are escaped), so this finds no false key; it may find one
+    // nested in `structuredContent`, which is rare enough to accept for a
+    // search that costs little next to relaying the bytes.
+    pub fn of_tool_result(bytes: &[u8]) -> Self {
+        const KEY: &[u8] = b"\"isError\"";
+        for at in memchr::memmem::find_iter(bytes, KEY) {
+            let rest = bytes[at + KEY.len()..].trim_ascii_start();
+            if let Some(value) = rest.strip_prefix(b":")
+                && value.trim_ascii_start().starts_with(b"true")
+            {
+                return Self::ToolError;
+            }
+        }
+        Self::Ok
+    }
+
     /// The outcome of a request answered with `message`.
     pub fn of_message(message: &Message) -> Self {
         match message {

@@ -115,3 +115,19 @@ fn error_codes_are_classed() {
     assert_eq!(of(-32042), "server_error");
     assert_eq!(of(7), "application_error");
 }
+
+#[test]
+fn a_relayed_tool_result_with_is_error_true_is_a_tool_error() {
+    let of = |text: &str| Outcome::of_tool_result(text.as_bytes()).label();
+    assert_eq!(
+        of(r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}"#),
+        "tool_error"
+    );
+    assert_eq!(of(r#"{"result":{"isError" :  true}}"#), "tool_error");
+    assert_eq!(of(r#"{"result":{"isError":false}}"#), "ok");
+    assert_eq!(
+        of(r#"{"result":{"content":[{"text":"\"isError\":true"}]}}"#),
+        "ok"
+    );
+    assert_eq!(of(r#"{"result":{"content":[]}}"#), "ok");
+}

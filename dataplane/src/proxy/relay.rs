@@ -16,7 +16,7 @@ use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::{CANCELLED, LISTS_CHANGED};
+use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL};
 use crate::metrics::{GaugeGuard, Metrics, Observed, Operation, Outcome};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
@@ -93,7 +93,12 @@ impl Proxy {
                     .refused(call, method, toolkit, message, guard, &e)
                     .await;
             }
-            Ok((_, Posted::Verbatim(bytes))) => return Reply::Json(bytes),
+            Ok((_, Posted::Verbatim(bytes))) => {
+                if method.name == TOOLS_CALL.name {
+                    observed.set_outcome(Outcome::of_tool_result(&bytes));
+                }
+                return Reply::Json(bytes);
+            }
             Ok((_, Posted::Message(message))) => {
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
