@@ -11,7 +11,7 @@ use crate::model::{Binding, Config};
 use crate::parse::Broken;
 use crate::plan::{
     AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, HttpVersions, JwtGuardPlan,
-    ListenerPlan, Plan, ProxyPlan, ToolkitPlan,
+    ListenerPlan, Plan, ProxyPlan, TelemetryPlan, ToolkitPlan,
 };
 use crate::validate::{
     self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer, CheckedTcp, CheckedTls,
@@ -95,12 +95,16 @@ pub(crate) fn compile_parsed(config: &Config, broken: &Broken) -> Result<Plan, V
             }
         }
     }
+    let telemetry = config
+        .telemetry
+        .as_ref()
+        .and_then(|t| validate::telemetry(t, &mut errors));
     graph::check(config, broken, &mut errors);
     if !errors.is_empty() || !broken.is_empty() {
         return Err(errors);
     }
     // NB: cannot fail once every check passed; reported rather than panicking.
-    assemble(config, &checked).ok_or_else(|| {
+    assemble(config, &checked, telemetry).ok_or_else(|| {
         let message = "internal error: a checked config did not compile; please report it";
         vec![FieldError::new(ROOT, message)]
     })
@@ -113,7 +117,11 @@ fn keep<'a, T>(checked: &mut HashMap<&'a str, T>, name: &'a str, values: Option<
     }
 }
 
-fn assemble(config: &Config, checked: &Checked<'_>) -> Option<Plan> {
+fn assemble(
+    config: &Config,
+    checked: &Checked<'_>,
+    telemetry: Option<TelemetryPlan>,
+) -> Option<Plan> {
     let listeners = config
         .bindings
         .iter()
@@ -125,6 +133,7 @@ fn assemble(config: &Config, checked: &Checked<'_>) -> Option<Plan> {
     Some(Plan {
         name: config.name.clone(),
         listeners,
+        telemetry,
     })
 }
 

@@ -83,7 +83,9 @@ pub(crate) enum Invalid {
     Duplicate(&'static str),
     #[error("not supported yet: {0}")]
     NotSupportedYet(String),
-    #[error("unknown field `{0}`, expected one of `name`, `guards`, `stores`, `bindings`")]
+    #[error(
+        "unknown field `{0}`, expected one of `name`, `guards`, `stores`, `telemetry`, `bindings`"
+    )]
     UnknownTopLevelField(String),
     #[error("keys must be strings, found {0}")]
     NonStringKey(String),
@@ -189,6 +191,13 @@ pub(crate) enum Invalid {
     UrlFragment,
     #[error("not an http(s) URL: {0}")]
     NotWebUrl(String),
+    // Telemetry.
+    #[error("only one exporter is supported")]
+    OneExporter,
+    #[error("must be a path starting with `/`, without query or fragment")]
+    ExporterPath,
+    #[error("must not contain a query")]
+    ExporterQuery,
     // Guards.
     #[error("guard names may only contain letters, digits, `_` and `-`")]
     GuardName,

@@ -116,7 +116,10 @@ pub(crate) fn parse(yaml: &str) -> Result<Parsed, Vec<FieldError>> {
                     }
                 }
             }
-            "telemetry" | "vaults" => {
+            "telemetry" => {
+                parsed.config.telemetry = decode(value, "telemetry", &mut parsed.errors);
+            }
+            "vaults" => {
                 let error = Invalid::not_supported_yet(key.as_str());
                 parsed.errors.push(FieldError::new(key, error));
             }

@@ -24,6 +24,17 @@ pub struct Plan {
     pub name: String,
     /// One entry per `tcp server` binding, in config order.
     pub listeners: Vec<ListenerPlan>,
+    /// Where traces go, when the config's `telemetry` names an exporter.
+    pub telemetry: Option<TelemetryPlan>,
+}
+
+/// An OTLP/HTTP trace exporter from `telemetry.exporters`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelemetryPlan {
+    /// The exporter's name.
+    pub exporter: String,
+    /// The full URL spans are posted to, e.g. `http://collector:4318/v1/traces`.
+    pub traces_endpoint: Url,
 }
 
 /// A `tcp server` → `http server` chain: one socket and its HTTP routes.

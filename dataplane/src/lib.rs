@@ -25,6 +25,7 @@ pub mod runtime;
 pub mod session;
 pub mod south;
 pub mod sse;
+pub mod telemetry;
 
 #[cfg(test)]
 mod fuzz_tests;

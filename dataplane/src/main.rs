@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mcpgw_dataplane::Gateway;
-use tracing_subscriber::EnvFilter;
+use mcpgw_dataplane::{Gateway, reload, telemetry};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, fmt};
 
 // NB: mimalloc instead of the system allocator: a relayed call allocates a few
 // dozen small objects (JSON values, headers, futures) and frees them on another
@@ -56,23 +60,68 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
-    let filter = EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    if args.log_json {
-        logs.json().init();
-    } else {
-        logs.init();
+    let tracing = match install_logs_and_traces(&args) {
+        Ok(tracing) => tracing,
+        Err(e) => {
+            eprintln!("mcpgw-dataplane: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = run(args).await;
+    if let Some(provider) = tracing {
+        // Send what is still buffered before the process ends.
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
     }
-    match run(args).await {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mcpgw-dataplane: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs to standard error; traces over OTLP when the config's `telemetry`
+/// or the `OTEL_*` variables ask for it (read once: a reload that changes
+/// `telemetry` takes effect at the next start).
+fn install_logs_and_traces(args: &Args) -> anyhow::Result<Option<SdkTracerProvider>> {
+    // NB: a config that does not load is reported by `run`, with its path.
+    let plan = reload::load(&args.config).ok().map(|(plan, _)| plan);
+    let destination =
+        telemetry::destination(plan.as_ref().and_then(|p| p.telemetry.as_ref()), |name| {
+            std::env::var(name).ok()
+        });
+    let provider = destination
+        .as_ref()
+        .map(telemetry::tracer_provider)
+        .transpose()?;
+    let filter = || EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::stderr().is_terminal();
+    let json = args.log_json.then(|| {
+        fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+    });
+    let text = (!args.log_json).then(|| {
+        fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+    });
+    // NB: spans are exported whatever the log level says.
+    let traces = provider.as_ref().map(|p| {
+        telemetry::layer(p).with_filter(Targets::new().with_target("mcpgw_dataplane", Level::INFO))
+    });
+    tracing_subscriber::registry()
+        .with(json)
+        .with(text)
+        .with(traces)
+        .init();
+    if let Some(destination) = &destination {
+        tracing::info!(?destination, "exporting traces");
+    }
+    Ok(provider)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

@@ -245,5 +245,8 @@ async fn a_dead_toolkit_is_left_out_of_lists_and_its_calls_fail_clearly() {
     ] {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
-    assert!(!text.contains("toolkit=\"live\""), "{text}");
+    assert!(
+        !text.contains("mcpgw_toolkit_failures_total{toolkit=\"live\""),
+        "{text}"
+    );
 }

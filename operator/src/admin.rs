@@ -1,13 +1,11 @@
 //! The operator's admin HTTP server (port 8080): liveness, readiness and
-//! Prometheus metrics.
+//! metrics (a `prometheus-client` registry, written as OpenMetrics text).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -17,8 +15,17 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// The media type of the metrics text.
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// How long shutdown waits for open admin connections (a scrape in flight).
 const GRACE: Duration = Duration::from_secs(5);
@@ -33,32 +40,88 @@ pub enum Outcome {
     Error(&'static str),
 }
 
-/// What the admin server reports: readiness and reconcile counters. Shared
+/// What the admin server reports: readiness and reconcile metrics. Shared
 /// (in an `Arc`) between the controllers and the server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AdminState {
     /// Set while this replica runs the controllers: as leader, or with leader
     /// election off.
     ready: AtomicBool,
-    counters: Mutex<Counters>,
+    registry: Registry,
+    reconciles: Family<ResultLabels, Counter>,
+    errors: Family<ReasonLabels, Counter>,
+    durations: Family<KindLabels, Histogram, fn() -> Histogram>,
+    leader: Gauge,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    /// By (kind, result).
-    reconciles: ByKind,
-    /// By (kind, reason).
-    errors: ByKind,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    kind: Cow<'static, str>,
+    result: &'static str,
 }
 
-/// Counts by (resource kind, a second label's value).
-type ByKind = BTreeMap<(Cow<'static, str>, &'static str), u64>;
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    kind: Cow<'static, str>,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: Cow<'static, str>,
+}
+
+/// Reconcile durations in seconds: from a no-op to a slow API server.
+fn reconcile_histogram() -> Histogram {
+    Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+}
+
+impl Default for AdminState {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let reconciles = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "mcpgw_operator_reconciles",
+            "Reconciles by resource kind and result (ok or error)",
+            reconciles.clone(),
+        );
+        let errors = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "mcpgw_operator_reconcile_errors",
+            "Failed reconciles by resource kind and reason",
+            errors.clone(),
+        );
+        let durations: Family<KindLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(reconcile_histogram);
+        registry.register_with_unit(
+            "mcpgw_operator_reconcile_duration",
+            "How long reconciles took, by resource kind",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "mcpgw_operator_leader",
+            "1 while this replica runs the controllers (leader, or leader election off)",
+            leader.clone(),
+        );
+        Self {
+            ready: AtomicBool::new(false),
+            registry,
+            reconciles,
+            errors,
+            durations,
+            leader,
+        }
+    }
+}
 
 impl AdminState {
     /// Mark whether this replica runs the controllers (`/readyz`, and the
     /// `mcpgw_operator_leader` gauge).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
+        self.leader.set(i64::from(ready));
     }
 
     /// Whether this replica runs the controllers.
@@ -70,94 +133,56 @@ impl AdminState {
     /// `Resource::kind` gives it).
     pub fn reconciled(&self, kind: impl Into<Cow<'static, str>>, outcome: Outcome) {
         let kind = kind.into();
-        let mut counters = self.counters();
         let result = match outcome {
             Outcome::Ok => "ok",
             Outcome::Error(reason) => {
-                *counters.errors.entry((kind.clone(), reason)).or_default() += 1;
+                self.errors
+                    .get_or_create(&ReasonLabels {
+                        kind: kind.clone(),
+                        reason,
+                    })
+                    .inc();
                 "error"
             }
         };
-        *counters.reconciles.entry((kind, result)).or_default() += 1;
+        self.reconciles
+            .get_or_create(&ResultLabels { kind, result })
+            .inc();
     }
 
-    /// The metrics in the Prometheus text format.
+    /// Time a reconcile of `kind`: observed when the timer drops, however
+    /// the reconcile ends (success, error, or cancelled).
+    pub fn time_reconcile(&self, kind: impl Into<Cow<'static, str>>) -> ReconcileTimer {
+        let histogram = self
+            .durations
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .clone();
+        ReconcileTimer {
+            histogram,
+            started: Instant::now(),
+        }
+    }
+
+    /// The metrics in the OpenMetrics text format.
     pub fn render_metrics(&self) -> String {
-        // Copy out, so the lock is not held while formatting.
-        let (reconciles, errors) = {
-            let counters = self.counters();
-            (counters.reconciles.clone(), counters.errors.clone())
-        };
         let mut out = String::new();
-        counter_by_kind(
-            &mut out,
-            "mcpgw_operator_reconciles_total",
-            "Reconciles by resource kind and result (ok or error).",
-            "result",
-            &reconciles,
-        );
-        counter_by_kind(
-            &mut out,
-            "mcpgw_operator_reconcile_errors_total",
-            "Failed reconciles by resource kind and reason.",
-            "reason",
-            &errors,
-        );
-        family(
-            &mut out,
-            "mcpgw_operator_leader",
-            "gauge",
-            "1 while this replica runs the controllers (leader, or leader election off).",
-        );
-        sample(
-            &mut out,
-            "mcpgw_operator_leader",
-            &[],
-            u64::from(self.is_ready()),
-        );
+        // NB: writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
 
-    fn counters(&self) -> MutexGuard<'_, Counters> {
-        // Counters stay consistent even if a holder panicked: take them as is.
-        self.counters.lock().unwrap_or_else(|p| p.into_inner())
+/// Observes a reconcile's duration when dropped.
+#[derive(Debug)]
+pub struct ReconcileTimer {
+    histogram: Histogram,
+    started: Instant,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        self.histogram.observe(self.started.elapsed().as_secs_f64());
     }
-}
-
-/// A counter family whose samples are labelled by kind and by `label`.
-fn counter_by_kind(out: &mut String, name: &str, help: &str, label: &str, counts: &ByKind) {
-    family(out, name, "counter", help);
-    for ((kind, value), n) in counts {
-        sample(out, name, &[("kind", kind), (label, value)], *n);
-    }
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    // NB: writing to a String cannot fail.
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (label, value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{label}=\"{}\"", escape(value));
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
-}
-
-/// A label value as the text format wants it.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', r#"\""#)
-        .replace('\n', r"\n")
 }
 
 /// Serve the admin routes on `listener` until `shutdown`, then wait (at most
@@ -222,7 +247,7 @@ fn route(state: &AdminState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             let mut resp = text(StatusCode::OK, state.render_metrics());
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
+                HeaderValue::from_static(METRICS_CONTENT_TYPE),
             );
             resp
         }

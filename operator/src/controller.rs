@@ -97,6 +97,7 @@ pub async fn reconcile_gateway(
     gateway: Arc<McpGateway>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    let _timer = ctx.admin.time_reconcile(McpGateway::kind(&()));
     let ns = gateway.namespace().ok_or(Error::NoNamespace)?;
     let observed = observe(&ctx, &gateway, &ns).await?;
     let rendered = render::render(&observed.inputs(&gateway));
@@ -235,6 +236,7 @@ pub async fn reconcile_toolkit(
     toolkit: Arc<McpToolkit>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    let _timer = ctx.admin.time_reconcile(McpToolkit::kind(&()));
     let ns = toolkit.namespace().ok_or(Error::NoNamespace)?;
     let gateways = Api::<McpGateway>::namespaced(ctx.client.clone(), &ns);
     if gateways.get_opt(&toolkit.spec.gateway).await?.is_none() {

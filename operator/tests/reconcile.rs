@@ -454,6 +454,9 @@ async fn failures_back_off_per_object_and_a_success_resets_the_wait() {
         r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="ok"} 1"#,
         r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="api-5xx"} 6"#,
         r#"mcpgw_operator_reconcile_errors_total{kind="McpToolkit",reason="api-5xx"} 1"#,
+        // Every reconcile is timed, the failed ones too.
+        r#"mcpgw_operator_reconcile_duration_seconds_count{kind="McpGateway"} 7"#,
+        r#"mcpgw_operator_reconcile_duration_seconds_count{kind="McpToolkit"} 1"#,
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }

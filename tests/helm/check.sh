@@ -102,6 +102,34 @@ for v in "${VARIANTS[@]}"; do
     "$PY" "$HERE/check_rendered.py" operator "$file" --namespace "$NAMESPACE" $check_flags
 done
 
+# ServiceMonitors: none by default; with metrics.serviceMonitor.enabled, one
+# for the operator's port and one for the data planes' `mcp` port (no strict
+# validation: their kind is a CRD's).
+check "no ServiceMonitor by default" "$PY" - "$WORK/rendered-1.yaml" <<'EOF'
+import sys, yaml
+kinds = [d["kind"] for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+if "ServiceMonitor" in kinds:
+    sys.exit(f"unexpected ServiceMonitor in {kinds}")
+EOF
+monitors="$WORK/monitors.yaml"
+if render "$monitors" --set metrics.serviceMonitor.enabled=true --set 'watchNamespaces={a}' \
+    --set metrics.serviceMonitor.labels.release=prom >"$WORK/out" 2>&1; then
+  check "ServiceMonitors scrape the operator and the data planes" "$PY" - "$monitors" <<'EOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ServiceMonitor"]
+ports = sorted(e["port"] for d in docs for e in d["spec"]["endpoints"])
+assert ports == ["http", "mcp"], ports
+for d in docs:
+    assert d["metadata"]["labels"]["release"] == "prom", d["metadata"]
+    assert all(e["path"] == "/metrics" for e in d["spec"]["endpoints"]), d
+dataplane = next(d for d in docs if d["spec"]["endpoints"][0]["port"] == "mcp")
+assert dataplane["spec"]["namespaceSelector"] == {"matchNames": ["a"]}, dataplane
+assert dataplane["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "mcpgw-dataplane"
+EOF
+else
+  fail "helm template (serviceMonitor.enabled)" "$WORK/out"
+fi
+
 # Values the chart must refuse (schema or template guards).
 refused() { # NAME SET...
   local name="$1" out="$WORK/refused.out"; shift
@@ -116,6 +144,7 @@ refused "replicaCount=2 without leader election" --set replicaCount=2 --set lead
 refused "a watch namespace that is not a DNS label" --set 'watchNamespaces={Not_A_Label}'
 refused "watchNamespaces given as a string" --set watchNamespaces=a
 refused "an unknown value (typo guard)" --set leaderElectionEnabled=false
+refused "a ServiceMonitor interval that is not a duration" --set metrics.serviceMonitor.interval=often
 
 # CRDs: generated into charts/mcpgw/crds/ by the crds crate.
 shopt -s nullglob

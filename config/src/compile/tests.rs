@@ -83,6 +83,7 @@ fn demo_compiles_to_the_expected_plan() {
             7114,
             vec![route("/mcp", demo_endpoint())],
         )],
+        telemetry: None,
     };
     assert_eq!(compile_yaml(DEMO), Ok(expected));
 }

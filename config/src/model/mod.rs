@@ -14,6 +14,7 @@ mod guard;
 mod mcp;
 mod north;
 mod south;
+mod telemetry;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
@@ -33,6 +34,10 @@ pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOption
 pub use south::{
     HttpClient, HttpClientOptions, HttpVersion, TcpClient, TcpClientOptions, TlsClient,
     TlsClientOptions,
+};
+pub use telemetry::{
+    Exporter, ExporterType, OtlpEndpoint, OtlpOptions, OtlpOverrides, OtlpProtocol, Signal,
+    Telemetry,
 };
 
 /// The built-in exit of an `mcp client`: towards the URL in `options.server`, TLS for
@@ -64,6 +69,9 @@ pub struct Config {
     /// Named stores, referenced by an `mcp proxy`'s `options.cache.store`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub stores: IndexMap<String, Store>,
+    /// Where traces are exported (OpenTelemetry, OTLP over HTTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<Telemetry>,
     /// The bindings, by name (letters, digits, `_` and `-`). Order is kept: listeners
     /// start in config order.
     pub bindings: IndexMap<String, Binding>,
@@ -76,6 +84,7 @@ impl Config {
             name: name.into(),
             guards: IndexMap::new(),
             stores: IndexMap::new(),
+            telemetry: None,
             bindings: IndexMap::new(),
         }
     }

@@ -10,6 +10,7 @@ mod guard;
 mod mcp;
 mod net;
 mod south;
+mod telemetry;
 
 pub(crate) use guard::{guard, guard_name};
 pub(crate) use mcp::{
@@ -17,6 +18,7 @@ pub(crate) use mcp::{
 };
 pub(crate) use net::http_url;
 pub(crate) use south::{CheckedTcp, CheckedTls, http_client, tcp_client, tls_client};
+pub(crate) use telemetry::telemetry;
 
 use std::collections::HashMap;
 

@@ -9,12 +9,15 @@ use http_body::{Frame, SizeHint};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
+use crate::metrics::GaugeGuard;
+
 #[derive(Debug)]
 pub enum Body {
     Full(Option<Bytes>),
     /// SSE frames; the optional guard cancels the stream's work when the
-    /// client goes away (the body is dropped).
-    Stream(mpsc::Receiver<Bytes>, Option<DropGuard>),
+    /// client goes away (the body is dropped); the gauge of open streams is
+    /// raised while the body lives (set by the listener).
+    Stream(mpsc::Receiver<Bytes>, Option<DropGuard>, Option<GaugeGuard>),
 }
 
 impl Body {
@@ -37,7 +40,7 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Stream(rx, _) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
+            Self::Stream(rx, ..) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
         }
     }
 

@@ -266,7 +266,11 @@ impl Endpoint {
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
         let call = call_in(&session, principal);
         match self.proxy.standalone(&call, stop.clone()).await {
-            Ok(frames) => Ok(event_stream(Body::Stream(frames, Some(stop.drop_guard())))),
+            Ok(frames) => Ok(event_stream(Body::Stream(
+                frames,
+                Some(stop.drop_guard()),
+                None,
+            ))),
             Err(challenge) => {
                 stop.cancel();
                 Err(self.challenge(challenge, headers, principal))
@@ -297,7 +301,7 @@ impl Endpoint {
         match reply {
             Reply::Message(message) => Ok(json_response(&message)),
             Reply::Json(bytes) => Ok(json_body(bytes)),
-            Reply::Stream(frames) => Ok(event_stream(Body::Stream(frames, None))),
+            Reply::Stream(frames) => Ok(event_stream(Body::Stream(frames, None, None))),
             Reply::Challenge(challenge) => Err(self.challenge(challenge, headers, principal)),
         }
     }

@@ -10,7 +10,7 @@ use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Naming, Proxy};
 use crate::call::Call;
 use crate::jsonrpc::ErrorObject;
-use crate::metrics::Operation;
+use crate::metrics::{Operation, Outcome};
 use crate::south::UpstreamSession;
 
 impl Proxy {
@@ -24,6 +24,19 @@ impl Proxy {
         call: &Call,
         bound: Duration,
     ) -> Result<Value, InitializeFailure> {
+        let mut observed = self.metrics.observe("initialize", None, "");
+        if crate::telemetry::enabled() {
+            crate::telemetry::record_request("initialize", None, "");
+        }
+        let answer = self.open_all(call, bound).await;
+        observed.finish(match &answer {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::UpstreamError,
+        });
+        answer
+    }
+
+    async fn open_all(&self, call: &Call, bound: Duration) -> Result<Value, InitializeFailure> {
         let visible = self.visible(&call.principal);
         let opens = visible.iter().map(|toolkit| {
             let open = call.upstream(&toolkit.name).open_within(

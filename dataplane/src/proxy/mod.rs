@@ -35,8 +35,8 @@ use crate::call::Call;
 use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::Handling;
-use crate::metrics::Metrics;
+use crate::mcp::method::{Form, Handling, Target};
+use crate::metrics::{Metrics, Observed, Outcome};
 use crate::principal::Principal;
 use crate::session::Session;
 use crate::south::{HttpClient, UpstreamSession};
@@ -95,6 +95,18 @@ impl Reply {
     fn error(id: RequestId, error: ErrorObject) -> Self {
         Self::Message(Message::Response(Response::error(Some(id), error)))
     }
+
+    /// How the request this reply answers ended, as far as the reply tells
+    /// (a stream's outcome is known when it ends: see [`Observed::defer`]).
+    fn outcome(&self) -> Outcome {
+        match self {
+            Self::Message(m) => Outcome::of_message(m),
+            Self::Json(_) | Self::Stream(_) => Outcome::Ok,
+            Self::Challenge(Challenge::NeedsRoles(_)) => Outcome::Refused,
+            Self::Challenge(Challenge::Upstream { .. }) => Outcome::UpstreamError,
+            Self::Challenge(Challenge::Limited { .. }) => Outcome::Limited,
+        }
+    }
 }
 
 /// The proxy of one endpoint.
@@ -129,7 +141,7 @@ impl Proxy {
                     .filter(|before| before.plan == *t);
                 match same {
                     Some(before) => Ok(before.clone()),
-                    None => Toolkit::new(t, http).map(Arc::new),
+                    None => Toolkit::new(t, http, &metrics).map(Arc::new),
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -181,6 +193,59 @@ impl Proxy {
             self.naming.hide_meta(params);
         }
         let method = Method::find(&request.method).filter(|m| m.eras.has(call.era));
+        let mut observed = self.observe(method, &request);
+        let reply = self.dispatch(call, method, request, &mut observed).await;
+        observed.finish(reply.outcome());
+        reply
+    }
+
+    /// Start observing `request` with its labels: the method, and for
+    /// requests that name a tool, prompt or resource, the toolkit (and the
+    /// tool or prompt name) it goes to.
+    fn observe(&self, method: Option<&'static Method>, request: &Request) -> Observed {
+        let Some(method) = method else {
+            return self.metrics.observe("unknown", None, "");
+        };
+        let named = match &method.handling {
+            Handling::Routed { key, target } => {
+                let exposed = request
+                    .params
+                    .as_ref()
+                    .and_then(|p| p.get(*key))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let split = match target.form() {
+                    Form::Name => self.naming.split_name(exposed),
+                    Form::Uri => self.naming.split_uri(exposed),
+                };
+                // NB: resource URIs are unbounded (templates): only tools and
+                // prompts are labelled by name.
+                let labelled = matches!(target, Target::Tool | Target::Prompt);
+                split.map(|(toolkit, name)| (toolkit, if labelled { name } else { "" }))
+            }
+            _ => match &self.naming {
+                Naming::Unchanged { toolkit } => Some((&**toolkit, "")),
+                Naming::Prefixed => None,
+            },
+        };
+        let toolkit = named.and_then(|(t, name)| Some((&self.toolkit(t)?.name, name)));
+        if crate::telemetry::enabled() {
+            let (kit, name) = toolkit.map_or((None, ""), |(t, n)| (Some(&**t), n));
+            crate::telemetry::record_request(method.name, kit, name);
+        }
+        match toolkit {
+            Some((toolkit, name)) => self.metrics.observe(method.name, Some(toolkit), name),
+            None => self.metrics.observe(method.name, None, ""),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        call: &Call,
+        method: Option<&'static Method>,
+        request: Request,
+        observed: &mut Observed,
+    ) -> Reply {
         if let Naming::Unchanged { toolkit } = &self.naming
             && !method.is_some_and(|m| self.handles_itself(m))
             && let Some(only) = self.toolkit(toolkit).cloned()
@@ -189,11 +254,11 @@ impl Proxy {
             // One toolkit the caller may use whole, names unchanged: a transparent
             // relay, lists and cursors included, in the framing the upstream chooses.
             return self
-                .forward(call, method_or_unknown(method), only, request)
+                .forward(call, method_or_unknown(method), only, request, observed)
                 .await;
         }
         let Some(method) = method else {
-            return self.unknown_method(call, request).await;
+            return self.unknown_method(call, request, observed).await;
         };
         match &method.handling {
             Handling::Ping => Reply::result(request.id, crate::jsonrpc::empty_result()),
@@ -204,14 +269,15 @@ impl Proxy {
             Handling::List(kind) => self.list(call, method, kind, request).await,
             Handling::SetLevel => self.set_level(call, request).await,
             Handling::Routed { key, target } => {
-                self.route_by(call, method, request, key, *target).await
+                self.route_by(call, method, request, key, *target, observed)
+                    .await
             }
-            Handling::Completion => self.complete(call, method, request).await,
+            Handling::Completion => self.complete(call, method, request, observed).await,
             Handling::Discover
             | Handling::Initialized
             | Handling::Cancelled
             | Handling::Broadcast
-            | Handling::FromServer => self.unknown_method(call, request).await,
+            | Handling::FromServer => self.unknown_method(call, request, observed).await,
         }
     }
 
@@ -227,11 +293,17 @@ impl Proxy {
 
     /// A method the gateway does not know (or not as a client request of this
     /// era): a single toolkit gets it as it is; otherwise it is not found.
-    async fn unknown_method(&self, call: &Call, request: Request) -> Reply {
+    async fn unknown_method(
+        &self,
+        call: &Call,
+        request: Request,
+        observed: &mut Observed,
+    ) -> Reply {
         match self.visible(&call.principal).as_slice() {
             [only] if self.toolkits.len() == 1 => {
                 let method = method_or_unknown(Method::find(&request.method));
-                self.forward(call, method, only.clone(), request).await
+                self.forward(call, method, only.clone(), request, observed)
+                    .await
             }
             _ => {
                 let message = format!("Method not found: {}", request.method);

@@ -16,8 +16,8 @@ use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::{CANCELLED, LISTS_CHANGED};
-use crate::metrics::{Metrics, Operation};
+use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL};
+use crate::metrics::{GaugeGuard, Metrics, Observed, Operation, Outcome};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
 
@@ -56,6 +56,7 @@ impl Proxy {
         method: &'static Method,
         toolkit: Arc<Toolkit>,
         request: Request,
+        observed: &mut Observed,
     ) -> Reply {
         let id = request.id.clone();
         let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
@@ -64,7 +65,10 @@ impl Proxy {
         let message = Message::Request(request);
         let posted = tokio::select! {
             r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
-            () = guard.cancel.cancelled() => return Reply::Stream(closed_stream()),
+            () = guard.cancel.cancelled() => {
+                observed.set_outcome(Outcome::Cancelled);
+                return Reply::Stream(closed_stream());
+            }
         };
         let posted = posted.and_then(|(upstream, reply)| match reply {
             PostReply::Json { reply, .. } => {
@@ -84,16 +88,23 @@ impl Proxy {
                 tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
                 self.metrics
                     .toolkit_failed(&toolkit.name, Operation::Request);
+                observed.set_outcome(Outcome::of_client_error(&e));
                 return self
                     .refused(call, method, toolkit, message, guard, &e)
                     .await;
             }
-            Ok((_, Posted::Verbatim(bytes))) => return Reply::Json(bytes),
+            Ok((_, Posted::Verbatim(bytes))) => {
+                if method.name == TOOLS_CALL.name {
+                    observed.set_outcome(Outcome::of_tool_result(&bytes));
+                }
+                return Reply::Json(bytes);
+            }
             Ok((_, Posted::Message(message))) => {
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
             Ok((_, Posted::Accepted)) => {
                 let e = ClientError::Protocol(ProtocolError::RequestAccepted);
+                observed.set_outcome(Outcome::UpstreamError);
                 return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
             }
             Ok((upstream, Posted::Stream(stream))) => (upstream, stream),
@@ -105,6 +116,8 @@ impl Proxy {
             upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
             caller: caller.cloned(),
             metrics: self.metrics.clone(),
+            observed: observed.defer(),
+            awaiting_client: None,
         };
         // NB: an upstream that answered with SSE gets SSE downstream too, even
         // for a lone response: the client sees the framing the server chose.
@@ -121,6 +134,7 @@ impl Proxy {
                     Step::Done(None) => return,
                 };
                 let is_final = matches!(message, Message::Response(_));
+                relay.sending(&message);
                 if tx
                     .send(sse::message_event(&message.encode()))
                     .await
@@ -336,6 +350,10 @@ struct Relay {
     /// The caller the exchange is made for.
     caller: Option<Token>,
     metrics: Arc<Metrics>,
+    /// The client request, counted when its response goes down.
+    observed: Observed,
+    /// Raised while a request of the toolkit waits for the client's answer.
+    awaiting_client: Option<GaugeGuard>,
 }
 
 enum Step {
@@ -346,10 +364,27 @@ enum Step {
 }
 
 impl Relay {
+    /// `message` goes down to the client.
+    fn sending(&mut self, message: &Message) {
+        match message {
+            Message::Response(_) => {
+                self.observed.finish_with(message);
+                self.awaiting_client = None;
+            }
+            Message::Request(_) => {
+                self.awaiting_client = Some(self.metrics.client_request_relayed());
+            }
+            // NB: like the upstream stream's own `awaiting_client`, the wait
+            // ends with the next message from the toolkit.
+            Message::Notification(_) => self.awaiting_client = None,
+        }
+    }
+
     /// The exchange failed: count it and answer the client with `error`.
-    fn failed(&self, error: &ClientError) -> Step {
+    fn failed(&mut self, error: &ClientError) -> Step {
         self.metrics
             .toolkit_failed(&self.toolkit.name, Operation::Request);
+        self.observed.set_outcome(Outcome::of_client_error(error));
         Step::Done(Some(error_response(
             self.id.clone(),
             upstream_error(&self.toolkit.name, error),

@@ -13,6 +13,7 @@ use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
 use crate::mcp::method::{Form, Target};
+use crate::metrics::Observed;
 use crate::principal::Principal;
 
 /// Why [`Proxy::claim`] refused a name.
@@ -32,10 +33,11 @@ impl Proxy {
         mut request: Request,
         key: &str,
         target: Target,
+        observed: &mut Observed,
     ) -> Reply {
         let params = request.params.as_mut().and_then(Value::as_object_mut);
         match self.claim(&call.principal, params, key, target) {
-            Ok(toolkit) => self.forward(call, method, toolkit, request).await,
+            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
             Err(refusal) => refusal.reply(request, target.noun()),
         }
     }
@@ -46,6 +48,7 @@ impl Proxy {
         call: &Call,
         method: &'static Method,
         mut request: Request,
+        observed: &mut Observed,
     ) -> Reply {
         let reference = request
             .params
@@ -61,7 +64,7 @@ impl Proxy {
             _ => ("uri", Target::Resource),
         };
         match self.claim(&call.principal, Some(reference), key, target) {
-            Ok(toolkit) => self.forward(call, method, toolkit, request).await,
+            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
             Err(refusal) => refusal.reply(request, "reference"),
         }
     }

@@ -7,6 +7,7 @@ use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 
 use super::ProxyError;
 use crate::cache::ListingScope;
+use crate::metrics::Metrics;
 use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
 
 /// One toolkit of a proxy.
@@ -25,7 +26,11 @@ pub struct Toolkit {
 }
 
 impl Toolkit {
-    pub(super) fn new(plan: &ToolkitPlan, http: &HttpClient) -> Result<Self, ProxyError> {
+    pub(super) fn new(
+        plan: &ToolkitPlan,
+        http: &HttpClient,
+        metrics: &Metrics,
+    ) -> Result<Self, ProxyError> {
         let uri = plan
             .server
             .as_str()
@@ -41,16 +46,19 @@ impl Toolkit {
         } else {
             HttpClient::for_egress(&plan.egress, &plan.name)
         };
+        let name: Arc<str> = plan.name.as_str().into();
+        let client = ToolkitClient::new(uri, plan.timeout, http, credentials)
+            .with_limits(
+                &plan.name,
+                plan.max_concurrent_requests,
+                plan.rate_limit,
+                plan.circuit_breaker,
+            )
+            .with_retries(plan.retries)
+            .observed_as(name.clone(), metrics.upstream_round_trips(&name));
         Ok(Self {
-            name: plan.name.as_str().into(),
-            client: ToolkitClient::new(uri, plan.timeout, http, credentials)
-                .with_limits(
-                    &plan.name,
-                    plan.max_concurrent_requests,
-                    plan.rate_limit,
-                    plan.circuit_breaker,
-                )
-                .with_retries(plan.retries),
+            name,
+            client,
             access: plan.access.clone(),
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
@@ -78,6 +86,6 @@ impl Toolkit {
             circuit_breaker: None,
             retries: None,
         };
-        Self::new(&plan, &HttpClient::new()).expect("valid plan")
+        Self::new(&plan, &HttpClient::new(), &Metrics::default()).expect("valid plan")
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn answer(
             let mut resp = http::Response::new(Body::full(text));
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
+                HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
             );
             resp
         }

@@ -13,9 +13,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use mcpgw_config::ListenerPlan;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{Inner, StartError, admin};
 use crate::north::Body;
+use crate::telemetry;
 
 pub(super) async fn bind(listener: &ListenerPlan) -> Result<TcpListener, StartError> {
     let addr = format!("{}:{}", listener.host, listener.port);
@@ -85,7 +87,16 @@ impl Router {
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let snapshot = self.inner.snapshot();
         if let Some(endpoint) = snapshot.find(self.index, req.uri().path()) {
-            return endpoint.handle(req).await;
+            let mut resp = if telemetry::enabled() {
+                let span = telemetry::server_span(req.headers());
+                endpoint.handle(req).instrument(span).await
+            } else {
+                endpoint.handle(req).await
+            };
+            if let Body::Stream(_, _, open) = resp.body_mut() {
+                *open = Some(self.inner.metrics.sse_stream_opened());
+            }
+            return resp;
         }
         admin::answer(
             &self.inner,

@@ -159,6 +159,12 @@ impl Inner {
         if !old.same_listeners(plan) {
             return Err(ReloadError::Listeners);
         }
+        if old.plan.telemetry != plan.telemetry {
+            // NB: the exporter is installed once, with the process's tracing subscriber.
+            tracing::warn!(
+                "the config's telemetry changed: it takes effect when the data plane restarts"
+            );
+        }
         let new = Arc::new(Snapshot::build(
             plan,
             sha256,

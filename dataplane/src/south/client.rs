@@ -3,10 +3,13 @@
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::Uri;
 use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
+use prometheus_client::metrics::histogram::Histogram;
+use tracing::Instrument;
 
 use super::credentials::UpstreamCredentials;
 use super::error::ClientError;
@@ -18,6 +21,7 @@ use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
 use super::upstream::{PostReply, SessionHeaders, Upstream};
 use crate::jsonrpc::Message;
+use crate::telemetry;
 
 /// The client of one toolkit.
 #[derive(Clone, Debug)]
@@ -26,6 +30,9 @@ pub struct ToolkitClient {
     policy: Policy,
     /// Retries of requests that are safe to repeat; `None`: none.
     retries: Option<RetryPlan>,
+    /// The toolkit's name and where the time until each reply starts is
+    /// observed, when it is observed.
+    observed: Option<(Arc<str>, Histogram)>,
 }
 
 impl ToolkitClient {
@@ -40,7 +47,15 @@ impl ToolkitClient {
             upstream: Upstream::Http(HttpUpstream::new(endpoint, http, credentials)),
             policy: Policy::new(timeout),
             retries: None,
+            observed: None,
         }
+    }
+
+    /// Observe the time until each reply starts in `round_trips`, and trace
+    /// each exchange (when tracing is on) as one with toolkit `name`.
+    pub fn observed_as(mut self, name: Arc<str>, round_trips: Histogram) -> Self {
+        self.observed = Some((name, round_trips));
+        self
     }
 
     /// This client retrying the requests that are safe to repeat (`None`: no retries).
@@ -103,18 +118,40 @@ impl ToolkitClient {
         }
     }
 
-    /// [`Self::post`], one try.
+    /// [`Self::post`], one try: admitted by the toolkit's limits (requests
+    /// only), then observed and traced as one exchange.
     async fn post_once(
         &self,
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
-        let sent = self.upstream.send(session, message);
+        let exchange = async {
+            let started = Instant::now();
+            let sent = self
+                .policy
+                .run(Step::Reply, self.upstream.send(session, message));
+            let reply = match &self.observed {
+                Some((name, _)) if telemetry::enabled() => {
+                    let method = match message {
+                        Message::Request(r) => Some(r.method.as_str()),
+                        Message::Notification(n) => Some(n.method.as_str()),
+                        Message::Response(_) => None,
+                    };
+                    sent.instrument(telemetry::upstream_span(name, method))
+                        .await
+                }
+                _ => sent.await,
+            };
+            if let Some((_, histogram)) = &self.observed {
+                histogram.observe(started.elapsed().as_secs_f64());
+            }
+            reply
+        };
         match self.policy.limits() {
             Some(limits) if matches!(message, Message::Request(_)) => {
-                limited(limits, self.policy.run(Step::Reply, sent)).await
+                limited(limits, exchange).await
             }
-            _ => self.policy.run(Step::Reply, sent).await,
+            _ => exchange.await,
         }
     }
 

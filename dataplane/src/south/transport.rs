@@ -154,6 +154,7 @@ impl HttpUpstream {
         body: Bytes,
     ) -> Result<Posted, ClientError> {
         mcp::set_post_headers(&mut headers);
+        crate::telemetry::inject(&mut headers);
         let resp = self.request(Method::POST, headers, body).await?;
         if resp.status() == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);

@@ -108,21 +108,55 @@ async fn metrics_count_reconciles_errors_and_leadership() {
         .reconciled("McpToolkit", Outcome::Error("render"));
     let (status, content_type, body) = admin.call(Method::GET, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(content_type, "text/plain; version=0.0.4");
-    let samples: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let mut samples: Vec<&str> = body.lines().filter(|l| !l.starts_with('#')).collect();
+    samples.sort_unstable();
     assert_eq!(
         samples,
         [
+            r#"mcpgw_operator_leader 1"#,
+            r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="apply"} 1"#,
+            r#"mcpgw_operator_reconcile_errors_total{kind="McpToolkit",reason="render"} 1"#,
             r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="error"} 1"#,
             r#"mcpgw_operator_reconciles_total{kind="McpGateway",result="ok"} 2"#,
             r#"mcpgw_operator_reconciles_total{kind="McpToolkit",result="error"} 1"#,
-            r#"mcpgw_operator_reconcile_errors_total{kind="McpGateway",reason="apply"} 1"#,
-            r#"mcpgw_operator_reconcile_errors_total{kind="McpToolkit",reason="render"} 1"#,
-            "mcpgw_operator_leader 1",
         ]
     );
-    assert!(body.contains("# TYPE mcpgw_operator_reconciles_total counter\n"));
+    assert!(body.contains("# TYPE mcpgw_operator_reconciles counter\n"));
     assert!(body.contains("# TYPE mcpgw_operator_leader gauge\n"));
+    assert!(body.ends_with("# EOF\n"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconcile_durations_are_observed_per_kind_however_the_reconcile_ends() {
+    let state = AdminState::default();
+    {
+        let _timer = state.time_reconcile("McpGateway");
+    }
+    let failed = async {
+        let _timer = state.time_reconcile("McpGateway");
+        Err::<(), ()>(())
+    };
+    assert!(failed.await.is_err());
+    let body = state.render_metrics();
+    let line = |prefix: &str| {
+        body.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} missing from\n{body}"))
+            .to_owned()
+    };
+    assert_eq!(
+        line(r#"mcpgw_operator_reconcile_duration_seconds_count{kind="McpGateway"}"#),
+        r#"mcpgw_operator_reconcile_duration_seconds_count{kind="McpGateway"} 2"#
+    );
+    assert_eq!(
+        line(r#"mcpgw_operator_reconcile_duration_seconds_bucket{le="0.01",kind="McpGateway"}"#),
+        r#"mcpgw_operator_reconcile_duration_seconds_bucket{le="0.01",kind="McpGateway"} 2"#
+    );
+    assert!(body.contains("# TYPE mcpgw_operator_reconcile_duration_seconds histogram\n"));
 }
 
 #[test]
