@@ -662,6 +662,18 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_success_is_checked_for_syntax_not_for_the_range_of_its_numbers() {
+        // JSON allows numbers a `Value` cannot hold: relayed untouched they
+        // reach the client as the upstream wrote them; decoded, they fail.
+        let input = br#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"x":1e400}}"#;
+        let raw = RawSuccess::peek(input).expect("well-formed JSON");
+        assert!(
+            matches!(Message::decode(input), Err(DecodeError::Parse(e)) if e.starts_with("number out of range"))
+        );
+        assert!(raw.into_message(input).is_err());
+    }
+
+    #[test]
     fn anything_but_a_plain_success_response_is_left_to_the_full_decode() {
         for input in [
             &br#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}"#[..],
