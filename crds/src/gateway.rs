@@ -127,6 +127,31 @@ pub struct McpGatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ListingCache")]
     pub listing_cache: Option<ListingCache>,
+    /// Where the data plane sends its traces (a span per client request, a child per
+    /// upstream exchange, W3C `traceparent` to upstreams), rendered into the config's
+    /// `telemetry` section. Left out: no traces. Metrics need nothing here: they are
+    /// scraped from `/metrics` on the listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Telemetry")]
+    pub telemetry: Option<Telemetry>,
+}
+
+/// Where a gateway exports traces.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Telemetry {
+    /// The base URL of an OpenTelemetry collector's OTLP/HTTP receiver, e.g.
+    /// `http://otel-collector.observability:4318`. Spans are posted as protobuf to
+    /// `<otlpEndpoint>/v1/traces` unless `tracesPath` says otherwise.
+    #[schemars(length(min = 1, max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/]+')")
+        .message("must be an http:// or https:// URL"))]
+    pub otlp_endpoint: String,
+    /// The path traces are posted to, replacing `/v1/traces`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("must start with /"))]
+    pub traces_path: Option<String>,
 }
 
 /// The listing cache of a gateway.
@@ -183,6 +208,7 @@ impl Default for McpGatewaySpec {
             service_type: ServiceType::default(),
             auth: None,
             listing_cache: None,
+            telemetry: None,
         }
     }
 }

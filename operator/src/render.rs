@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kube::ResourceExt;
-use mcpgw_config::model::IsoDuration;
+use mcpgw_config::model::{self, IsoDuration};
 use mcpgw_config::model::{
     Authorization, CacheOptions, Config, HttpRoute, HttpServer, McpClient, McpProxy, McpProxyRoute,
     McpServer, Store, StoreOptions, StoreType, TcpServer, ToolkitCondition,
@@ -479,6 +479,8 @@ fn client_binding(toolkit: &str) -> String {
 
 /// The store of `spec.listingCache`.
 const CACHE_STORE: &str = "cache";
+/// The name of the config's one exporter.
+const OTLP_EXPORTER: &str = "otlp";
 
 /// The gateway's proxy: its routes, and the listing cache when the spec asks for one.
 fn proxy(spec: &McpGatewaySpec, routes: Vec<McpProxyRoute>) -> McpProxy {
@@ -514,6 +516,7 @@ fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
     sorted.sort_by(|a, b| a.0.spec.toolkit.cmp(&b.0.spec.toolkit));
     let routes = sorted.iter().map(|(toolkit, _)| route(toolkit)).collect();
     let mut config = north_chain(gateway, routes);
+    config.telemetry = spec.telemetry.as_ref().map(telemetry);
     if let Some(cache) = &spec.listing_cache {
         config
             .stores
@@ -523,6 +526,26 @@ fn binding_config(gateway: &McpGateway, toolkits: &[Candidate<'_>]) -> Config {
         config = with_toolkit_client(config, toolkit, url);
     }
     config
+}
+
+/// The config's `telemetry`: one OTLP/HTTP exporter of traces to the gateway's collector.
+fn telemetry(spec: &mcpgw_crds::Telemetry) -> model::Telemetry {
+    let exporter = model::Exporter {
+        exporter_type: model::ExporterType::Otlp,
+        options: model::OtlpOptions {
+            signals: None,
+            endpoint: model::OtlpEndpoint {
+                protocol: None,
+                location: spec.otlp_endpoint.clone(),
+                overrides: spec.traces_path.clone().map(|traces| model::OtlpOverrides {
+                    traces: Some(traces),
+                }),
+            },
+        },
+    };
+    model::Telemetry {
+        exporters: [(OTLP_EXPORTER.to_owned(), exporter)].into_iter().collect(),
+    }
 }
 
 /// The config named after the gateway, with its guard and the north chain:

@@ -144,6 +144,35 @@ fn a_listing_cache_renders_a_memory_store_and_the_proxys_cache() {
 }
 
 #[test]
+fn telemetry_renders_one_otlp_exporter_of_traces() {
+    let traced = |path: Option<&str>| {
+        let mut g = gateway("demo");
+        g.spec.telemetry = Some(mcpgw_crds::Telemetry {
+            otlp_endpoint: "http://otel-collector.observability:4318".into(),
+            traces_path: path.map(str::to_owned),
+        });
+        let r = run(&g, &demo_toolkits());
+        let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
+        plan.telemetry
+            .map(|t| (t.exporter, t.traces_endpoint.to_string()))
+    };
+    assert_eq!(
+        traced(None),
+        Some((
+            "otlp".to_owned(),
+            "http://otel-collector.observability:4318/v1/traces".to_owned()
+        ))
+    );
+    assert_eq!(
+        traced(Some("/otlp/spans")).map(|(_, url)| url),
+        Some("http://otel-collector.observability:4318/otlp/spans".to_owned())
+    );
+    let untraced = run(&gateway("demo"), &demo_toolkits());
+    let plan = mcpgw_config::compile_yaml(&untraced.config.expect("a config").yaml).expect("compiles");
+    assert_eq!(plan.telemetry, None);
+}
+
+#[test]
 fn a_toolkit_added_or_removed_changes_the_config() {
     let mut three = demo_toolkits();
     let mut allowed = toolkit(
