@@ -149,7 +149,7 @@ pub struct Telemetry {
     pub otlp_endpoint: String,
     /// The path traces are posted to, replacing `/v1/traces`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(with = "String", length(min = 1, max = 1024))]
     #[x_kube(validation = Rule::new("self.startsWith('/')").message("must start with /"))]
     pub traces_path: Option<String>,
 }

@@ -168,7 +168,8 @@ fn telemetry_renders_one_otlp_exporter_of_traces() {
         Some("http://otel-collector.observability:4318/otlp/spans".to_owned())
     );
     let untraced = run(&gateway("demo"), &demo_toolkits());
-    let plan = mcpgw_config::compile_yaml(&untraced.config.expect("a config").yaml).expect("compiles");
+    let plan =
+        mcpgw_config::compile_yaml(&untraced.config.expect("a config").yaml).expect("compiles");
     assert_eq!(plan.telemetry, None);
 }
 
