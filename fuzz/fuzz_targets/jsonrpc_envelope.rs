@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         // is relayed as it came when nothing in it is renamed.
         Err(DecodeError::Parse(e)) if e.starts_with("number out of range") => return,
         Err(e) => {
-            assert!(peeked.is_none(), "the fast path took what does not decode: {e}");
+            assert!(
+                peeked.is_none(),
+                "the fast path took what does not decode: {e}"
+            );
             return;
         }
     };
