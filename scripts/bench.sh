@@ -167,22 +167,21 @@ measure() {
   echo "path=$path conns=$conns cpu_us=$((after - before)) ${line#MCPGW_WRK }" >>"$out_file"
 }
 
-for conns in $connections; do
-  log "$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
-  for path in $paths; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
-  for ((round = 1; round <= rounds; round++)); do
-    for path in $paths; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
-  done
-done
-
-if [[ -n "$tls_paths" ]]; then
-  for conns in ${MCPGW_BENCH_TLS_CONNECTIONS:-16}; do
-    log "TLS, $conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
-    for path in $tls_paths; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
+# Interleaved rounds: a label, the paths, the connection counts.
+rounds_of() {
+  local label="$1" these="$2" conns path round
+  for conns in $3; do
+    log "$label$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
+    for path in $these; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
     for ((round = 1; round <= rounds; round++)); do
-      for path in $tls_paths; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
+      for path in $these; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
     done
   done
+}
+
+rounds_of "" "$paths" "$connections"
+if [[ -n "$tls_paths" ]]; then
+  rounds_of "TLS, " "$tls_paths" "${MCPGW_BENCH_TLS_CONNECTIONS:-16}"
 fi
 
 python3 bench/report.py "$run_dir/all.txt" "$run_dir/idle.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
