@@ -625,35 +625,25 @@ fn with_toolkit_client(mut config: Config, toolkit: &McpToolkit, url: &str) -> C
     // NB: the API server keeps these in range; a negative one becomes 0, which the
     // config refuses in its own words rather than dropping the limit.
     let count = |n: i32| u32::try_from(n).unwrap_or(0);
-    client.options.max_concurrent_requests = toolkit.spec.max_concurrent_requests.map(count);
-    client.options.rate_limit =
-        toolkit
-            .spec
-            .rate_limit
-            .as_ref()
-            .map(|rate| mcpgw_config::model::RateLimit {
-                requests: count(rate.requests),
-                per: rate.per.as_deref().and_then(|d| d.parse().ok()),
-            });
+    // NB: as for the timeout, the API server's rules refuse what would not parse.
+    let duration = |d: &Option<String>| d.as_deref().and_then(|d| d.parse().ok());
+    let spec = &toolkit.spec;
+    client.options.max_concurrent_requests = spec.max_concurrent_requests.map(count);
+    client.options.rate_limit = spec.rate_limit.as_ref().map(|rate| model::RateLimit {
+        requests: count(rate.requests),
+        per: duration(&rate.per),
+    });
     client.options.circuit_breaker =
-        toolkit
-            .spec
-            .circuit_breaker
+        spec.circuit_breaker
             .as_ref()
-            .map(|breaker| mcpgw_config::model::CircuitBreaker {
+            .map(|breaker| model::CircuitBreaker {
                 failures: breaker.failures.map(count),
-                // NB: as for the timeout, the API server's rule refuses what would not parse.
-                cool_down: breaker.cool_down.as_deref().and_then(|d| d.parse().ok()),
+                cool_down: duration(&breaker.cool_down),
             });
-    client.options.retries =
-        toolkit
-            .spec
-            .retries
-            .as_ref()
-            .map(|retries| mcpgw_config::model::Retries {
-                attempts: count(retries.attempts),
-                backoff: retries.backoff.as_deref().and_then(|d| d.parse().ok()),
-            });
+    client.options.retries = spec.retries.as_ref().map(|retries| model::Retries {
+        attempts: count(retries.attempts),
+        backoff: duration(&retries.backoff),
+    });
     if toolkit.spec.forward_caller_token {
         client
             .options

@@ -53,7 +53,9 @@ pub enum JsonReply {
 }
 
 impl JsonReply {
-    /// Read `body`: malformed JSON-RPC is refused here, as before any relaying.
+    /// Read `body`: what is not JSON-RPC is refused here, before any relaying. A
+    /// success response's result is only checked to be well-formed JSON; one a
+    /// `Value` cannot hold (a number like `1e400`) fails when it is built.
     pub fn read(body: Bytes) -> Result<Self, ProtocolError> {
         if let Some(success) = RawSuccess::peek(&body) {
             return Ok(Self::Success { body, success });

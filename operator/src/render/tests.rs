@@ -65,6 +65,12 @@ fn run(gateway: &McpGateway, toolkits: &[McpToolkit]) -> Rendered {
     })
 }
 
+/// The plan the data plane compiles from the rendered config.
+fn plan_of(rendered: Rendered) -> mcpgw_config::Plan {
+    let config = rendered.config.expect("a config");
+    mcpgw_config::compile_yaml(&config.yaml).expect("compiles")
+}
+
 /// Compare with (or, on request, rewrite) `golden/<name>.yaml`, and check the
 /// data plane's own parser accepts it.
 fn golden(name: &str, rendered: &Rendered) {
@@ -131,7 +137,7 @@ fn a_listing_cache_renders_a_memory_store_and_the_proxys_cache() {
     });
     let r = run(&cached, &demo_toolkits());
     golden("cache", &r);
-    let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
+    let plan = plan_of(r);
     let cache = plan.listeners[0].routes[0].endpoint.proxy.cache.clone();
     assert_eq!(
         cache,
@@ -152,7 +158,7 @@ fn telemetry_renders_one_otlp_exporter_of_traces() {
             traces_path: path.map(str::to_owned),
         });
         let r = run(&g, &demo_toolkits());
-        let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
+        let plan = plan_of(r);
         plan.telemetry
             .map(|t| (t.exporter, t.traces_endpoint.to_string()))
     };
@@ -168,8 +174,7 @@ fn telemetry_renders_one_otlp_exporter_of_traces() {
         Some("http://otel-collector.observability:4318/otlp/spans".to_owned())
     );
     let untraced = run(&gateway("demo"), &demo_toolkits());
-    let plan =
-        mcpgw_config::compile_yaml(&untraced.config.expect("a config").yaml).expect("compiles");
+    let plan = plan_of(untraced);
     assert_eq!(plan.telemetry, None);
 }
 

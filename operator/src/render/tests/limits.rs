@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
+use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan, ToolkitPlan};
 use mcpgw_crds::{CircuitBreaker, RateLimit, Retries};
 
 use super::*;
@@ -18,6 +18,16 @@ fn limited(limit: impl Fn(&mut McpToolkit)) -> Rendered {
         }
     }
     run(&gateway("demo"), &toolkits)
+}
+
+/// The toolkits the data plane compiles from the rendered config.
+fn served(r: Rendered) -> Vec<ToolkitPlan> {
+    let plan = plan_of(r);
+    plan.listeners[0].routes[0].endpoint.proxy.toolkits.clone()
+}
+
+fn named<'a>(toolkits: &'a [ToolkitPlan], name: &str) -> &'a ToolkitPlan {
+    toolkits.iter().find(|t| t.name == name).expect("served")
 }
 
 #[test]
@@ -38,12 +48,8 @@ fn limits_reach_the_toolkits_mcp_client() {
         });
     });
     assert_all_accepted_and_resolved(&r);
-    let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
-    let toolkits = &plan.listeners[0].routes[0].endpoint.proxy.toolkits;
-    let everything = toolkits
-        .iter()
-        .find(|t| t.name == "everything")
-        .expect("served");
+    let toolkits = served(r);
+    let everything = named(&toolkits, "everything");
     assert_eq!(everything.max_concurrent_requests, Some(8));
     assert_eq!(
         everything.rate_limit,
@@ -66,7 +72,7 @@ fn limits_reach_the_toolkits_mcp_client() {
             backoff: Duration::from_millis(200),
         })
     );
-    let time = toolkits.iter().find(|t| t.name == "time").expect("served");
+    let time = named(&toolkits, "time");
     assert_eq!(
         (time.max_concurrent_requests, time.circuit_breaker),
         (None, None)
@@ -76,12 +82,7 @@ fn limits_reach_the_toolkits_mcp_client() {
 #[test]
 fn an_empty_circuit_breaker_renders_the_defaults() {
     let r = limited(|t| t.spec.circuit_breaker = Some(CircuitBreaker::default()));
-    let plan = mcpgw_config::compile_yaml(&r.config.expect("a config").yaml).expect("compiles");
-    let toolkits = &plan.listeners[0].routes[0].endpoint.proxy.toolkits;
-    let everything = toolkits
-        .iter()
-        .find(|t| t.name == "everything")
-        .expect("served");
+    let everything = named(&served(r), "everything").clone();
     assert_eq!(
         everything.circuit_breaker,
         Some(CircuitBreakerPlan {
