@@ -662,7 +662,7 @@ mod tests {
     }
 
     #[test]
-    fn a_raw_success_is_checked_for_syntax_not_for_the_range_of_its_numbers() {
+    fn a_raw_success_is_checked_for_syntax_not_for_number_ranges_or_escapes() {
         // JSON allows numbers a `Value` cannot hold: relayed untouched they
         // reach the client as the upstream wrote them; decoded, they fail.
         let input = br#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"x":1e400}}"#;
@@ -671,6 +671,11 @@ mod tests {
             matches!(Message::decode(input), Err(DecodeError::Parse(e)) if e.starts_with("number out of range"))
         );
         assert!(raw.into_message(input).is_err());
+        // Nor the escapes in its strings: a lone surrogate is well-formed to the
+        // peek and refused by the decode (the relay decodes any result with `\u`).
+        let input = br#"{"jsonrpc":"2.0","id":1,"result":{"text":"\uDBBF2"}}"#;
+        assert!(RawSuccess::peek(input).is_some());
+        assert!(Message::decode(input).is_err());
     }
 
     #[test]

@@ -18,9 +18,15 @@ fuzz_target!(|data: &[u8]| {
         // numbers: JSON allows 1e400, which a `Value` cannot hold. Such a result
         // is relayed as it came when nothing in it is renamed.
         Err(DecodeError::Parse(e)) if e.starts_with("number out of range") => return,
+        // NB: nor the escapes in its strings (a lone surrogate such as
+        // "\uDBBF"). A result with a `\u` escape is never relayed as it came
+        // (renaming cannot judge it from its text): it is decoded, and refused
+        // as before.
         Err(e) => {
+            let escaped =
+                |raw: &RawSuccess| data[raw.result.clone()].windows(2).any(|w| w == b"\\u");
             assert!(
-                peeked.is_none(),
+                peeked.as_ref().is_none_or(escaped),
                 "the fast path took what does not decode: {e}"
             );
             return;
