@@ -135,17 +135,21 @@ impl UpstreamSlot {
         caller: Option<&Token>,
         message: &Message,
     ) -> Result<(Arc<UpstreamSession>, PostReply), ClientError> {
-        let session = self.get(client, hello, caller).await?;
-        match client.post(session.headers(caller), message).await {
-            Err(ClientError::SessionExpired) => {
-                tracing::info!("upstream session expired; re-initializing");
-                self.invalidate(&session);
-                let session = self.get(client, hello, caller).await?;
-                let reply = client.post(session.headers(caller), message).await?;
-                Ok((session, reply))
+        // NB: one await of each future, in a loop, rather than a second
+        // copy for the retry: each await site of a future type takes room
+        // in this future, which the relay holds and moves.
+        let mut renewed = false;
+        loop {
+            let session = self.get(client, hello, caller).await?;
+            match client.post(session.headers(caller), message).await {
+                Err(ClientError::SessionExpired) if !renewed => {
+                    tracing::info!("upstream session expired; re-initializing");
+                    self.invalidate(&session);
+                    renewed = true;
+                }
+                Err(e) => return Err(e),
+                Ok(reply) => return Ok((session, reply)),
             }
-            Err(e) => Err(e),
-            Ok(reply) => Ok((session, reply)),
         }
     }
 

@@ -69,29 +69,31 @@ impl HttpUpstream {
         message: &Message,
     ) -> Result<PostReply, ClientError> {
         let headers = self.headers(session)?;
-        let posted = self.post(headers, session.session_id.is_some(), message.encode());
-        Ok(match posted.await? {
-            Posted::Accepted => PostReply::Accepted,
-            Posted::Json { session_id, reply } => PostReply::Json { session_id, reply },
-            Posted::Events { session_id, body } => {
-                let want = match message {
-                    Message::Request(r) => Some(r.id.clone()),
-                    _ => None,
-                };
-                let resume = StreamSession {
-                    session_id: session_id
-                        .clone()
-                        .or_else(|| session.session_id.map(str::to_owned)),
-                    protocol_version: session.protocol_version.map(str::to_owned),
-                    caller: session.caller.cloned(),
-                };
-                let stream = MessageStream::response(body, want, resume);
-                PostReply::Stream {
-                    session_id,
-                    stream: Box::new(stream),
+        let in_session = session.session_id.is_some();
+        Ok(
+            match self.post(headers, in_session, message.encode()).await? {
+                Posted::Accepted => PostReply::Accepted,
+                Posted::Json { session_id, reply } => PostReply::Json { session_id, reply },
+                Posted::Events { session_id, body } => {
+                    let want = match message {
+                        Message::Request(r) => Some(r.id.clone()),
+                        _ => None,
+                    };
+                    let resume = StreamSession {
+                        session_id: session_id
+                            .clone()
+                            .or_else(|| session.session_id.map(str::to_owned)),
+                        protocol_version: session.protocol_version.map(str::to_owned),
+                        caller: session.caller.cloned(),
+                    };
+                    let stream = MessageStream::response(body, want, resume);
+                    PostReply::Stream {
+                        session_id,
+                        stream: Box::new(stream),
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Open the standalone GET stream. `Ok(None)` when the upstream offers none (405).
