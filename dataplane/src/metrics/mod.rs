@@ -18,7 +18,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use request::{DurationLabels, Names};
+use request::{DurationLabels, SeriesCache};
 pub use request::{MAX_NAME_LEN, MAX_NAMES_PER_TOOLKIT, Observed, Outcome, RequestLabels};
 
 /// The media type of [`Metrics::render`]'s text.
@@ -156,7 +156,9 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<DurationLabels, Histogram, fn() -> Histogram>,
     upstream_duration: Family<ToolkitLabels, Histogram, fn() -> Histogram>,
-    names: Names,
+    series: SeriesCache,
+    /// The toolkit label of requests that go to no single toolkit.
+    no_toolkit: Arc<str>,
 }
 
 impl Default for Metrics {
@@ -259,7 +261,8 @@ impl Metrics {
             requests,
             request_duration,
             upstream_duration,
-            names: Names::default(),
+            series: SeriesCache::default(),
+            no_toolkit: Arc::from(""),
         }
     }
 
