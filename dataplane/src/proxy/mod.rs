@@ -7,6 +7,7 @@
 
 mod access;
 mod changes;
+mod discover;
 mod elicit;
 mod handshake;
 mod list;

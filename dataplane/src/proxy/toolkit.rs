@@ -8,7 +8,7 @@ use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 use super::ProxyError;
 use crate::cache::ListingScope;
 use crate::metrics::Metrics;
-use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
+use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials, UpstreamPool};
 
 /// One toolkit of a proxy.
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct Toolkit {
     pub(super) plan: ToolkitPlan,
     /// Its identity in the listing cache (a fresh one per plan).
     pub(super) listing: ListingScope,
+    /// Upstream sessions kept for clients without a session (2026-07-28).
+    pub stateless: UpstreamPool,
 }
 
 impl Toolkit {
@@ -63,6 +65,7 @@ impl Toolkit {
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
             listing: ListingScope::default(),
+            stateless: UpstreamPool::default(),
         })
     }
 

@@ -14,6 +14,7 @@ mod error;
 mod http;
 mod limits;
 mod policy;
+mod pool;
 mod retry;
 mod session;
 mod stream;
@@ -28,6 +29,7 @@ pub use error::{
     Unclassified,
 };
 pub use http::{HttpClient, read_limited};
+pub use pool::{PoolKey, UpstreamPool};
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;
 pub use upstream::{JsonReply, PostReply, SessionHeaders};
