@@ -22,6 +22,12 @@ impl Proxy {
         })
     }
 
+    /// Each toolkit with the protocol eras its upstream was found to speak
+    /// (for `/readyz`).
+    pub fn toolkit_eras(&self) -> impl Iterator<Item = (&str, Value)> {
+        self.toolkits.iter().map(|t| (&*t.name, t.eras()))
+    }
+
     /// The `DiscoverResult` for `call` (without `resultType` and caching
     /// hints, which the edge stamps on every result), after at most `bound`.
     /// Fails as `initialize` does: only when no toolkit answers.

@@ -8,7 +8,7 @@ use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 use super::ProxyError;
 use crate::cache::ListingScope;
 use crate::metrics::Metrics;
-use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials, UpstreamPool};
+use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials, UpstreamEra, UpstreamPool};
 
 /// One toolkit of a proxy.
 #[derive(Debug)]
@@ -57,7 +57,8 @@ impl Toolkit {
                 plan.circuit_breaker,
             )
             .with_retries(plan.retries)
-            .observed_as(name.clone(), metrics.upstream_round_trips(&name));
+            .observed_as(name.clone(), metrics.upstream_round_trips(&name))
+            .reporting_era(metrics.toolkit_eras(&name));
         Ok(Self {
             name,
             client,
@@ -67,6 +68,19 @@ impl Toolkit {
             listing: ListingScope::default(),
             stateless: UpstreamPool::default(),
         })
+    }
+
+    /// The protocol eras the toolkit's upstream was found to speak, as
+    /// `/readyz` shows them: `{"2025": true, "2026-07-28": false}` (an era not
+    /// tried yet is left out).
+    pub fn eras(&self) -> serde_json::Value {
+        let mut found = serde_json::Map::new();
+        for era in UpstreamEra::ALL {
+            if let Some(speaks) = self.client.speaks(era) {
+                found.insert(era.label().into(), speaks.into());
+            }
+        }
+        serde_json::Value::Object(found)
     }
 
     /// A toolkit at an unreachable address with these routes, for unit tests.

@@ -10,6 +10,7 @@
 
 mod client;
 mod credentials;
+mod discover;
 mod error;
 mod http;
 mod limits;
@@ -24,6 +25,7 @@ mod upstream;
 
 pub use client::ToolkitClient;
 pub use credentials::{CredentialError, UpstreamCredentials};
+pub use discover::UpstreamEra;
 pub use error::{
     ClientError, FileFailure, FileProblem, ProtocolError, TlsFailure, TlsFile, TransportError,
     Unclassified,

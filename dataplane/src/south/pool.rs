@@ -122,7 +122,8 @@ fn unused(slot: &Arc<UpstreamSlot>) -> bool {
 
 /// DELETE a dropped upstream session in the background (best effort).
 fn end(slot: Arc<UpstreamSlot>, client: ToolkitClient) {
-    let Some(session) = slot.take() else {
+    // NB: an upstream of the 2026-07-28 era (no session id) has nothing to end.
+    let Some(session) = slot.take().filter(|s| s.id.is_some()) else {
         return;
     };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {

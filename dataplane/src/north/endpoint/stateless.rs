@@ -125,20 +125,14 @@ fn check(request: &Request, headers: &HeaderMap) -> std::result::Result<Envelope
     Ok(envelope)
 }
 
-/// What the gateway tells each toolkit of a stateless client when it opens
-/// the upstream session the client's requests go through: a 2025 version,
-/// and the client's capabilities without those the gateway cannot relay to
-/// it yet (requests from server to client need a stream to travel on).
-fn upstream_hello(envelope: Envelope) -> Hello {
-    let mut capabilities = envelope.client_capabilities;
-    if let Some(caps) = capabilities.as_object_mut() {
-        for relayed in ["elicitation", "sampling", "roots", "tasks", "extensions"] {
-            caps.remove(relayed);
-        }
-    }
+/// What the client said of itself, as each toolkit's upstream session (or
+/// each request to a 2026-07-28 toolkit) replays it: the toolkit's client
+/// declares to each upstream what can cross between the eras (see
+/// `south::discover::declared_capabilities`).
+fn client_hello(envelope: Envelope) -> Hello {
     Hello {
-        protocol_version: mcp::LATEST_VERSION.to_owned(),
-        capabilities,
+        protocol_version: era::MODERN_VERSION.to_owned(),
+        capabilities: envelope.client_capabilities,
         client_info: envelope
             .client_info
             .unwrap_or_else(|| json!({"name": "unknown", "version": "0"})),
@@ -200,7 +194,7 @@ impl Endpoint {
             principal,
             Era::Stateless,
             era::MODERN_VERSION,
-            Arc::new(upstream_hello(envelope)),
+            Arc::new(client_hello(envelope)),
         );
         let stamp = Stamp {
             server_info: self.proxy.server_info(),
