@@ -2,6 +2,7 @@
 //! rules and sessions, in front of its proxy. Clients of the 2026-07-28 era
 //! (no session) are served by [`stateless`] on the same endpoint.
 
+mod bridge;
 mod stateless;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct Endpoint {
     settings: McpServerPlan,
     /// The guard, when the endpoint has one (`options.authorization`).
     auth: Option<Authenticator>,
+    /// Exchanges of 2026-07-28 clients with 2025 toolkits waiting for the client.
+    bridges: Arc<bridge::Bridges>,
 }
 
 /// Why an endpoint could not be built from its plan.
@@ -78,6 +81,7 @@ impl Endpoint {
         Ok(Self {
             proxy,
             sessions: previous.map_or_else(Arc::default, |p| p.sessions.clone()),
+            bridges: previous.map_or_else(Arc::default, |p| p.bridges.clone()),
             sealer,
             settings,
             auth,

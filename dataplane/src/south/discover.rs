@@ -92,16 +92,24 @@ impl EraMemory {
 }
 
 /// The client capabilities an upstream is told of: the client's own, less
-/// those whose requests the gateway cannot carry between the two eras yet
-/// (elicitation, sampling and roots arrive as server→client requests in the
-/// 2025 era and as `input_required` results in 2026-07-28).
+/// what the gateway cannot carry between the two eras. Elicitation,
+/// sampling and roots cross from a 2025 toolkit to a 2026-07-28 client (the
+/// toolkit's requests become `input_required` results) but not yet the
+/// other way (`input_required` to a 2025 client's stream); tasks and
+/// extensions do not cross.
 pub fn declared_capabilities(hello: &Hello, upstream: UpstreamEra) -> Value {
     let client_modern = era::is_modern(&hello.protocol_version);
-    let same_era = client_modern == (upstream == UpstreamEra::Modern);
+    let upstream_modern = upstream == UpstreamEra::Modern;
     let mut capabilities = hello.capabilities.clone();
-    if !same_era && let Some(caps) = capabilities.as_object_mut() {
-        for relayed in ["elicitation", "sampling", "roots", "tasks", "extensions"] {
-            caps.remove(relayed);
+    if client_modern != upstream_modern
+        && let Some(caps) = capabilities.as_object_mut()
+    {
+        caps.remove("tasks");
+        caps.remove("extensions");
+        if upstream_modern {
+            for requested in ["elicitation", "sampling", "roots"] {
+                caps.remove(requested);
+            }
         }
     }
     capabilities
@@ -253,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn capabilities_cross_to_the_same_era_whole_and_to_the_other_without_relayed_requests() {
+    fn capabilities_cross_whole_except_requests_a_2025_client_cannot_get_from_a_2026_toolkit() {
         let legacy = hello("2025-11-25");
         let modern = hello("2026-07-28");
         assert_eq!(
@@ -270,7 +278,8 @@ mod tests {
         );
         assert_eq!(
             declared_capabilities(&modern, UpstreamEra::Legacy),
-            json!({"experimental": {}})
+            modern.capabilities,
+            "a 2025 toolkit's requests are bridged to a 2026-07-28 client"
         );
     }
 

@@ -13,18 +13,20 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::bridge::{Bridges, STATE_PREFIX, Waiting};
 use super::{Endpoint, Result, accepted, event_stream, json_body, json_response};
 use crate::call::Call;
 use crate::era::stamp::{Stamp, is_cacheable};
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
+use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
-use crate::mcp::method::DISCOVER;
+use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
 use crate::north::headers::{accepts, is_json};
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
-use crate::proxy::{InitializeFailure, Reply};
+use crate::proxy::{BridgeUpstreams, InitializeFailure, Reply};
 use crate::south::Hello;
 use crate::sse;
 
@@ -224,6 +226,38 @@ impl Endpoint {
             era::strip_envelope(params);
         }
         let id = request.id.clone();
+        let named = era::named_param(&request.method)
+            .and_then(|key| request.param_str(key))
+            .map(str::to_owned);
+        let bridge = named.is_some().then(|| Bridge {
+            bridges: self.bridges.clone(),
+            upstreams: self.proxy.bridge_upstreams(&call),
+            owner: principal.identity().map(str::to_owned),
+            method: request.method.clone(),
+            name: named.clone(),
+        });
+        if let Some(state) = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get("requestState"))
+            .and_then(Value::as_str)
+            .filter(|s| s.starts_with(STATE_PREFIX))
+        {
+            let Some(bridge) = bridge else {
+                let error = ErrorObject::new(
+                    code::INVALID_PARAMS,
+                    "requestState of this gateway on a request that cannot carry it",
+                );
+                return Ok(refuse(id, error));
+            };
+            let responses = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("inputResponses"));
+            return Ok(self
+                .resume(state, responses, id, stamp, log_level, bridge)
+                .await);
+        }
         match self.proxy.request(&call, request).await {
             Reply::Message(Message::Response(mut response)) => {
                 if let Ok(result) = response.outcome.as_mut() {
@@ -234,25 +268,111 @@ impl Endpoint {
             Reply::Message(other) => Ok(answer(&other)),
             Reply::Json(bytes) => Ok(json_body(stamp.encoded(&bytes).unwrap_or(bytes))),
             Reply::Stream(frames) => Ok(event_stream(Body::Stream(
-                translate(frames, id, stamp, log_level),
+                translate(frames, id, stamp, log_level, bridge),
                 None,
                 None,
             ))),
             Reply::Challenge(c) => Err(self.challenge(c, headers, principal)),
         }
     }
+
+    /// A client's retry of a request the gateway answered with
+    /// `input_required` for a 2025 toolkit: its input response goes to the
+    /// toolkit under the toolkit's own id, and the toolkit's exchange carries
+    /// on as the answer to this request.
+    async fn resume(
+        &self,
+        state: &str,
+        responses: Option<&Value>,
+        id: RequestId,
+        stamp: Stamp,
+        log_level: Option<u8>,
+        bridge: Bridge,
+    ) -> http::Response<Body> {
+        let owner = bridge.owner.as_deref();
+        let waiting = match self
+            .bridges
+            .take(state, owner, &bridge.method, bridge.name.as_deref())
+        {
+            Ok(waiting) => waiting,
+            Err(unknown) => {
+                return refuse(
+                    id,
+                    ErrorObject::new(code::INVALID_PARAMS, unknown.to_string()),
+                );
+            }
+        };
+        let Some(response) = responses.and_then(|r| r.get(&waiting.key)).cloned() else {
+            // Not answered: asked again (the toolkit still waits).
+            let (key, input_request) = (waiting.key.clone(), waiting.input_request.clone());
+            let token = self.bridges.hold(waiting);
+            let mut result = input_required(&key, input_request, &token);
+            stamp.result(&mut result);
+            return answer(&Message::Response(Response::ok(id, result)));
+        };
+        if let Err(error) = waiting
+            .upstream
+            .answer(waiting.upstream_id.clone(), response)
+            .await
+        {
+            return refuse(id, error);
+        }
+        let bridge = Bridge {
+            upstreams: waiting.upstreams,
+            ..bridge
+        };
+        event_stream(Body::Stream(
+            translate(waiting.frames, id, stamp, log_level, Some(bridge)),
+            None,
+            None,
+        ))
+    }
+}
+
+/// What a stateless request needs to turn a toolkit's server→client request
+/// into an `input_required` result and hold the exchange for the retry.
+struct Bridge {
+    bridges: Arc<Bridges>,
+    upstreams: BridgeUpstreams,
+    owner: Option<String>,
+    method: String,
+    name: Option<String>,
+}
+
+/// The `input_required` result asking the client for `request` under `key`.
+fn input_required(key: &str, request: Value, token: &str) -> Value {
+    json!({
+        "resultType": "input_required",
+        "inputRequests": { key: request },
+        "requestState": token,
+    })
+}
+
+/// A toolkit's server→client request as a 2026-07-28 input request: its
+/// method and params, without what that revision removed (`elicitationId`).
+fn input_request(request: &Request) -> Value {
+    let mut params = request.params.clone().unwrap_or_else(|| json!({}));
+    if ELICIT.is(&request.method)
+        && let Some(obj) = params.as_object_mut()
+    {
+        obj.remove("elicitationId");
+    }
+    json!({"method": request.method, "params": params})
 }
 
 /// The frames a toolkit's exchange sends down, as a client of this era may
-/// receive them: the response stamped; progress, and log messages at the
-/// level the request asked for (none unless it asked); nothing else. A
-/// request from the toolkit to the client cannot travel on this stream: the
-/// exchange ends with an error instead.
+/// receive them: the response stamped (and answering `id`); progress, and
+/// log messages at the level the request asked for (none unless it asked);
+/// nothing else. A request from the toolkit to the client (elicitation,
+/// sampling, `roots/list`) cannot travel on this stream: with a `bridge` it
+/// ends the stream as an `input_required` result and the exchange waits for
+/// the client's retry; without one the exchange ends with an error.
 fn translate(
     mut frames: mpsc::Receiver<Bytes>,
     id: RequestId,
     stamp: Stamp,
     log_level: Option<u8>,
+    mut bridge: Option<Bridge>,
 ) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(32);
     tokio::spawn(async move {
@@ -268,6 +388,8 @@ fn translate(
                     if let Ok(result) = response.outcome.as_mut() {
                         stamp.result(result);
                     }
+                    // NB: after a bridged round the exchange answers the retry.
+                    response.id = Some(id.clone());
                     let encoded = Message::Response(response).encode();
                     (Some(sse::message_event(&encoded)), true)
                 }
@@ -287,6 +409,36 @@ fn translate(
                     (wanted.then_some(frame), false)
                 }
                 Ok(Message::Request(r)) => {
+                    let target = bridge.as_ref().filter(|_| bridgeable(&r)).and_then(|b| {
+                        let (toolkit, upstream_id) = ids::parse_client_bound_id(&r.id)?;
+                        Some((b.upstreams.get(toolkit)?, upstream_id))
+                    });
+                    if let Some((upstream, upstream_id)) = target
+                        && let Some(bridge) = bridge.take()
+                    {
+                        let key = match &r.id {
+                            RequestId::String(s) => s.clone(),
+                            RequestId::Number(n) => n.to_string(),
+                        };
+                        let request = input_request(&r);
+                        let token = bridge.bridges.hold(Waiting {
+                            frames,
+                            upstream,
+                            upstreams: bridge.upstreams,
+                            upstream_id,
+                            key: key.clone(),
+                            input_request: request.clone(),
+                            owner: bridge.owner,
+                            method: bridge.method,
+                            name: bridge.name,
+                            deadline: Bridges::deadline(),
+                        });
+                        let mut result = input_required(&key, request, &token);
+                        stamp.result(&mut result);
+                        let asked = Message::Response(Response::ok(id, result));
+                        let _ = tx.send(sse::message_event(&asked.encode())).await;
+                        return;
+                    }
                     let error = ErrorObject::new(
                         code::INTERNAL_ERROR,
                         format!(
@@ -311,6 +463,13 @@ fn translate(
         }
     });
     rx
+}
+
+/// Whether a toolkit's request to the client can cross as an input request.
+fn bridgeable(request: &Request) -> bool {
+    [&ELICIT, &SAMPLE, &ROOTS_LIST]
+        .iter()
+        .any(|m| m.is(&request.method))
 }
 
 #[cfg(test)]
