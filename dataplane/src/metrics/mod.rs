@@ -122,6 +122,12 @@ struct ToolkitLabels {
     toolkit: Arc<str>,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EraLabels {
+    toolkit: Arc<str>,
+    era: &'static str,
+}
+
 /// One toolkit's listing cache counters: per list, indexed like [`CacheEvent::ALL`].
 type ListingCounters = BTreeMap<&'static str, [Counter; 4]>;
 
@@ -156,6 +162,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<DurationLabels, Histogram, fn() -> Histogram>,
     upstream_duration: Family<ToolkitLabels, Histogram, fn() -> Histogram>,
+    toolkit_eras: Family<EraLabels, Gauge>,
     series: SeriesCache,
     /// The toolkit label of requests that go to no single toolkit.
     no_toolkit: Arc<str>,
@@ -247,6 +254,12 @@ impl Metrics {
             Unit::Seconds,
             upstream_duration.clone(),
         );
+        let toolkit_eras = Family::<EraLabels, Gauge>::default();
+        registry.register(
+            "mcpgw_toolkit_era",
+            "1 for each protocol era a toolkit's upstream was found to speak (2025, 2026-07-28), 0 for one it was found not to",
+            toolkit_eras.clone(),
+        );
         Self {
             registry,
             toolkit_failures,
@@ -261,6 +274,7 @@ impl Metrics {
             requests,
             request_duration,
             upstream_duration,
+            toolkit_eras,
             series: SeriesCache::default(),
             no_toolkit: Arc::from(""),
         }
@@ -352,6 +366,19 @@ impl Metrics {
                 toolkit: toolkit.clone(),
             })
             .clone()
+    }
+
+    /// The gauges of `toolkit`'s protocol eras (the 2025 revisions, 2026-07-28),
+    /// resolved once per toolkit client and set when an era is found.
+    pub fn toolkit_eras(&self, toolkit: &Arc<str>) -> [Gauge; 2] {
+        ["2025", "2026-07-28"].map(|era| {
+            self.toolkit_eras
+                .get_or_create(&EraLabels {
+                    toolkit: toolkit.clone(),
+                    era,
+                })
+                .clone()
+        })
     }
 
     /// An SSE stream opened towards a client; closed when the guard drops.

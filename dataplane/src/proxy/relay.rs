@@ -60,7 +60,7 @@ impl Proxy {
     ) -> Reply {
         let id = request.id.clone();
         let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
-        let slot = call.upstream(&toolkit.name);
+        let slot = call.upstream(&toolkit);
         let caller = call.caller();
         let message = Message::Request(request);
         let posted = tokio::select! {

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use http::Uri;
 use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::credentials::UpstreamCredentials;
+use super::discover::{EraMemory, UpstreamEra};
 use super::error::ClientError;
 use super::http::HttpClient;
 use super::limits::Limits;
@@ -33,6 +35,8 @@ pub struct ToolkitClient {
     /// The toolkit's name and where the time until each reply starts is
     /// observed, when it is observed.
     observed: Option<(Arc<str>, Histogram)>,
+    /// The protocol era the upstream was found to speak.
+    era: Arc<EraMemory>,
 }
 
 impl ToolkitClient {
@@ -48,7 +52,24 @@ impl ToolkitClient {
             policy: Policy::new(timeout),
             retries: None,
             observed: None,
+            era: Arc::default(),
         }
+    }
+
+    /// Report the era found on `gauges` (legacy, modern).
+    pub fn reporting_era(mut self, gauges: [Gauge; 2]) -> Self {
+        self.era = Arc::new(EraMemory::reporting(gauges));
+        self
+    }
+
+    /// Whether the upstream was found to speak `era`; `None` until it was tried.
+    pub fn speaks(&self, era: UpstreamEra) -> Option<bool> {
+        self.era.speaks(era)
+    }
+
+    pub(super) fn remember_era(&self, era: UpstreamEra, speaks: bool) {
+        let name = self.observed.as_ref().map_or("", |(n, _)| &**n);
+        self.era.remember(era, speaks, name);
     }
 
     /// Observe the time until each reply starts in `round_trips`, and trace
