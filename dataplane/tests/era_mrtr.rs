@@ -67,3 +67,66 @@ async fn a_2025_client_answers_a_dual_era_toolkit_in_its_own_era() {
 async fn a_2025_client_answers_a_2026_only_toolkits_multi_round_trip_as_elicitation() {
     greet_through_the_gateway("legacy", true).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_client_in_2026_mode_runs_the_everything_scenario_beside_a_2026_toolkit() {
+    let everything = Peer::start("everything");
+    let time = Peer::start("time-modern");
+    let gw = TestGateway::start(&config(
+        &[("everything", &everything.url()), ("time", &time.url())],
+        false,
+        "",
+    ))
+    .await;
+    let mut cmd = py_client(&gw.url(), "everything__");
+    cmd.args(["--mode", "2026-07-28"]);
+    let out = run(cmd, Duration::from_secs(150)).await;
+    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    println!("{}", serde_json::to_string_pretty(&got).unwrap());
+    assert_eq!(got["negotiated_version"], "2026-07-28", "{got}");
+    let tools = got["tools"].as_array().expect("tools listed");
+    for expected in [
+        "everything__echo",
+        "everything__trigger-elicitation-request",
+        "time__get_current_time",
+    ] {
+        assert!(tools.contains(&json!(expected)), "{expected} in {tools:?}");
+    }
+    let steps: Vec<f64> = got["progress"]["notifications"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|n| n["progress"].as_f64()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        steps,
+        vec![1.0, 2.0, 3.0],
+        "progress on the request's stream: {got}"
+    );
+    let form = &got["elicitation_form"];
+    assert!(
+        form["result_text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Name: Ada"),
+        "form elicitation answered through MRTR: {form}"
+    );
+    let url = &got["elicitation_url"];
+    assert_eq!(url["params"]["mode"], "url", "{url}");
+    assert!(
+        url["result_text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("completed the URL elicitation"),
+        "{url}"
+    );
+    let sampling = &got["sampling"];
+    assert!(
+        sampling["result_text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hello from py_client"),
+        "sampling answered through MRTR: {sampling}"
+    );
+    // NB: -32042 (URL elicitation required) was retired in 2026-07-28; a 2025
+    // toolkit's -32042 reaches the client as the error it is.
+    assert_eq!(got["elicitation_url_error"]["code"], -32042, "{got}");
+}
