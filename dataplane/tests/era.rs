@@ -547,3 +547,38 @@ async fn a_bridged_exchange_continues_only_for_its_own_retry_with_the_answer() {
         (StatusCode::BAD_REQUEST, -32602)
     );
 }
+
+#[tokio::test]
+async fn a_2026_client_closing_its_stream_cancels_the_request_at_a_2025_toolkit() {
+    let mock = Mock::start(mock::server(|_| Answer::SseOpen(vec![]))).await;
+    let gw = TestGateway::start(&config(&[("kit", &mock.url)], false, "")).await;
+    let mut params = json!({"name": "kit__slow", "arguments": {}});
+    params["_meta"] = envelope(MODERN);
+    let body = json!({"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": params});
+    let resp = support::http::open(
+        Method::POST,
+        &gw.url(),
+        &[
+            ("content-type", "application/json"),
+            ("accept", BOTH),
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "kit__slow"),
+        ],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    mock::eventually(&mock, "the call upstream", |seen| {
+        seen.iter().any(|s| s.rpc_method() == Some("tools/call"))
+    })
+    .await;
+    drop(resp);
+    mock::eventually(&mock, "notifications/cancelled for the call", |seen| {
+        seen.iter().any(|s| {
+            s.rpc_method() == Some("notifications/cancelled")
+                && s.body.as_ref().unwrap()["params"]["requestId"] == 41
+        })
+    })
+    .await;
+}

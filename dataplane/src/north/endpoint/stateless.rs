@@ -26,7 +26,7 @@ use crate::north::body::Body;
 use crate::north::headers::{accepts, is_json};
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
-use crate::proxy::{BridgeUpstreams, InitializeFailure, Reply};
+use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, Reply};
 use crate::south::Hello;
 use crate::sse;
 
@@ -234,6 +234,9 @@ impl Endpoint {
             upstreams: self.proxy.bridge_upstreams(&call),
             owner: principal.identity().map(str::to_owned),
             method: request.method.clone(),
+            target: named
+                .as_deref()
+                .and_then(|n| self.proxy.toolkit_named(&request.method, n)),
             name: named.clone(),
         });
         if let Some(state) = request
@@ -337,6 +340,16 @@ struct Bridge {
     owner: Option<String>,
     method: String,
     name: Option<String>,
+    /// The toolkit the name routes to.
+    target: Option<Arc<str>>,
+}
+
+impl Bridge {
+    /// The upstream the request went to (the relay sends it up under the
+    /// client's own id).
+    fn upstream(&self) -> Option<BridgedUpstream> {
+        self.upstreams.get(self.target.as_deref()?)
+    }
 }
 
 /// The `input_required` result asking the client for `request` under `key`.
@@ -376,7 +389,20 @@ fn translate(
 ) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(32);
     tokio::spawn(async move {
-        while let Some(frame) = frames.recv().await {
+        loop {
+            let next = tokio::select! {
+                next = frames.recv() => next,
+                () = tx.closed() => {
+                    // The client closed the stream: in this era, the cancellation.
+                    if let Some(upstream) = bridge.as_ref().and_then(Bridge::upstream) {
+                        upstream.cancel(&id).await;
+                    }
+                    return;
+                }
+            };
+            let Some(frame) = next else {
+                return;
+            };
             let Some(data) = sse::message_data(&frame) else {
                 if tx.send(frame).await.is_err() {
                     return;
