@@ -238,6 +238,7 @@ impl Endpoint {
                 .as_deref()
                 .and_then(|n| self.proxy.toolkit_named(&request.method, n)),
             name: named.clone(),
+            sent_as: id.clone(),
         });
         if let Some(state) = request
             .params
@@ -322,6 +323,7 @@ impl Endpoint {
         }
         let bridge = Bridge {
             upstreams: waiting.upstreams,
+            sent_as: waiting.sent_as,
             ..bridge
         };
         event_stream(Body::Stream(
@@ -342,6 +344,8 @@ struct Bridge {
     name: Option<String>,
     /// The toolkit the name routes to.
     target: Option<Arc<str>>,
+    /// The id the request went to the toolkit with (the first round's).
+    sent_as: RequestId,
 }
 
 impl Bridge {
@@ -394,8 +398,10 @@ fn translate(
                 next = frames.recv() => next,
                 () = tx.closed() => {
                     // The client closed the stream: in this era, the cancellation.
-                    if let Some(upstream) = bridge.as_ref().and_then(Bridge::upstream) {
-                        upstream.cancel(&id).await;
+                    if let Some(bridge) = &bridge
+                        && let Some(upstream) = bridge.upstream()
+                    {
+                        upstream.cancel(&bridge.sent_as).await;
                     }
                     return;
                 }
@@ -457,6 +463,7 @@ fn translate(
                             owner: bridge.owner,
                             method: bridge.method,
                             name: bridge.name,
+                            sent_as: bridge.sent_as,
                             deadline: Bridges::deadline(),
                         });
                         let mut result = input_required(&key, request, &token);
