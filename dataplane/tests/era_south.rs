@@ -149,8 +149,11 @@ async fn a_2025_client_reaches_a_2026_only_toolkit_after_its_handshake_is_refuse
         .as_str()
         .unwrap()
         .to_owned();
-    // The 2025 client's elicitation and roots would need bridging: not declared.
-    assert_eq!(text, "now, for a client declaring {}", "{called}");
+    // Elicitation and roots cross: input requests are bridged to the client's stream.
+    assert_eq!(
+        text, r#"now, for a client declaring {"elicitation":{},"roots":{}}"#,
+        "{called}"
+    );
 
     let methods = mock.methods();
     assert_eq!(methods[0], "initialize", "{methods:?}");
@@ -295,4 +298,71 @@ async fn python_sdk_client_in_2026_mode_calls_the_2026_time_server_through_the_g
         ready["toolkits"]["everything"]["eras"]["2026-07-28"], false,
         "{ready}"
     );
+}
+
+/// A 2026-07-28-only upstream whose tool `greet` asks the client's name by a
+/// multi round-trip request (and checks its `requestState` comes back).
+fn asks_by_mrtr(seen: &Seen) -> Answer {
+    let params = seen
+        .body
+        .as_ref()
+        .map(|b| b["params"].clone())
+        .unwrap_or_default();
+    let modern = seen.header("mcp-protocol-version") == Some(MODERN);
+    if !(modern && seen.rpc_method() == Some("tools/call") && params["name"] == "greet") {
+        return modern_only(seen);
+    }
+    let result = match params["inputResponses"]["who"]["content"]["name"].as_str() {
+        Some(name) if params["requestState"] == "opaque-1" => json!({
+            "resultType": "complete",
+            "content": [{"type": "text", "text": format!("Hello, {name}!")}],
+        }),
+        _ => json!({
+            "resultType": "input_required",
+            "inputRequests": {"who": {"method": "elicitation/create", "params": {
+                "mode": "form",
+                "message": "What is your name?",
+                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+            }}},
+            "requestState": "opaque-1",
+        }),
+    };
+    Answer::Json(mock::result(seen, result), None)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2026_toolkits_input_request_reaches_a_2025_client_as_elicitation_on_its_stream() {
+    let mock = Mock::start(asks_by_mrtr).await;
+    let gw = TestGateway::start(&config(&[("kit", &mock.url)], false, "")).await;
+    let mut cmd = py_client(&gw.url(), "kit__");
+    cmd.args([
+        "--mode",
+        "legacy",
+        "--scenario",
+        "auth-elicitation",
+        "--tool",
+        "greet",
+    ]);
+    let out = run(cmd, Duration::from_secs(90)).await;
+    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    println!("{got}");
+    assert_eq!(got["errors"], json!([]), "{got}");
+    assert_eq!(
+        got["elicitations"][0]["message"], "What is your name?",
+        "{got}"
+    );
+    assert_eq!(got["result"]["content"][0]["text"], "Hello, Ada!", "{got}");
+
+    let calls: Vec<Value> = mock
+        .seen()
+        .iter()
+        .filter(|s| s.rpc_method() == Some("tools/call"))
+        .map(|s| s.body.clone().unwrap())
+        .collect();
+    assert_eq!(calls.len(), 2, "the call and its retry: {calls:?}");
+    let retry = &calls[1];
+    assert_ne!(retry["id"], calls[0]["id"], "a retry is a new request");
+    assert_eq!(retry["params"]["requestState"], "opaque-1");
+    assert_eq!(retry["params"]["inputResponses"]["who"]["action"], "accept");
+    assert_eq!(retry["params"]["name"], "greet");
 }

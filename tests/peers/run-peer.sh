@@ -33,6 +33,9 @@ NAME:
   time-modern mcp-server-time 2026.10.19 on the Python SDK mcp 2.3.0, dual era
               (2025-11-25 handshake and 2026-07-28 stateless), time_modern.py,
               endpoint http://127.0.0.1:<port>/mcp (venv)
+  mrtr        mrtr_server.py on the Python SDK mcp 2.3.0: tool greet asks the
+              client's name (MRTR in 2026-07-28, elicitation/create in 2025);
+              MRTR_MODERN_ONLY=1 refuses all but 2026-07-28 requests (venv)
   paging      paging_server.py on the Python SDK mcp 2.3.0: paginated tools,
               prompts and resources, set-tool-count -> tools/list_changed,
               endpoint http://127.0.0.1:<port>/mcp (venv)
@@ -105,6 +108,16 @@ case "$NAME" in
     # time_modern.py binds 127.0.0.1:$PORT itself and prints the readiness
     # line once uvicorn serves the socket.
     exec "$VENV/bin/python" "$SELF_DIR/time_modern.py" --port "$PORT" --local-timezone UTC
+    ;;
+  mrtr)
+    VENV="$PEERS_HOME/venv"
+    require "$VENV/bin/python"
+    # mrtr_server.py binds 127.0.0.1:$PORT itself and prints the readiness
+    # line once uvicorn serves the socket.
+    if [ "${MRTR_MODERN_ONLY:-0}" = 1 ]; then
+      exec "$VENV/bin/python" "$SELF_DIR/mrtr_server.py" --port "$PORT" --modern-only
+    fi
+    exec "$VENV/bin/python" "$SELF_DIR/mrtr_server.py" --port "$PORT"
     ;;
   paging)
     VENV="$PEERS_HOME/venv"

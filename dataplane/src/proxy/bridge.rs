@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::relay::upstream_error;
 use super::{Proxy, Toolkit};
 use crate::call::Call;
-use crate::jsonrpc::{ErrorObject, Message, RequestId, Response, code};
+use crate::jsonrpc::{ErrorObject, Message, Notification, RequestId, Response, code};
+use crate::mcp::method::{CANCELLED, Form, Handling};
 use crate::south::UpstreamSlot;
 
 /// The toolkits a stateless call may reach, with the call: enough to find,
@@ -32,6 +33,18 @@ pub struct BridgedUpstream {
 }
 
 impl Proxy {
+    /// The toolkit that `exposed` (the name or URI of a `method` request) routes to.
+    pub fn toolkit_named(&self, method: &str, exposed: &str) -> Option<Arc<str>> {
+        let split = match crate::mcp::Method::find(method).map(|m| &m.handling) {
+            Some(Handling::Routed { target, .. }) if target.form() == Form::Uri => {
+                self.naming.split_uri(exposed)
+            }
+            Some(Handling::Routed { .. }) => self.naming.split_name(exposed),
+            _ => None,
+        };
+        Some(self.toolkit(split?.0)?.name.clone())
+    }
+
     /// What [`BridgeUpstreams::get`] needs for `call`'s relayed requests.
     pub fn bridge_upstreams(&self, call: &Call) -> BridgeUpstreams {
         BridgeUpstreams {
@@ -55,6 +68,26 @@ impl BridgeUpstreams {
 }
 
 impl BridgedUpstream {
+    /// Tell the toolkit its request `id` is cancelled: the client of the
+    /// 2026-07-28 era closed the response stream, which is that era's
+    /// cancellation; a 2025 toolkit needs `notifications/cancelled`.
+    pub async fn cancel(&self, id: &RequestId) {
+        let Some(upstream) = self.slot.current().filter(|u| !u.is_modern()) else {
+            return;
+        };
+        let cancelled = Message::Notification(Notification::new(
+            CANCELLED.name,
+            Some(serde_json::json!({
+                "requestId": id.to_value(),
+                "reason": "the client closed the response stream",
+            })),
+        ));
+        let headers = upstream.headers(self.call.caller());
+        if let Err(e) = self.toolkit.client.post(headers, &cancelled).await {
+            tracing::debug!(toolkit = %self.toolkit.name, error = %e, "upstream cancellation failed");
+        }
+    }
+
     /// Answer the toolkit's request `id` with `result` (the client's input response).
     pub async fn answer(&self, id: RequestId, result: Value) -> Result<(), ErrorObject> {
         let upstream = self.slot.current().ok_or_else(|| {

@@ -15,6 +15,7 @@ mod list;
 mod naming;
 mod notify;
 mod relay;
+mod rounds;
 mod route;
 mod toolkit;
 
@@ -197,7 +198,14 @@ impl Proxy {
         }
         let method = Method::find(&request.method).filter(|m| m.eras.has(call.era));
         let mut observed = self.observe(method, &request);
+        // NB: a 2026-07-28 toolkit may answer a session's request with
+        // `input_required`, which a 2025 client cannot take as it is.
+        let rounds = self.input_rounds(call, method, &request);
         let reply = self.dispatch(call, method, request, &mut observed).await;
+        let reply = match rounds {
+            Some(rounds) => rounds.over(reply),
+            None => reply,
+        };
         observed.finish(reply.outcome());
         reply
     }

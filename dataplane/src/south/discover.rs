@@ -92,11 +92,11 @@ impl EraMemory {
 }
 
 /// The client capabilities an upstream is told of: the client's own, less
-/// what the gateway cannot carry between the two eras. Elicitation,
-/// sampling and roots cross from a 2025 toolkit to a 2026-07-28 client (the
-/// toolkit's requests become `input_required` results) but not yet the
-/// other way (`input_required` to a 2025 client's stream); tasks and
-/// extensions do not cross.
+/// what does not cross between the two eras (tasks, extensions).
+/// Elicitation, sampling and roots cross both ways: a 2025 toolkit's
+/// requests become `input_required` results for a 2026-07-28 client, and a
+/// 2026-07-28 toolkit's `input_required` results become requests on a 2025
+/// client's stream.
 pub fn declared_capabilities(hello: &Hello, upstream: UpstreamEra) -> Value {
     let client_modern = era::is_modern(&hello.protocol_version);
     let upstream_modern = upstream == UpstreamEra::Modern;
@@ -106,11 +106,6 @@ pub fn declared_capabilities(hello: &Hello, upstream: UpstreamEra) -> Value {
     {
         caps.remove("tasks");
         caps.remove("extensions");
-        if upstream_modern {
-            for requested in ["elicitation", "sampling", "roots"] {
-                caps.remove(requested);
-            }
-        }
     }
     capabilities
 }
@@ -261,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn capabilities_cross_whole_except_requests_a_2025_client_cannot_get_from_a_2026_toolkit() {
+    fn capabilities_cross_whole_except_tasks_and_extensions_across_eras() {
         let legacy = hello("2025-11-25");
         let modern = hello("2026-07-28");
         assert_eq!(
@@ -274,7 +269,16 @@ mod tests {
         );
         assert_eq!(
             declared_capabilities(&legacy, UpstreamEra::Modern),
-            json!({"experimental": {}})
+            legacy.capabilities,
+            "a 2026-07-28 toolkit's input requests are bridged to a 2025 client"
+        );
+        let with_tasks = Hello {
+            capabilities: json!({"tasks": {}, "sampling": {}}),
+            ..legacy.clone()
+        };
+        assert_eq!(
+            declared_capabilities(&with_tasks, UpstreamEra::Modern),
+            json!({"sampling": {}})
         );
         assert_eq!(
             declared_capabilities(&modern, UpstreamEra::Legacy),

@@ -5,6 +5,7 @@
 pub mod exposition;
 pub mod http;
 pub mod mock;
+pub mod modern;
 pub mod process;
 pub mod tls;
 pub mod tokens;

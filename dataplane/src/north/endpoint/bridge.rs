@@ -48,6 +48,8 @@ pub(super) struct Waiting {
     pub owner: Option<String>,
     pub method: String,
     pub name: Option<String>,
+    /// The id the request first went to the toolkit with.
+    pub sent_as: RequestId,
     pub deadline: Instant,
 }
 

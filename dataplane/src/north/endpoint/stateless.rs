@@ -26,7 +26,7 @@ use crate::north::body::Body;
 use crate::north::headers::{accepts, is_json};
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
-use crate::proxy::{BridgeUpstreams, InitializeFailure, Reply};
+use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, Reply};
 use crate::south::Hello;
 use crate::sse;
 
@@ -234,7 +234,11 @@ impl Endpoint {
             upstreams: self.proxy.bridge_upstreams(&call),
             owner: principal.identity().map(str::to_owned),
             method: request.method.clone(),
+            target: named
+                .as_deref()
+                .and_then(|n| self.proxy.toolkit_named(&request.method, n)),
             name: named.clone(),
+            sent_as: id.clone(),
         });
         if let Some(state) = request
             .params
@@ -319,6 +323,7 @@ impl Endpoint {
         }
         let bridge = Bridge {
             upstreams: waiting.upstreams,
+            sent_as: waiting.sent_as,
             ..bridge
         };
         event_stream(Body::Stream(
@@ -337,6 +342,18 @@ struct Bridge {
     owner: Option<String>,
     method: String,
     name: Option<String>,
+    /// The toolkit the name routes to.
+    target: Option<Arc<str>>,
+    /// The id the request went to the toolkit with (the first round's).
+    sent_as: RequestId,
+}
+
+impl Bridge {
+    /// The upstream the request went to (the relay sends it up under the
+    /// client's own id).
+    fn upstream(&self) -> Option<BridgedUpstream> {
+        self.upstreams.get(self.target.as_deref()?)
+    }
 }
 
 /// The `input_required` result asking the client for `request` under `key`.
@@ -376,7 +393,22 @@ fn translate(
 ) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(32);
     tokio::spawn(async move {
-        while let Some(frame) = frames.recv().await {
+        loop {
+            let next = tokio::select! {
+                next = frames.recv() => next,
+                () = tx.closed() => {
+                    // The client closed the stream: in this era, the cancellation.
+                    if let Some(bridge) = &bridge
+                        && let Some(upstream) = bridge.upstream()
+                    {
+                        upstream.cancel(&bridge.sent_as).await;
+                    }
+                    return;
+                }
+            };
+            let Some(frame) = next else {
+                return;
+            };
             let Some(data) = sse::message_data(&frame) else {
                 if tx.send(frame).await.is_err() {
                     return;
@@ -431,6 +463,7 @@ fn translate(
                             owner: bridge.owner,
                             method: bridge.method,
                             name: bridge.name,
+                            sent_as: bridge.sent_as,
                             deadline: Bridges::deadline(),
                         });
                         let mut result = input_required(&key, request, &token);
@@ -473,103 +506,4 @@ fn bridgeable(request: &Request) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&http::HeaderName, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(*name, HeaderValue::from_str(value).expect("header value"));
-        }
-        h
-    }
-
-    fn call_tool(name: &str, version: &str) -> Request {
-        Request::new(
-            RequestId::Number(1),
-            "tools/call",
-            Some(json!({"name": name, "_meta": {
-                era::meta::PROTOCOL_VERSION: version,
-                era::meta::CLIENT_CAPABILITIES: {},
-            }})),
-        )
-    }
-
-    fn code_of(result: std::result::Result<Envelope, ErrorObject>) -> i64 {
-        result.expect_err("refused").code
-    }
-
-    #[test]
-    fn the_ladder_refuses_in_the_spec_order() {
-        let good = headers(&[
-            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_NAME, "kit__echo"),
-        ]);
-        assert!(check(&call_tool("kit__echo", "2026-07-28"), &good).is_ok());
-
-        let bare = Request::new(RequestId::Number(1), "tools/list", None);
-        assert_eq!(code_of(check(&bare, &good)), code::INVALID_PARAMS);
-
-        let other_name = headers(&[
-            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_NAME, "kit__other"),
-        ]);
-        let request = call_tool("kit__echo", "2026-07-28");
-        assert_eq!(
-            code_of(check(&request, &other_name)),
-            era_code::HEADER_MISMATCH
-        );
-
-        let twice = headers(&[
-            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_NAME, "kit__echo"),
-        ]);
-        assert_eq!(code_of(check(&request, &twice)), era_code::HEADER_MISMATCH);
-
-        let future = headers(&[
-            (&HEADER_PROTOCOL_VERSION, "2099-01-01"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_NAME, "kit__echo"),
-        ]);
-        let error = check(&call_tool("kit__echo", "2099-01-01"), &future).expect_err("refused");
-        assert_eq!(error.code, era_code::UNSUPPORTED_PROTOCOL_VERSION);
-        assert_eq!(error.data.expect("data")["requested"], "2099-01-01");
-    }
-
-    #[test]
-    fn a_base64_name_header_matches_its_decoded_name() {
-        let request = call_tool("kit__grüße", "2026-07-28");
-        let encoded = era::encode_header_value("kit__grüße");
-        let h = headers(&[
-            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
-            (&HEADER_METHOD, "tools/call"),
-            (&HEADER_NAME, &encoded),
-        ]);
-        assert!(check(&request, &h).is_ok());
-    }
-
-    #[test]
-    fn only_modern_version_headers_leave_the_session_transport() {
-        let of = |v: &str| is_stateless(&headers(&[(&HEADER_PROTOCOL_VERSION, v)]));
-        assert!(of("2026-07-28"));
-        assert!(of("2099-01-01"));
-        assert!(!of("2025-11-25"));
-        assert!(!of("2025-06-18"));
-        assert!(!is_stateless(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn malformed_requests_get_400_and_unknown_methods_404() {
-        assert_eq!(
-            status_of(era_code::HEADER_MISMATCH),
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(status_of(code::INVALID_PARAMS), StatusCode::BAD_REQUEST);
-        assert_eq!(status_of(code::METHOD_NOT_FOUND), StatusCode::NOT_FOUND);
-        assert_eq!(status_of(code::INTERNAL_ERROR), StatusCode::OK);
-    }
-}
+mod tests;
