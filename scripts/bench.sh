@@ -78,11 +78,16 @@ log "upstream $upstream, hop $hop, gateway $gateway"
 
 # The paths measured: where wrk sends, which tool it calls, and whose CPU is counted.
 declare -A url_of tool_of pid_of
+declare -A era_of
 add_path() { url_of[$1]=$2 tool_of[$1]=$3 pid_of[$1]=$4; }
 add_path direct "http://$upstream/mcp" echo ""
 add_path hop "http://$hop/mcp" echo "$hop_pid"
 add_path gateway "http://$gateway/mcp" bench__echo "$gateway_pid"
-paths="direct hop gateway"
+# The same gateway reached by a client of the 2026-07-28 revision: no session,
+# every call stateless (the gateway keeps the upstream session for it).
+add_path gateway-2026 "http://$gateway/mcp" bench__echo "$gateway_pid"
+era_of[gateway-2026]=2026-07-28
+paths="direct hop gateway gateway-2026"
 if [[ -n "${MCPGW_BENCH_MCP_PROXY:-}" ]]; then
   mcp_proxy_root="${XDG_CACHE_HOME:-$HOME/.cache}/mcpgw/mcp-proxy"
   if ! "$mcp_proxy_root/bin/mcp-proxy" --help >/dev/null 2>&1; then
@@ -160,7 +165,7 @@ measure() {
   local url=${url_of[$path]} tool=${tool_of[$path]} pid=${pid_of[$path]}
   local before=0 after=0 out
   [[ -n "$pid" ]] && before=$(cpu_us "$pid")
-  out=$(MCP_TOOL="$tool" wrk -t "$conns" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url")
+  out=$(MCP_TOOL="$tool" MCP_ERA="${era_of[$path]:-}" wrk -t "$conns" -c "$conns" -d "${secs}s" --timeout 5s -s "$lua" "$url")
   [[ -n "$pid" ]] && after=$(cpu_us "$pid")
   local line
   line=$(grep '^MCPGW_WRK ' <<<"$out") || { echo "bench: wrk printed no result for $path:" >&2; echo "$out" >&2; exit 1; }

@@ -1,11 +1,17 @@
 -- wrk script: one MCP session per thread (run wrk with as many threads as
 -- connections, so that each connection is one session). The first request is
 -- `initialize`, the second `notifications/initialized`, and every later one a
--- `tools/call` of MCP_TOOL (default `echo`). At the end it prints one line,
+-- `tools/call` of MCP_TOOL (default `echo`). With MCP_ERA=2026-07-28 there is no
+-- session: every request is a stateless `tools/call` of that revision (its
+-- headers and its `_meta` envelope). At the end it prints one line,
 --   MCPGW_WRK requests=N duration_us=N p50_us=N p99_us=N errors=N
 -- that scripts/bench.sh reads (percentiles from wrk's own histogram, in µs).
 
 local tool = os.getenv("MCP_TOOL") or "echo"
+local era = os.getenv("MCP_ERA")
+if era == "" then
+  era = nil
+end
 local step = 0
 local session = nil
 local id = 0
@@ -30,6 +36,18 @@ function request()
     ["Accept"] = "application/json, text/event-stream",
   }
   local body
+  if era then
+    id = id + 1
+    headers["MCP-Protocol-Version"] = era
+    headers["Mcp-Method"] = "tools/call"
+    headers["Mcp-Name"] = tool
+    body = '{"jsonrpc":"2.0","id":' .. id .. ',"method":"tools/call","params":'
+      .. '{"name":"' .. tool .. '","arguments":{"text":"hello"},"_meta":{'
+      .. '"io.modelcontextprotocol/protocolVersion":"' .. era .. '",'
+      .. '"io.modelcontextprotocol/clientCapabilities":{},'
+      .. '"io.modelcontextprotocol/clientInfo":{"name":"mcpgw-bench-wrk","version":"0"}}}}'
+    return wrk.format("POST", nil, headers, body)
+  end
   if step == 0 then
     body = initialize
   else
