@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use serde_json::json;
+use support::exposition::Exposition;
 use support::http::{Mcp, read_until, send, tool_names};
 use support::mock::{self, Answer, Mock};
 use support::{TestGateway, config};
@@ -286,4 +287,45 @@ async fn a_json_reply_answering_another_id_is_an_error_for_the_client_not_a_stra
     let null = mcp.call_tool(8, "m__null", json!({})).await;
     assert_eq!(null["id"], 8, "{null}");
     assert_eq!(null["error"]["code"], -32600, "{null}");
+}
+
+#[tokio::test]
+async fn a_client_gone_mid_stream_is_let_go_at_once_not_at_the_next_message() {
+    let progress = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "t", "progress": 1}});
+    // One message, then silence: the relay has nothing to send for a while.
+    let up = Mock::start(mock::server(move |_| {
+        Answer::SseOpen(vec![mock::event(None, &progress)])
+    }))
+    .await;
+    let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let resp = mcp
+        .post_open(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "m__hello", "_meta": {"progressToken": "t"}}}))
+        .await;
+    let mut body = resp.into_body();
+    let (first, _) = read_until(&mut body, |_| true).await;
+    assert_eq!(first[0]["method"], "notifications/progress");
+    drop(body);
+    // The relay ends as soon as the client is gone (the toolkit's timeout is
+    // 10 s): the call is counted, as cancelled.
+    let cancelled = [
+        ("method", "tools/call"),
+        ("toolkit", "m"),
+        ("name", "hello"),
+        ("outcome", "cancelled"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = send(Method::GET, &gw.url().replace("/mcp", "/metrics"), &[], "").await;
+        let metrics = Exposition::parse(&String::from_utf8_lossy(&metrics.body));
+        if metrics.count("mcpgw_requests_total", &cancelled) == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay still waits for the toolkit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -132,7 +132,13 @@ impl Proxy {
         let naming = self.naming.clone();
         tokio::spawn(async move {
             loop {
-                let message = match relay.next(&mut stream, &guard.cancel).await {
+                let step = tokio::select! {
+                    step = relay.next(&mut stream, &guard.cancel) => step,
+                    // The client went away: stop relaying (and let go of the
+                    // upstream stream) now, not when the next message comes.
+                    () = tx.closed() => return,
+                };
+                let message = match step {
                     Step::Message(m) => {
                         relay.toolkit.heard(&m);
                         expose(&naming, &relay.toolkit.name, relay.method, m)
