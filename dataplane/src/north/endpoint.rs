@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
+use super::limits::{Bounded, CallerKey, ClientAddr, Quota};
 use super::rejection::Rejection;
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
@@ -33,6 +34,14 @@ pub struct Endpoint {
     settings: McpServerPlan,
     /// The guard, when the endpoint has one (`options.authorization`).
     auth: Option<Authenticator>,
+    /// Sessions and standalone streams per caller; kept over reloads, like the sessions.
+    quotas: Arc<Quotas>,
+}
+
+#[derive(Debug, Default)]
+struct Quotas {
+    sessions: Arc<Quota>,
+    streams: Arc<Quota>,
 }
 
 /// Why an endpoint could not be built from its plan.
@@ -78,6 +87,7 @@ impl Endpoint {
             sealer,
             settings,
             auth,
+            quotas: previous.map_or_else(Arc::default, |p| p.quotas.clone()),
         })
     }
 
@@ -124,7 +134,10 @@ impl Endpoint {
                 Err(rejection) => Err(rejection),
                 Ok(principal) => match *req.method() {
                     Method::POST => self.post(req, &principal).await,
-                    Method::GET => self.get(req.headers(), &principal).await,
+                    Method::GET => {
+                        let client = req.extensions().get::<ClientAddr>().copied();
+                        self.get(req.headers(), &principal, client).await
+                    }
                     _ => self.delete(req.headers(), &principal),
                 },
             }
@@ -159,7 +172,8 @@ impl Endpoint {
         let message = Message::decode(&body)?;
         if let Message::Request(r) = message {
             if INITIALIZE.is(&r.method) {
-                return self.initialize(r, &parts.headers, principal).await;
+                let client = parts.extensions.get::<ClientAddr>().copied();
+                return self.initialize(r, &parts.headers, principal, client).await;
             }
             let call = call_in(&self.session(&parts.headers, principal)?, principal);
             let answer = self.proxy.request(&call, r).await;
@@ -200,7 +214,13 @@ impl Endpoint {
         request: Request,
         headers: &HeaderMap,
         principal: &Principal,
+        client: Option<ClientAddr>,
     ) -> Result<http::Response<Body>> {
+        let permit = self.quotas.sessions.acquire(
+            &CallerKey::of(principal, client),
+            self.settings.max_sessions_per_caller,
+            Bounded::Sessions,
+        )?;
         let params = request.params.clone().unwrap_or(Value::Null);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
@@ -229,6 +249,7 @@ impl Endpoint {
         }
         let owner = principal.identity().map(str::to_owned);
         let session = Arc::new(Session::new(version, hello, owner));
+        session.hold(permit);
         let call = call_in(&session, principal);
         let initialized = self
             .proxy
@@ -258,12 +279,24 @@ impl Endpoint {
         &self,
         headers: &HeaderMap,
         principal: &Principal,
+        client: Option<ClientAddr>,
     ) -> Result<http::Response<Body>> {
         if !accepts(headers).event_stream {
             return Err(Rejection::Accept("text/event-stream"));
         }
         let session = self.session(headers, principal)?;
+        let permit = self.quotas.streams.acquire(
+            &CallerKey::of(principal, client),
+            self.settings.max_streams_per_caller,
+            Bounded::Streams,
+        )?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
+        // The stream counts until it stops: the client left, or the session ended.
+        let done = stop.clone();
+        tokio::spawn(async move {
+            done.cancelled().await;
+            drop(permit);
+        });
         let call = call_in(&session, principal);
         match self.proxy.standalone(&call, stop.clone()).await {
             Ok(frames) => Ok(event_stream(Body::Stream(
