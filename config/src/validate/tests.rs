@@ -488,7 +488,7 @@ fn connection_timeouts_must_be_positive_and_bounded() {
     for good in [read("PT0.5S"), read("PT5M"), idle("PT1S"), idle("PT1H")] {
         assert_errors(&good, &[]);
     }
-    let plan = crate::compile_yaml(&read("PT3S")).unwrap();
+    let plan = crate::compile_yaml(&read("PT3S")).expect("compiles");
     assert_eq!(
         plan.listeners[0].http.header_read_timeout,
         std::time::Duration::from_secs(3)
