@@ -9,6 +9,7 @@ use crate::guard::Token;
 use crate::jsonrpc::RequestId;
 use crate::mcp::Era;
 use crate::principal::Principal;
+use crate::proxy::Toolkit;
 use crate::session::{InFlightGuard, Session};
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
 
@@ -44,8 +45,8 @@ impl Call {
 
     /// A message outside any session (the 2026-07-28 era has none): the
     /// client says who it is and what it can do in the message itself, so the
-    /// edge hands that over as `hello`. Each upstream session such a message
-    /// needs is its own (see [`Self::upstream`]).
+    /// edge hands that over as `hello`. The upstream sessions such a message
+    /// needs are the toolkits' own (see [`Self::upstream`]).
     pub fn sessionless(
         principal: &Principal,
         era: Era,
@@ -68,11 +69,18 @@ impl Call {
     }
 
     /// The slot of `toolkit`'s upstream session: the session's, or, without a
-    /// session, one for this message alone.
-    pub fn upstream(&self, toolkit: &Arc<str>) -> Arc<UpstreamSlot> {
+    /// session, the one the toolkit keeps for this caller and these client
+    /// capabilities.
+    pub fn upstream(&self, toolkit: &Toolkit) -> Arc<UpstreamSlot> {
         match &self.session {
-            Some(session) => session.upstream(toolkit),
-            None => Arc::default(),
+            Some(session) => session.upstream(&toolkit.name),
+            None => {
+                let key = (
+                    self.principal.identity().map(Arc::from),
+                    self.capabilities_digest,
+                );
+                toolkit.stateless.slot(key, &toolkit.client)
+            }
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod call;
+pub mod era;
 pub mod guard;
 pub mod ids;
 pub mod jsonrpc;

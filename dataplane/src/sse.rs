@@ -19,6 +19,15 @@ pub fn message_event(data: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// The message a frame of [`message_event`] carries; `None` for any other
+/// frame (a keep-alive, or data split over several lines).
+pub fn message_data(frame: &[u8]) -> Option<&[u8]> {
+    let data = frame
+        .strip_prefix(b"event: message\ndata: ")?
+        .strip_suffix(b"\n\n")?;
+    (!data.contains(&b'\n')).then_some(data)
+}
+
 /// A comment line, used as a keep-alive on idle streams.
 pub fn keepalive() -> Bytes {
     Bytes::from_static(b": keep-alive\n\n")
@@ -160,6 +169,16 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_frame_gives_back_its_message() {
+        let frame = message_event(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        assert_eq!(
+            message_data(&frame),
+            Some(&br#"{"jsonrpc":"2.0","id":1,"result":{}}"#[..])
+        );
+        assert_eq!(message_data(&keepalive()), None);
+    }
 
     fn decode_all(chunks: &[&[u8]]) -> (Vec<Event>, Decoder) {
         let mut d = Decoder::new(1 << 20);

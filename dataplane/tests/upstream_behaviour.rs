@@ -250,3 +250,40 @@ async fn a_dead_toolkit_is_left_out_of_lists_and_its_calls_fail_clearly() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_json_reply_answering_another_id_is_an_error_for_the_client_not_a_stray_response() {
+    let script = mock::server(|seen| {
+        match seen
+            .body
+            .as_ref()
+            .and_then(|b| b["params"]["name"].as_str())
+        {
+            // A result for another request: relayed, the client would wait forever.
+            Some("wrong") => Answer::Json(
+                json!({"jsonrpc": "2.0", "id": 999, "result": {"content": [{"type": "resource", "resource": {"uri": "x://y", "text": "t"}}]}}),
+                None,
+            ),
+            // An error whose id the upstream could not read answers this request.
+            _ => Answer::Json(
+                json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "unreadable"}}),
+                None,
+            ),
+        }
+    });
+    let up = Mock::start(script).await;
+    let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let wrong = mcp.call_tool(7, "m__wrong", json!({})).await;
+    assert_eq!(wrong["id"], 7, "{wrong}");
+    assert_eq!(wrong["error"]["code"], -32603, "{wrong}");
+    let message = wrong["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("toolkit `m`") && message.contains("another request's id"),
+        "{wrong}"
+    );
+    assert!(wrong.get("result").is_none(), "{wrong}");
+    let null = mcp.call_tool(8, "m__null", json!({})).await;
+    assert_eq!(null["id"], 8, "{null}");
+    assert_eq!(null["error"]["code"], -32600, "{null}");
+}

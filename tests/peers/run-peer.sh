@@ -30,6 +30,9 @@ NAME:
               endpoint http://127.0.0.1:<port>/mcp (Node 22 from the cache)
   time        mcp-proxy 0.13.0 -> mcp-server-time 2026.10.10 --local-timezone UTC,
               endpoint http://127.0.0.1:<port>/mcp (venv-proxy)
+  time-modern mcp-server-time 2026.10.19 on the Python SDK mcp 2.3.0, dual era
+              (2025-11-25 handshake and 2026-07-28 stateless), time_modern.py,
+              endpoint http://127.0.0.1:<port>/mcp (venv)
   paging      paging_server.py on the Python SDK mcp 2.3.0: paginated tools,
               prompts and resources, set-tool-count -> tools/list_changed,
               endpoint http://127.0.0.1:<port>/mcp (venv)
@@ -95,6 +98,13 @@ case "$NAME" in
     exec "$VENV/bin/python" "$SELF_DIR/mcp_proxy_ready.py" \
       --host 127.0.0.1 --port "$PORT" \
       -- "$VENV/bin/mcp-server-time" --local-timezone UTC
+    ;;
+  time-modern)
+    VENV="$PEERS_HOME/venv"
+    require "$VENV/bin/python"
+    # time_modern.py binds 127.0.0.1:$PORT itself and prints the readiness
+    # line once uvicorn serves the socket.
+    exec "$VENV/bin/python" "$SELF_DIR/time_modern.py" --port "$PORT" --local-timezone UTC
     ;;
   paging)
     VENV="$PEERS_HOME/venv"

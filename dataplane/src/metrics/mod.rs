@@ -18,7 +18,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use request::{DurationLabels, Names};
+use request::{DurationLabels, SeriesCache};
 pub use request::{MAX_NAME_LEN, MAX_NAMES_PER_TOOLKIT, Observed, Outcome, RequestLabels};
 
 /// The media type of [`Metrics::render`]'s text.
@@ -122,6 +122,12 @@ struct ToolkitLabels {
     toolkit: Arc<str>,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EraLabels {
+    toolkit: Arc<str>,
+    era: &'static str,
+}
+
 /// One toolkit's listing cache counters: per list, indexed like [`CacheEvent::ALL`].
 type ListingCounters = BTreeMap<&'static str, [Counter; 4]>;
 
@@ -156,7 +162,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<DurationLabels, Histogram, fn() -> Histogram>,
     upstream_duration: Family<ToolkitLabels, Histogram, fn() -> Histogram>,
-    names: Names,
+    toolkit_eras: Family<EraLabels, Gauge>,
+    series: SeriesCache,
+    /// The toolkit label of requests that go to no single toolkit.
+    no_toolkit: Arc<str>,
 }
 
 impl Default for Metrics {
@@ -245,6 +254,12 @@ impl Metrics {
             Unit::Seconds,
             upstream_duration.clone(),
         );
+        let toolkit_eras = Family::<EraLabels, Gauge>::default();
+        registry.register(
+            "mcpgw_toolkit_era",
+            "1 for each protocol era a toolkit's upstream was found to speak (2025, 2026-07-28), 0 for one it was found not to",
+            toolkit_eras.clone(),
+        );
         Self {
             registry,
             toolkit_failures,
@@ -259,7 +274,9 @@ impl Metrics {
             requests,
             request_duration,
             upstream_duration,
-            names: Names::default(),
+            toolkit_eras,
+            series: SeriesCache::default(),
+            no_toolkit: Arc::from(""),
         }
     }
 
@@ -349,6 +366,19 @@ impl Metrics {
                 toolkit: toolkit.clone(),
             })
             .clone()
+    }
+
+    /// The gauges of `toolkit`'s protocol eras (the 2025 revisions, 2026-07-28),
+    /// resolved once per toolkit client and set when an era is found.
+    pub fn toolkit_eras(&self, toolkit: &Arc<str>) -> [Gauge; 2] {
+        ["2025", "2026-07-28"].map(|era| {
+            self.toolkit_eras
+                .get_or_create(&EraLabels {
+                    toolkit: toolkit.clone(),
+                    era,
+                })
+                .clone()
+        })
     }
 
     /// An SSE stream opened towards a client; closed when the guard drops.

@@ -7,11 +7,14 @@
 //! [`MAX_NAMES_PER_TOOLKIT`] distinct names per toolkit, or for a name longer
 //! than [`MAX_NAME_LEN`], the name label is `other`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+use hashbrown::{Equivalent, HashMap, HashSet};
+use memchr::memmem::Finder;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 
 use super::Metrics;
 use crate::jsonrpc::{ErrorObject, Message, code};
@@ -22,6 +25,8 @@ use crate::south::ClientError;
 pub const MAX_NAMES_PER_TOOLKIT: usize = 1000;
 /// Longer names count under `other`.
 pub const MAX_NAME_LEN: usize = 128;
+/// The name label of names past the cap.
+const OTHER: &str = "other";
 
 /// How a client request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +65,29 @@ pub enum ErrorClass {
 }
 
 impl Outcome {
+    /// How many outcomes there are (see [`Self::index`]).
+    const COUNT: usize = 14;
+
+    /// A dense index, for per-outcome arrays.
+    fn index(self) -> usize {
+        match self {
+            Self::Ok => 0,
+            Self::ToolError => 1,
+            Self::Error(ErrorClass::ParseError) => 2,
+            Self::Error(ErrorClass::InvalidRequest) => 3,
+            Self::Error(ErrorClass::MethodNotFound) => 4,
+            Self::Error(ErrorClass::InvalidParams) => 5,
+            Self::Error(ErrorClass::Internal) => 6,
+            Self::Error(ErrorClass::ServerError) => 7,
+            Self::Error(ErrorClass::Application) => 8,
+            Self::UpstreamError => 9,
+            Self::Timeout => 10,
+            Self::Refused => 11,
+            Self::Limited => 12,
+            Self::Cancelled => 13,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -109,9 +137,12 @@ impl Outcome {
     // nested in `structuredContent`, which is rare enough to accept for a
     // search that costs little next to relaying the bytes.
     pub fn of_tool_result(bytes: &[u8]) -> Self {
-        const KEY: &[u8] = b"\"isError\"";
-        for at in memchr::memmem::find_iter(bytes, KEY) {
-            let rest = bytes[at + KEY.len()..].trim_ascii_start();
+        // NB: the searcher is built once; `find_iter` builds one per call.
+        static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"isError\""));
+        let mut from = 0;
+        while let Some(found) = KEY.find(&bytes[from..]) {
+            from += found + KEY.needle().len();
+            let rest = bytes[from..].trim_ascii_start();
             if let Some(value) = rest.strip_prefix(b":")
                 && value.trim_ascii_start().starts_with(b"true")
             {
@@ -158,46 +189,112 @@ pub(super) struct DurationLabels {
     name: Arc<str>,
 }
 
-/// Tool and prompt names interned per toolkit, up to the cap.
+/// The series of one (method, toolkit, name): its latency histogram and its
+/// counters by outcome, resolved from the families once, so that observing
+/// a request hashes one key instead of three label sets.
 #[derive(Debug)]
-pub(super) struct Names {
-    // NB: a std lock held only to look up or insert a name.
-    by_toolkit: RwLock<HashMap<Arc<str>, HashSet<Arc<str>>>>,
-    empty: Arc<str>,
-    other: Arc<str>,
+pub(super) struct Series {
+    labels: DurationLabels,
+    duration: Histogram,
+    /// Indexed by [`Outcome::index`]; a counter is created on first use so
+    /// that the exposition holds only outcomes that happened.
+    counts: [OnceLock<Counter>; Outcome::COUNT],
 }
 
-impl Default for Names {
-    fn default() -> Self {
-        Self {
-            by_toolkit: RwLock::default(),
-            empty: Arc::from(""),
-            other: Arc::from("other"),
-        }
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct SeriesKey {
+    method: &'static str,
+    toolkit: Arc<str>,
+    name: Arc<str>,
+}
+
+/// A [`SeriesKey`] borrowed from a request, to look one up without allocating.
+// NB: hashes exactly like `SeriesKey` (`Arc<str>` hashes as its `str`).
+#[derive(Hash)]
+struct SeriesRef<'a> {
+    method: &'static str,
+    toolkit: &'a str,
+    name: &'a str,
+}
+
+impl Equivalent<SeriesKey> for SeriesRef<'_> {
+    fn equivalent(&self, key: &SeriesKey) -> bool {
+        self.method == key.method && self.toolkit == &*key.toolkit && self.name == &*key.name
     }
 }
 
-impl Names {
-    /// The label value for `name` of `toolkit`: the interned name, or `other`.
-    fn intern(&self, toolkit: &Arc<str>, name: &str) -> Arc<str> {
-        if name.is_empty() {
-            return self.empty.clone();
-        }
-        if name.len() > MAX_NAME_LEN {
-            return self.other.clone();
-        }
-        let known = self.by_toolkit.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = known.get(&**toolkit).and_then(|names| names.get(name)) {
+/// The series resolved so far, and the tool and prompt names counted per
+/// toolkit for the cap.
+#[derive(Debug, Default)]
+pub(super) struct SeriesCache {
+    // NB: std locks held only to look up or insert an entry. The map's
+    // hasher is hashbrown's (foldhash, randomly seeded): names come from
+    // clients, and the cap bounds what they can insert.
+    series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
+    names: Mutex<HashMap<Arc<str>, HashSet<Arc<str>>>>,
+}
+
+impl SeriesCache {
+    /// The series of `method` on `toolkit` naming `name` (all empty for a
+    /// request that goes to no single toolkit).
+    fn get(
+        &self,
+        families: &Metrics,
+        method: &'static str,
+        toolkit: &Arc<str>,
+        name: &str,
+    ) -> Arc<Series> {
+        let key = SeriesRef {
+            method,
+            toolkit,
+            name,
+        };
+        let known = self.series.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = known.get(&key) {
             return found.clone();
         }
         drop(known);
-        let mut known = self.by_toolkit.write().unwrap_or_else(|p| p.into_inner());
+        let name = self.label(toolkit, name);
+        let key = SeriesKey {
+            method,
+            toolkit: toolkit.clone(),
+            name,
+        };
+        let mut known = self.series.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = known.get(&key) {
+            return found.clone();
+        }
+        let labels = DurationLabels {
+            method,
+            toolkit: key.toolkit.clone(),
+            name: key.name.clone(),
+        };
+        let series = Arc::new(Series {
+            duration: families.request_duration.get_or_create(&labels).clone(),
+            labels,
+            counts: Default::default(),
+        });
+        known.insert(key, series.clone());
+        series
+    }
+
+    /// The label value for `name` of `toolkit`: the name, or `other` past
+    /// the cap. Only names under the cap become keys of `series`, so hostile
+    /// names cost a look-up each but no memory.
+    fn label(&self, toolkit: &Arc<str>, name: &str) -> Arc<str> {
+        if name.is_empty() {
+            return Arc::from("");
+        }
+        if name.len() > MAX_NAME_LEN {
+            return Arc::from(OTHER);
+        }
+        let mut known = self.names.lock().unwrap_or_else(|p| p.into_inner());
         let names = known.entry(toolkit.clone()).or_default();
         if let Some(found) = names.get(name) {
             return found.clone();
         }
         if names.len() >= MAX_NAMES_PER_TOOLKIT {
-            return self.other.clone();
+            return Arc::from(OTHER);
         }
         let interned: Arc<str> = Arc::from(name);
         names.insert(interned.clone());
@@ -214,18 +311,14 @@ impl Metrics {
         toolkit: Option<&Arc<str>>,
         name: &str,
     ) -> Observed {
-        let (toolkit, name) = match toolkit {
-            Some(toolkit) => (toolkit.clone(), self.names.intern(toolkit, name)),
-            None => (self.names.empty.clone(), self.names.empty.clone()),
+        let series = match toolkit {
+            Some(toolkit) => self.series.get(self, method, toolkit, name),
+            None => self.series.get(self, method, &self.no_toolkit, ""),
         };
         Observed {
             pending: Some(Pending {
                 metrics: self.clone(),
-                labels: DurationLabels {
-                    method,
-                    toolkit,
-                    name,
-                },
+                series,
                 started: Instant::now(),
                 outcome: None,
             }),
@@ -237,17 +330,19 @@ impl Metrics {
         self.requests.get(labels).map_or(0, |c| c.get())
     }
 
-    fn record(&self, labels: DurationLabels, elapsed: f64, outcome: Outcome) {
-        self.request_duration
-            .get_or_create(&labels)
-            .observe(elapsed);
-        let labels = RequestLabels {
-            method: labels.method,
-            toolkit: labels.toolkit,
-            name: labels.name,
-            outcome: outcome.label(),
-        };
-        self.requests.get_or_create(&labels).inc();
+    fn record(&self, series: &Series, elapsed: f64, outcome: Outcome) {
+        series.duration.observe(elapsed);
+        series.counts[outcome.index()]
+            .get_or_init(|| {
+                let labels = RequestLabels {
+                    method: series.labels.method,
+                    toolkit: series.labels.toolkit.clone(),
+                    name: series.labels.name.clone(),
+                    outcome: outcome.label(),
+                };
+                self.requests.get_or_create(&labels).clone()
+            })
+            .inc();
     }
 }
 
@@ -262,7 +357,7 @@ pub struct Observed {
 #[derive(Debug)]
 struct Pending {
     metrics: Arc<Metrics>,
-    labels: DurationLabels,
+    series: Arc<Series>,
     started: Instant,
     /// What the request ended with, when something decided it before the
     /// answer was written (a failed exchange is answered with an error whose
@@ -291,7 +386,7 @@ impl Observed {
         if let Some(p) = self.pending.take() {
             let outcome = p.outcome.unwrap_or(outcome);
             let elapsed = p.started.elapsed().as_secs_f64();
-            p.metrics.record(p.labels, elapsed, outcome);
+            p.metrics.record(&p.series, elapsed, outcome);
         }
     }
 

@@ -1,5 +1,9 @@
 //! One MCP endpoint (an `mcp server` binding): the Streamable HTTP transport
-//! rules and sessions, in front of its proxy.
+//! rules and sessions, in front of its proxy. Clients of the 2026-07-28 era
+//! (no session) are served by [`stateless`] on the same endpoint.
+
+mod bridge;
+mod stateless;
 
 use std::sync::Arc;
 
@@ -34,6 +38,8 @@ pub struct Endpoint {
     settings: McpServerPlan,
     /// The guard, when the endpoint has one (`options.authorization`).
     auth: Option<Authenticator>,
+    /// Exchanges of 2026-07-28 clients with 2025 toolkits waiting for the client.
+    bridges: Arc<bridge::Bridges>,
     /// Sessions and standalone streams per caller; kept over reloads, like the sessions.
     quotas: Arc<Quotas>,
 }
@@ -84,6 +90,7 @@ impl Endpoint {
         Ok(Self {
             proxy,
             sessions: previous.map_or_else(Arc::default, |p| p.sessions.clone()),
+            bridges: previous.map_or_else(Arc::default, |p| p.bridges.clone()),
             sealer,
             settings,
             auth,
@@ -132,6 +139,9 @@ impl Endpoint {
         } else {
             match self.principal(req.headers()).await {
                 Err(rejection) => Err(rejection),
+                Ok(principal) if stateless::is_stateless(req.headers()) => {
+                    self.stateless(req, &principal).await
+                }
                 Ok(principal) => match *req.method() {
                     Method::POST => self.post(req, &principal).await,
                     Method::GET => {
@@ -471,10 +481,9 @@ fn event_stream(body: Body) -> http::Response<Body> {
 
 /// The call a message in `session` makes. The protocol era is decided here,
 /// at the edge, once per message, and the proxy takes it as given: every
-/// message this endpoint serves today belongs to a session, so its era is the
-/// one of the version the session negotiated. NB: the 2026-07-28 era (no
-/// session; the version comes with each request) is to be told apart here
-/// too, and served through [`Call::sessionless`].
+/// message that reaches here belongs to a session, so its era is the one of
+/// the version the session negotiated. (The 2026-07-28 era has no session and
+/// is told apart before, in `handle`: see [`stateless`].)
 fn call_in(session: &Arc<Session>, principal: &Principal) -> Call {
     Call::in_session(session, principal, Era::of(session.protocol_version))
 }

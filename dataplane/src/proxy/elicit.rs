@@ -135,7 +135,7 @@ impl Retry {
         if !accepted {
             return error_response(id, declined(&self.toolkit.name));
         }
-        let slot = self.call.upstream(&self.toolkit.name);
+        let slot = self.call.upstream(&self.toolkit);
         let retried = slot
             .exchange(
                 &self.toolkit.client,

@@ -36,10 +36,14 @@ impl Proxy {
         answer
     }
 
-    async fn open_all(&self, call: &Call, bound: Duration) -> Result<Value, InitializeFailure> {
+    pub(super) async fn open_all(
+        &self,
+        call: &Call,
+        bound: Duration,
+    ) -> Result<Value, InitializeFailure> {
         let visible = self.visible(&call.principal);
         let opens = visible.iter().map(|toolkit| {
-            let open = call.upstream(&toolkit.name).open_within(
+            let open = call.upstream(toolkit).open_within(
                 toolkit.client.clone(),
                 call.hello.clone(),
                 call.caller().cloned(),
@@ -119,11 +123,7 @@ impl Proxy {
             .collect();
         let mut result = json!({
             "capabilities": capabilities,
-            "serverInfo": {
-                "name": "mcpgw",
-                "title": self.title,
-                "version": env!("CARGO_PKG_VERSION"),
-            },
+            "serverInfo": self.server_info(),
         });
         if !instructions.is_empty() {
             result["instructions"] = Value::from(instructions.join("\n\n"));

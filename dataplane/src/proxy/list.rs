@@ -187,7 +187,7 @@ impl Proxy {
             };
         }
         let asked = call
-            .upstream(&toolkit.name)
+            .upstream(toolkit)
             .ask(
                 &toolkit.client,
                 &call.hello,

@@ -6,7 +6,9 @@
 //! [`Call`] the edge built.
 
 mod access;
+mod bridge;
 mod changes;
+mod discover;
 mod elicit;
 mod handshake;
 mod list;
@@ -25,6 +27,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 pub use access::View;
+pub use bridge::{BridgeUpstreams, BridgedUpstream};
 pub use changes::ToolkitChanges;
 pub use handshake::InitializeFailure;
 pub use naming::Naming;

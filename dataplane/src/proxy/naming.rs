@@ -4,8 +4,9 @@
 //! Toolkit names are DNS labels, so they contain neither `__` nor `+`: the
 //! first separator in an exposed name always ends the toolkit part.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use memchr::memmem::Finder;
 use serde_json::Value;
 
 use crate::mcp::method::{Form, Method, Rename};
@@ -76,12 +77,20 @@ impl Naming {
         if matches!(self, Self::Unchanged { .. }) {
             return true;
         }
-        let words: &[&str] = match method.rename {
-            Rename::Nothing => &["related-task"],
-            Rename::ToolResult | Rename::PromptMessages => &["resource", "task"],
+        // NB: searchers built once; `str::contains` builds one per call and
+        // this runs on every relayed reply.
+        static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\\u"));
+        static RELATED_TASK: LazyLock<Finder<'static>> =
+            LazyLock::new(|| Finder::new("related-task"));
+        static RESOURCE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("resource"));
+        static TASK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("task"));
+        let words: &[&LazyLock<Finder<'static>>] = match method.rename {
+            Rename::Nothing => &[&RELATED_TASK],
+            Rename::ToolResult | Rename::PromptMessages => &[&RESOURCE, &TASK],
             Rename::Items { .. } | Rename::Field { .. } => return false,
         };
-        !text.contains("\\u") && !words.iter().any(|w| text.contains(w))
+        let text = text.as_bytes();
+        ESCAPE.find(text).is_none() && !words.iter().any(|w| w.find(text).is_some())
     }
 
     /// Rewrite the params of a notification or request (of method `method`)

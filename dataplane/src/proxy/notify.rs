@@ -16,7 +16,7 @@ impl Proxy {
         let sends = self.visible(&call.principal).into_iter().map(|toolkit| {
             let request = request.clone();
             async move {
-                let slot = call.upstream(&toolkit.name);
+                let slot = call.upstream(&toolkit);
                 let upstream = slot
                     .get(&toolkit.client, &call.hello, call.caller())
                     .await

@@ -60,7 +60,7 @@ impl Proxy {
     ) -> Reply {
         let id = request.id.clone();
         let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
-        let slot = call.upstream(&toolkit.name);
+        let slot = call.upstream(&toolkit);
         let caller = call.caller();
         let message = Message::Request(request);
         let posted = tokio::select! {
@@ -77,7 +77,7 @@ impl Proxy {
                 let unchanged = |text: &str| self.naming.leaves_untouched(method, text);
                 match reply.verbatim(&id, unchanged) {
                     Some(bytes) => Ok((upstream, Posted::Verbatim(bytes))),
-                    None => Ok((upstream, Posted::Message(reply.into_message()?))),
+                    None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
                 }
             }
             PostReply::Accepted => Ok((upstream, Posted::Accepted)),
@@ -85,7 +85,14 @@ impl Proxy {
         });
         let (upstream, mut stream) = match posted {
             Err(e) => {
-                tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
+                // NB: a refusal by the toolkit's own limits is the limit doing
+                // its job (and can come thousands of times a second): counted
+                // in the metrics, logged at debug only.
+                if e.refusal().is_some() {
+                    tracing::debug!(toolkit = %toolkit.name, method = method.name, error = %e, "request refused by the toolkit's limits");
+                } else {
+                    tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
+                }
                 self.metrics
                     .toolkit_failed(&toolkit.name, Operation::Request);
                 observed.set_outcome(Outcome::of_client_error(&e));

@@ -8,7 +8,7 @@ use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 use super::ProxyError;
 use crate::cache::ListingScope;
 use crate::metrics::Metrics;
-use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials};
+use crate::south::{HttpClient, ToolkitClient, UpstreamCredentials, UpstreamEra, UpstreamPool};
 
 /// One toolkit of a proxy.
 #[derive(Debug)]
@@ -23,6 +23,8 @@ pub struct Toolkit {
     pub(super) plan: ToolkitPlan,
     /// Its identity in the listing cache (a fresh one per plan).
     pub(super) listing: ListingScope,
+    /// Upstream sessions kept for clients without a session (2026-07-28).
+    pub stateless: UpstreamPool,
 }
 
 impl Toolkit {
@@ -55,7 +57,8 @@ impl Toolkit {
                 plan.circuit_breaker,
             )
             .with_retries(plan.retries)
-            .observed_as(name.clone(), metrics.upstream_round_trips(&name));
+            .observed_as(name.clone(), metrics.upstream_round_trips(&name))
+            .reporting_era(metrics.toolkit_eras(&name));
         Ok(Self {
             name,
             client,
@@ -63,7 +66,21 @@ impl Toolkit {
             authorization_url: plan.authorization_url.clone(),
             plan: plan.clone(),
             listing: ListingScope::default(),
+            stateless: UpstreamPool::default(),
         })
+    }
+
+    /// The protocol eras the toolkit's upstream was found to speak, as
+    /// `/readyz` shows them: `{"2025": true, "2026-07-28": false}` (an era not
+    /// tried yet is left out).
+    pub fn eras(&self) -> serde_json::Value {
+        let mut found = serde_json::Map::new();
+        for era in UpstreamEra::ALL {
+            if let Some(speaks) = self.client.speaks(era) {
+                found.insert(era.label().into(), speaks.into());
+            }
+        }
+        serde_json::Value::Object(found)
     }
 
     /// A toolkit at an unreachable address with these routes, for unit tests.

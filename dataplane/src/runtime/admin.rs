@@ -50,10 +50,18 @@ pub(super) fn answer(
 /// it is the one serving), and the last config that was refused.
 fn readiness(inner: &Inner, snapshot: &Snapshot) -> String {
     let last_error = inner.last_failure().map(|f| f.to_json());
+    // The protocol eras each toolkit's upstream was found to speak.
+    let mut toolkits = serde_json::Map::new();
+    for endpoint in snapshot.endpoints() {
+        for (name, eras) in endpoint.proxy().toolkit_eras() {
+            toolkits.insert(name.to_owned(), json!({ "eras": eras }));
+        }
+    }
     json!({
         "status": "ok",
         "config": snapshot.applied.to_json(),
         "lastError": last_error,
+        "toolkits": toolkits,
     })
     .to_string()
 }

@@ -119,12 +119,15 @@ impl Router {
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let snapshot = self.inner.snapshot();
         if let Some(endpoint) = snapshot.find(self.index, req.uri().path()) {
-            let mut resp = if telemetry::enabled() {
-                let span = telemetry::server_span(req.headers());
-                endpoint.handle(req).instrument(span).await
+            // NB: one await whether traced or not: two awaits of different
+            // types would each take room in this future, which hyper moves
+            // into place for every request.
+            let span = if telemetry::enabled() {
+                telemetry::server_span(req.headers())
             } else {
-                endpoint.handle(req).await
+                tracing::Span::none()
             };
+            let mut resp = endpoint.handle(req).instrument(span).await;
             if let Body::Stream(_, _, open) = resp.body_mut() {
                 *open = Some(self.inner.metrics.sse_stream_opened());
             }

@@ -10,11 +10,14 @@ mod store;
 pub use seal::{KeyError, SealedState, SealedUpstream, Sealer};
 pub use store::SessionStore;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+// NB: hashbrown's maps (foldhash, randomly seeded) rather than std's SipHash:
+// a relayed call looks up several of them, and their keys are bounded per session.
+use hashbrown::HashMap;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;

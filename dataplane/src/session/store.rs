@@ -1,10 +1,11 @@
 //! The sessions one endpoint holds in memory. With sealed ids this is a
 //! cache: a session missing here is rebuilt from its id.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use hashbrown::{DefaultHashBuilder, HashMap};
 
 use super::{Session, lock};
 
@@ -16,7 +17,9 @@ pub struct SessionStore {
     /// Ids of sessions ended here (by hash), so their sealed ids stay dead
     /// on this replica; kept for one idle timeout.
     ended: Mutex<HashMap<u64, Instant>>,
-    hasher: RandomState,
+    // NB: foldhash (randomly seeded), as the maps: ids are long and every
+    // request checks them.
+    hasher: DefaultHashBuilder,
 }
 
 impl SessionStore {

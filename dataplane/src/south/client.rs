@@ -2,16 +2,18 @@
 //! every exchange runs under; it also resumes response streams the upstream
 //! closed early. Everything the proxy sends a toolkit goes through here.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Uri;
 use mcpgw_config::{CircuitBreakerPlan, RateLimitPlan, RetryPlan};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::credentials::UpstreamCredentials;
+use super::discover::{EraMemory, UpstreamEra};
 use super::error::{ClientError, ProtocolError};
 use super::http::HttpClient;
 use super::limits::Limits;
@@ -33,6 +35,8 @@ pub struct ToolkitClient {
     /// The toolkit's name and where the time until each reply starts is
     /// observed, when it is observed.
     observed: Option<(Arc<str>, Histogram)>,
+    /// The protocol era the upstream was found to speak.
+    era: Arc<EraMemory>,
 }
 
 impl ToolkitClient {
@@ -48,7 +52,24 @@ impl ToolkitClient {
             policy: Policy::new(timeout),
             retries: None,
             observed: None,
+            era: Arc::default(),
         }
+    }
+
+    /// Report the era found on `gauges` (legacy, modern).
+    pub fn reporting_era(mut self, gauges: [Gauge; 2]) -> Self {
+        self.era = Arc::new(EraMemory::reporting(gauges));
+        self
+    }
+
+    /// Whether the upstream was found to speak `era`; `None` until it was tried.
+    pub fn speaks(&self, era: UpstreamEra) -> Option<bool> {
+        self.era.speaks(era)
+    }
+
+    pub(super) fn remember_era(&self, era: UpstreamEra, speaks: bool) {
+        let name = self.observed.as_ref().map_or("", |(n, _)| &**n);
+        self.era.remember(era, speaks, name);
     }
 
     /// Observe the time until each reply starts in `round_trips`, and trace
@@ -125,34 +146,38 @@ impl ToolkitClient {
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
-        let exchange = async {
-            let started = Instant::now();
-            let sent = self
-                .policy
-                .run(Step::Reply, self.upstream.send(session, message));
-            let reply = match &self.observed {
-                Some((name, _)) if telemetry::enabled() => {
-                    let method = match message {
-                        Message::Request(r) => Some(r.method.as_str()),
-                        Message::Notification(n) => Some(n.method.as_str()),
-                        Message::Response(_) => None,
-                    };
-                    sent.instrument(telemetry::upstream_span(name, method))
-                        .await
-                }
-                _ => sent.await,
-            };
-            if let Some((_, histogram)) = &self.observed {
-                histogram.observe(started.elapsed().as_secs_f64());
+        // NB: one await, of futures built in place: a future held in a local
+        // (or passed to an async fn) and then awaited inside another takes
+        // room twice in this future, and callers move this future whole.
+        let limits = self
+            .policy
+            .limits()
+            .filter(|_| matches!(message, Message::Request(_)));
+        let permit = limits.map(Limits::admit).transpose()?.flatten();
+        let span = match &self.observed {
+            Some((name, _)) if telemetry::enabled() => {
+                let method = match message {
+                    Message::Request(r) => Some(r.method.as_str()),
+                    Message::Notification(n) => Some(n.method.as_str()),
+                    Message::Response(_) => None,
+                };
+                telemetry::upstream_span(name, method)
             }
-            reply
+            _ => tracing::Span::none(),
         };
-        match self.policy.limits() {
-            Some(limits) if matches!(message, Message::Request(_)) => {
-                limited(limits, exchange).await
-            }
-            _ => exchange.await,
+        let started = Instant::now();
+        let mut reply = self
+            .policy
+            .run(Step::Reply, self.upstream.send(session, message))
+            .instrument(span)
+            .await;
+        if let Some((_, histogram)) = &self.observed {
+            histogram.observe(started.elapsed().as_secs_f64());
         }
+        if let Some(limits) = limits {
+            settle(limits, permit, &mut reply);
+        }
+        reply
     }
 
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.
@@ -220,17 +245,16 @@ impl ToolkitClient {
     }
 }
 
-/// A request `sent` under the toolkit's `limits`: admitted first (or refused
-/// without being sent), its place among those in flight held until its reply
-/// is read (with a stream reply, until the stream is dropped), and its outcome
-/// told to the breaker.
-async fn limited(
+/// Tell the toolkit's `limits` how a request admitted with `permit` ended:
+/// its place among those in flight is held until its reply is read (with a
+/// stream reply, until the stream is dropped), and its outcome goes to the
+/// breaker.
+fn settle(
     limits: &Limits,
-    sent: impl Future<Output = Result<PostReply, ClientError>>,
-) -> Result<PostReply, ClientError> {
-    let permit = limits.admit()?;
-    let mut reply = sent.await;
-    match &mut reply {
+    permit: Option<OwnedSemaphorePermit>,
+    reply: &mut Result<PostReply, ClientError>,
+) {
+    match reply {
         Ok(PostReply::Json { .. } | PostReply::Accepted) => limits.succeeded(),
         // The response on the stream tells (see `next_within`).
         Ok(PostReply::Stream { stream, .. }) => {
@@ -242,5 +266,4 @@ async fn limited(
         Err(ClientError::Timeout(_)) => {}
         Err(e) => limits.ended_with(e),
     }
-    reply
 }

@@ -78,6 +78,8 @@ pub enum ProtocolError {
     NoResponse,
     #[error("expected a response, got another kind of message")]
     NotAResponse,
+    #[error("the response answers another request's id")]
+    WrongId,
     #[error("GET answered without text/event-stream")]
     NotEventStream,
 }

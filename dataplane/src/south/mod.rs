@@ -10,10 +10,12 @@
 
 mod client;
 mod credentials;
+mod discover;
 mod error;
 mod http;
 mod limits;
 mod policy;
+mod pool;
 mod retry;
 mod session;
 mod stream;
@@ -23,11 +25,13 @@ mod upstream;
 
 pub use client::ToolkitClient;
 pub use credentials::{CredentialError, UpstreamCredentials};
+pub use discover::UpstreamEra;
 pub use error::{
     ClientError, FileFailure, FileProblem, ProtocolError, TlsFailure, TlsFile, TransportError,
     Unclassified,
 };
 pub use http::{HttpClient, read_limited};
+pub use pool::{PoolKey, UpstreamPool};
 pub use session::{Hello, UpstreamSession, UpstreamSlot};
 pub use stream::MessageStream;
 pub use upstream::{JsonReply, PostReply, SessionHeaders};

@@ -8,6 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
+
 use super::error::ClientError;
 use super::limits::Limits;
 
@@ -62,25 +64,28 @@ impl Policy {
 
     /// `work`, doing `step`, under the policy: failed with
     /// [`ClientError::Timeout`] when it takes longer than the step may.
-    pub(super) async fn run<T>(
+    // NB: not an async fn: one would hold `work` twice (its argument and
+    // the timeout around it), and this wraps every exchange with a toolkit.
+    pub(super) fn run<T>(
         &self,
         step: Step,
         work: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<T, ClientError> {
+    ) -> impl Future<Output = Result<T, ClientError>> {
         let limit = self.limit(step);
-        match tokio::time::timeout(limit, work).await {
+        let limits = self.limits.as_deref();
+        tokio::time::timeout(limit, work).map(move |outcome| match outcome {
             Ok(outcome) => outcome,
             Err(_) => {
                 let timeout = ClientError::Timeout(limit);
                 // NB: counted here, where this step's own bound expired: a
                 // timeout of an inner step reaches here as the work's error
                 // and was counted where it expired.
-                if let Some(limits) = &self.limits {
+                if let Some(limits) = limits {
                     limits.ended_with(&timeout);
                 }
                 Err(timeout)
             }
-        }
+        })
     }
 
     /// How long `step` may take.

@@ -9,12 +9,14 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use super::client::ToolkitClient;
+use super::discover::{self, UpstreamEra};
 use super::error::{ClientError, ProtocolError};
 use super::policy::{self, Step};
 use super::upstream::{PostReply, SessionHeaders};
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request};
+use crate::mcp::LATEST_VERSION;
 use crate::mcp::method::{INITIALIZE, INITIALIZED};
 
 /// What the downstream client said in `initialize`, replayed to each upstream.
@@ -48,6 +50,12 @@ impl UpstreamSession {
 
     pub fn capabilities(&self) -> &Value {
         self.init.get("capabilities").unwrap_or(&Value::Null)
+    }
+
+    /// Whether the upstream speaks the 2026-07-28 era (no session, an
+    /// envelope on every request).
+    pub fn is_modern(&self) -> bool {
+        crate::era::is_modern(&self.protocol_version)
     }
 }
 
@@ -86,11 +94,9 @@ impl UpstreamSlot {
         // NB: the handshake is boxed: inline, its state (several posts and
         // stream reads) would make every caller's future kilobytes larger and
         // be copied on each request, though a session opens once.
-        cell.get_or_try_init(|| {
-            Box::pin(async { initialize(client, hello, caller).await.map(Arc::new) })
-        })
-        .await
-        .cloned()
+        cell.get_or_try_init(|| Box::pin(async { open(client, hello, caller).await.map(Arc::new) }))
+            .await
+            .cloned()
     }
 
     /// The session, opened for `caller` if needed, waited for at most
@@ -135,17 +141,34 @@ impl UpstreamSlot {
         caller: Option<&Token>,
         message: &Message,
     ) -> Result<(Arc<UpstreamSession>, PostReply), ClientError> {
-        let session = self.get(client, hello, caller).await?;
-        match client.post(session.headers(caller), message).await {
-            Err(ClientError::SessionExpired) => {
-                tracing::info!("upstream session expired; re-initializing");
-                self.invalidate(&session);
-                let session = self.get(client, hello, caller).await?;
-                let reply = client.post(session.headers(caller), message).await?;
-                Ok((session, reply))
+        // NB: one await of each future, in a loop, rather than a second
+        // copy for the retry: each await site of a future type takes room
+        // in this future, which the relay holds and moves.
+        let mut renewed = false;
+        loop {
+            let session = self.get(client, hello, caller).await?;
+            let modern;
+            let sent = if session.is_modern() {
+                // No session to expire: the request carries the client's envelope.
+                match discover::for_modern(message, hello) {
+                    Some(m) => {
+                        modern = m;
+                        &modern
+                    }
+                    None => return Ok((session, PostReply::Accepted)),
+                }
+            } else {
+                message
+            };
+            match client.post(session.headers(caller), sent).await {
+                Err(ClientError::SessionExpired) if !renewed => {
+                    tracing::info!("upstream session expired; re-initializing");
+                    self.invalidate(&session);
+                    renewed = true;
+                }
+                Err(e) => return Err(e),
+                Ok(reply) => return Ok((session, reply)),
             }
-            Err(e) => Err(e),
-            Ok(reply) => Ok((session, reply)),
         }
     }
 
@@ -211,19 +234,60 @@ fn final_outcome(message: Message) -> Result<Result<Value, ErrorObject>, ClientE
     }
 }
 
-/// The initialize handshake: request, response, `notifications/initialized`.
+/// The toolkit's upstream session for `hello`'s client, in the client's own
+/// era when the upstream speaks it: a 2026-07-28 client's is discovered
+/// (initialized when the upstream turns out to be a 2025 server), a 2025
+/// client's initialized (discovered when the upstream refuses the handshake
+/// and turns out to speak 2026-07-28 only). NB: so a dual-era upstream
+/// serves each client in its own era, a 2025 client with its GET stream and
+/// server→client requests, which the 2026-07-28 era has not.
+async fn open(
+    client: &ToolkitClient,
+    hello: &Hello,
+    caller: Option<&Token>,
+) -> Result<UpstreamSession, ClientError> {
+    if crate::era::is_modern(&hello.protocol_version) {
+        if let Some(modern) = discover::open_modern(client, hello, caller).await? {
+            return Ok(modern);
+        }
+        return initialize(client, hello, caller).await;
+    }
+    let refused = match initialize(client, hello, caller).await {
+        Ok(session) => return Ok(session),
+        Err(e) => e,
+    };
+    let refusal = matches!(
+        refused,
+        ClientError::Initialize(_) | ClientError::Status { .. } | ClientError::Protocol(_)
+    );
+    if !refusal || refused.challenge().is_some() {
+        return Err(refused);
+    }
+    match discover::open_modern(client, hello, caller).await {
+        Ok(Some(modern)) => Ok(modern),
+        _ => Err(refused),
+    }
+}
+
+/// The initialize handshake: request, response, `notifications/initialized`,
+/// at the client's version (the latest 2025 one for a 2026-07-28 client).
 async fn initialize(
     client: &ToolkitClient,
     hello: &Hello,
     caller: Option<&Token>,
 ) -> Result<UpstreamSession, ClientError> {
+    let asked = if crate::era::is_modern(&hello.protocol_version) {
+        LATEST_VERSION
+    } else {
+        hello.protocol_version.as_str()
+    };
     let id = ids::gateway_to_upstream(INITIALIZE.name);
     let request = Message::Request(Request::new(
         id.clone(),
         INITIALIZE.name,
         Some(json!({
-            "protocolVersion": hello.protocol_version,
-            "capabilities": hello.capabilities,
+            "protocolVersion": asked,
+            "capabilities": discover::declared_capabilities(hello, UpstreamEra::Legacy),
             "clientInfo": hello.client_info,
         })),
     ));
@@ -254,7 +318,7 @@ async fn initialize(
         let protocol_version = init
             .get("protocolVersion")
             .and_then(Value::as_str)
-            .unwrap_or(&hello.protocol_version)
+            .unwrap_or(asked)
             .to_owned();
         let session = UpstreamSession {
             id: session_id,
@@ -263,6 +327,7 @@ async fn initialize(
         };
         let initialized = Message::Notification(Notification::new(INITIALIZED.name, None));
         client.post(session.headers(caller), &initialized).await?;
+        client.remember_era(UpstreamEra::Legacy, true);
         Ok(session)
     };
     client.policy().run(Step::Handshake, handshake).await

@@ -68,30 +68,40 @@ impl HttpUpstream {
         session: SessionHeaders<'_>,
         message: &Message,
     ) -> Result<PostReply, ClientError> {
-        let headers = self.headers(session)?;
-        let posted = self.post(headers, session.session_id.is_some(), message.encode());
-        Ok(match posted.await? {
-            Posted::Accepted => PostReply::Accepted,
-            Posted::Json { session_id, reply } => PostReply::Json { session_id, reply },
-            Posted::Events { session_id, body } => {
-                let want = match message {
-                    Message::Request(r) => Some(r.id.clone()),
-                    _ => None,
-                };
-                let resume = StreamSession {
-                    session_id: session_id
-                        .clone()
-                        .or_else(|| session.session_id.map(str::to_owned)),
-                    protocol_version: session.protocol_version.map(str::to_owned),
-                    caller: session.caller.cloned(),
-                };
-                let stream = MessageStream::response(body, want, resume);
-                PostReply::Stream {
-                    session_id,
-                    stream: Box::new(stream),
+        let mut headers = self.headers(session)?;
+        let modern = session.protocol_version.is_some_and(crate::era::is_modern);
+        if modern && let Message::Request(request) = message {
+            request_metadata(&mut headers, request);
+        }
+        // NB: awaited in place (see `ToolkitClient::post_once`).
+        let in_session = session.session_id.is_some();
+        Ok(
+            match self
+                .post(headers, in_session, modern, message.encode())
+                .await?
+            {
+                Posted::Accepted => PostReply::Accepted,
+                Posted::Json { session_id, reply } => PostReply::Json { session_id, reply },
+                Posted::Events { session_id, body } => {
+                    let want = match message {
+                        Message::Request(r) => Some(r.id.clone()),
+                        _ => None,
+                    };
+                    let resume = StreamSession {
+                        session_id: session_id
+                            .clone()
+                            .or_else(|| session.session_id.map(str::to_owned)),
+                        protocol_version: session.protocol_version.map(str::to_owned),
+                        caller: session.caller.cloned(),
+                    };
+                    let stream = MessageStream::response(body, want, resume);
+                    PostReply::Stream {
+                        session_id,
+                        stream: Box::new(stream),
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Open the standalone GET stream. `Ok(None)` when the upstream offers none (405).
@@ -146,11 +156,14 @@ impl HttpUpstream {
 
     /// POST one encoded message with `headers` (session, version, credentials).
     /// `in_session` says whether a session id was sent, so that the upstream
-    /// forgetting it reads as [`ClientError::SessionExpired`].
+    /// forgetting it reads as [`ClientError::SessionExpired`]; `modern`,
+    /// whether the request is of the 2026-07-28 era, whose servers answer
+    /// errors with a 4xx status and the JSON-RPC error as the body.
     async fn post(
         &self,
         mut headers: HeaderMap,
         in_session: bool,
+        modern: bool,
         body: Bytes,
     ) -> Result<Posted, ClientError> {
         mcp::set_post_headers(&mut headers);
@@ -159,7 +172,28 @@ impl HttpUpstream {
         if resp.status() == StatusCode::ACCEPTED {
             return Ok(Posted::Accepted);
         }
-        let resp = check_status(resp, in_session).await?;
+        let modern_error = matches!(
+            resp.status(),
+            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND
+        );
+        let resp = if modern && modern_error && is_json(resp.headers()) {
+            let status = resp.status();
+            let body = read_limited(resp.into_body(), MAX_UPSTREAM_MESSAGE).await?;
+            return match JsonReply::read(body) {
+                Ok(reply @ JsonReply::Message(crate::jsonrpc::Message::Response(_))) => {
+                    Ok(Posted::Json {
+                        session_id: None,
+                        reply,
+                    })
+                }
+                _ => Err(ClientError::Status {
+                    status,
+                    www_authenticate: None,
+                }),
+            };
+        } else {
+            check_status(resp, in_session).await?
+        };
         let session_id = header_string(resp.headers(), HEADER_SESSION_ID);
         if is_event_stream(resp.headers()) {
             return Ok(Posted::Events {
@@ -251,6 +285,26 @@ async fn check_status(
         status,
         www_authenticate,
     })
+}
+
+/// The 2026-07-28 request metadata headers: `Mcp-Method`, and `Mcp-Name`
+/// for the methods that name something.
+fn request_metadata(headers: &mut HeaderMap, request: &crate::jsonrpc::Request) {
+    use crate::era::{HEADER_METHOD, HEADER_NAME, encode_header_value, named_param};
+    if let Ok(method) = HeaderValue::from_str(&request.method) {
+        headers.insert(HEADER_METHOD, method);
+    }
+    let named = named_param(&request.method).and_then(|key| request.param_str(key));
+    if let Some(name) = named.and_then(|n| HeaderValue::from_str(&encode_header_value(n)).ok()) {
+        headers.insert(HEADER_NAME, name);
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
 }
 
 fn is_event_stream(headers: &HeaderMap) -> bool {

@@ -75,6 +75,24 @@ impl JsonReply {
         (success.id == *id && unchanged(text)).then(|| body.clone())
     }
 
+    /// The response to the request `id`, its result built as values. A reply
+    /// that is no response, or answers another id, breaks the protocol: relayed,
+    /// the client would wait for its own answer forever. An error whose id the
+    /// upstream could not read (`null`) is taken as the answer to `id`.
+    pub fn into_response_to(self, id: &RequestId) -> Result<Message, ClientError> {
+        match self.into_message()? {
+            Message::Response(mut r) => match &r.id {
+                Some(answered) if answered == id => Ok(Message::Response(r)),
+                None if r.outcome.is_err() => {
+                    r.id = Some(id.clone());
+                    Ok(Message::Response(r))
+                }
+                _ => Err(ProtocolError::WrongId.into()),
+            },
+            _ => Err(ProtocolError::NotAResponse.into()),
+        }
+    }
+
     /// The message, its result built as values.
     pub fn into_message(self) -> Result<Message, ClientError> {
         match self {

@@ -233,6 +233,12 @@ fn an_upstream_the_data_plane_cannot_serve_is_refused_and_the_rest_served() {
         "{}",
         secure.accepted.message
     );
+    // The message names the rendered field it is about.
+    assert!(
+        secure.accepted.message.contains("bindings."),
+        "{}",
+        secure.accepted.message
+    );
 }
 
 #[test]

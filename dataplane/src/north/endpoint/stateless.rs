@@ -1,0 +1,575 @@
+//! The endpoint for clients of the 2026-07-28 era: every request a POST that
+//! says in its `_meta` (and its headers) which version it speaks and what
+//! the client can do; no session, no handshake (`server/discover` instead),
+//! no GET stream. Each request is checked as the revision's transport says
+//! (the validation ladder), served by the proxy without a session, and its
+//! result stamped with what that era's results carry.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::bridge::{Bridges, STATE_PREFIX, Waiting};
+use super::{Endpoint, Result, accepted, event_stream, json_body, json_response};
+use crate::call::Call;
+use crate::era::stamp::{Stamp, is_cacheable};
+use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
+use crate::ids;
+use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
+use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE};
+use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
+use crate::north::body::Body;
+use crate::north::headers::{accepts, is_json};
+use crate::north::rejection::Rejection;
+use crate::principal::Principal;
+use crate::proxy::{BridgeUpstreams, InitializeFailure, Reply};
+use crate::south::Hello;
+use crate::sse;
+
+/// Whether a request belongs to the 2026-07-28 era: its `MCP-Protocol-Version`
+/// names that revision or a later one. (A version the gateway does not serve
+/// is then refused with the list of those it does; the 2025 revisions, and
+/// requests without the header, keep their transport.)
+pub(super) fn is_stateless(headers: &HeaderMap) -> bool {
+    headers
+        .get(HEADER_PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !mcp::is_supported(v) && Era::of(v) == Era::Stateless)
+}
+
+/// The HTTP status of a JSON-RPC error sent to a client of this era: the
+/// transport's rules for a malformed request, a header mismatch, an
+/// unsupported version or a missing capability (400) and an unknown method (404).
+fn status_of(error_code: i64) -> StatusCode {
+    match error_code {
+        code::PARSE_ERROR
+        | code::INVALID_REQUEST
+        | code::INVALID_PARAMS
+        | era_code::HEADER_MISMATCH
+        | era_code::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | era_code::UNSUPPORTED_PROTOCOL_VERSION => StatusCode::BAD_REQUEST,
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    }
+}
+
+/// A response, with the status its error (if any) calls for.
+fn answer(message: &Message) -> http::Response<Body> {
+    let mut resp = json_response(message);
+    if let Message::Response(Response {
+        outcome: Err(error),
+        ..
+    }) = message
+    {
+        *resp.status_mut() = status_of(error.code);
+    }
+    resp
+}
+
+fn refuse(id: RequestId, error: ErrorObject) -> http::Response<Body> {
+    answer(&Message::Response(Response::error(Some(id), error)))
+}
+
+fn mismatch(message: impl Into<String>) -> ErrorObject {
+    ErrorObject::new(era_code::HEADER_MISMATCH, message)
+}
+
+/// The validation ladder, first failure wins: routing headers given once,
+/// the envelope in `_meta`, the headers matching the body, a version served.
+fn check(request: &Request, headers: &HeaderMap) -> std::result::Result<Envelope, ErrorObject> {
+    for name in [&HEADER_PROTOCOL_VERSION, &HEADER_METHOD, &HEADER_NAME] {
+        if headers.get_all(name).iter().count() > 1 {
+            return Err(mismatch(format!(
+                "Header mismatch: {name} is given more than once"
+            )));
+        }
+    }
+    let envelope = Envelope::read(request.params.as_ref())
+        .map_err(|e| ErrorObject::new(code::INVALID_PARAMS, e.to_string()))?;
+    let header = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if header(&HEADER_PROTOCOL_VERSION) != Some(envelope.protocol_version.as_str()) {
+        return Err(mismatch(
+            "Header mismatch: MCP-Protocol-Version does not match the protocol version in params._meta",
+        ));
+    }
+    match header(&HEADER_METHOD) {
+        None => return Err(mismatch("Header mismatch: Mcp-Method is required")),
+        Some(m) if m != request.method => {
+            return Err(mismatch(format!(
+                "Header mismatch: Mcp-Method '{m}' does not match the body's method '{}'",
+                request.method
+            )));
+        }
+        Some(_) => {}
+    }
+    if let Some(key) = era::named_param(&request.method)
+        && let Some(named) = request.param_str(key)
+    {
+        let carried = header(&HEADER_NAME).and_then(era::decode_header_value);
+        if carried.as_deref() != Some(named) {
+            return Err(mismatch(format!(
+                "Header mismatch: Mcp-Name does not match the body's `{key}`"
+            )));
+        }
+    }
+    if !era::is_modern(&envelope.protocol_version) {
+        let mut error = ErrorObject::new(
+            era_code::UNSUPPORTED_PROTOCOL_VERSION,
+            "Unsupported protocol version",
+        );
+        error.data = Some(era::unsupported_version_data(&envelope.protocol_version));
+        return Err(error);
+    }
+    Ok(envelope)
+}
+
+/// What the client said of itself, as each toolkit's upstream session (or
+/// each request to a 2026-07-28 toolkit) replays it: the toolkit's client
+/// declares to each upstream what can cross between the eras (see
+/// `south::discover::declared_capabilities`).
+fn client_hello(envelope: Envelope) -> Hello {
+    Hello {
+        protocol_version: era::MODERN_VERSION.to_owned(),
+        capabilities: envelope.client_capabilities,
+        client_info: envelope
+            .client_info
+            .unwrap_or_else(|| json!({"name": "unknown", "version": "0"})),
+    }
+}
+
+impl Endpoint {
+    /// A request of the 2026-07-28 era (see [`is_stateless`]).
+    pub(super) async fn stateless(
+        &self,
+        req: http::Request<Incoming>,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
+        if req.method() != Method::POST {
+            let mut resp = http::Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return Ok(resp);
+        }
+        let wanted = accepts(req.headers());
+        if !(wanted.json && wanted.event_stream) {
+            return Err(Rejection::Accept(
+                "both application/json and text/event-stream",
+            ));
+        }
+        if !is_json(req.headers()) {
+            return Err(Rejection::ContentType);
+        }
+        let (parts, body) = req.into_parts();
+        let body = self.read_body(&parts.headers, body).await?;
+        match Message::decode(&body)? {
+            // NB: the revision defines no client notifications over HTTP
+            // (closing a response stream is the cancellation): accepted, dropped.
+            Message::Notification(_) => Ok(accepted()),
+            Message::Response(_) => Err(Rejection::Message(ErrorObject::new(
+                code::INVALID_REQUEST,
+                "a client of the 2026-07-28 era sends no JSON-RPC responses",
+            ))),
+            Message::Request(request) => {
+                self.stateless_request(request, &parts.headers, principal)
+                    .await
+            }
+        }
+    }
+
+    async fn stateless_request(
+        &self,
+        mut request: Request,
+        headers: &HeaderMap,
+        principal: &Principal,
+    ) -> Result<http::Response<Body>> {
+        let envelope = match check(&request, headers) {
+            Ok(envelope) => envelope,
+            Err(error) => return Ok(refuse(request.id, error)),
+        };
+        let log_level = envelope.log_level.as_deref().and_then(era::log_rank);
+        let call = Call::sessionless(
+            principal,
+            Era::Stateless,
+            era::MODERN_VERSION,
+            Arc::new(client_hello(envelope)),
+        );
+        let stamp = Stamp {
+            server_info: self.proxy.server_info(),
+            cacheable: is_cacheable(&request.method),
+        };
+        if DISCOVER.is(&request.method) {
+            let bound = self.settings.initialize_timeout;
+            return match self.proxy.discover(&call, bound).await {
+                Ok(mut result) => {
+                    stamp.result(&mut result);
+                    Ok(answer(&Message::Response(Response::ok(request.id, result))))
+                }
+                Err(InitializeFailure::Challenge(c)) => Err(self.challenge(c, headers, principal)),
+                Err(InitializeFailure::Error(e)) => Ok(refuse(request.id, e)),
+            };
+        }
+        if mcp::Method::find(&request.method).is_some_and(|m| !m.eras.has(Era::Stateless)) {
+            let message = format!(
+                "Method not found: {} (not part of protocol version {})",
+                request.method,
+                era::MODERN_VERSION
+            );
+            let error = ErrorObject::new(code::METHOD_NOT_FOUND, message);
+            return Ok(refuse(request.id, error));
+        }
+        if let Some(params) = request.params.as_mut() {
+            era::strip_envelope(params);
+        }
+        let id = request.id.clone();
+        let named = era::named_param(&request.method)
+            .and_then(|key| request.param_str(key))
+            .map(str::to_owned);
+        let bridge = named.is_some().then(|| Bridge {
+            bridges: self.bridges.clone(),
+            upstreams: self.proxy.bridge_upstreams(&call),
+            owner: principal.identity().map(str::to_owned),
+            method: request.method.clone(),
+            name: named.clone(),
+        });
+        if let Some(state) = request
+            .params
+            .as_ref()
+            .and_then(|p| p.get("requestState"))
+            .and_then(Value::as_str)
+            .filter(|s| s.starts_with(STATE_PREFIX))
+        {
+            let Some(bridge) = bridge else {
+                let error = ErrorObject::new(
+                    code::INVALID_PARAMS,
+                    "requestState of this gateway on a request that cannot carry it",
+                );
+                return Ok(refuse(id, error));
+            };
+            let responses = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("inputResponses"));
+            return Ok(self
+                .resume(state, responses, id, stamp, log_level, bridge)
+                .await);
+        }
+        match self.proxy.request(&call, request).await {
+            Reply::Message(Message::Response(mut response)) => {
+                if let Ok(result) = response.outcome.as_mut() {
+                    stamp.result(result);
+                }
+                Ok(answer(&Message::Response(response)))
+            }
+            Reply::Message(other) => Ok(answer(&other)),
+            Reply::Json(bytes) => Ok(json_body(stamp.encoded(&bytes).unwrap_or(bytes))),
+            Reply::Stream(frames) => Ok(event_stream(Body::Stream(
+                translate(frames, id, stamp, log_level, bridge),
+                None,
+                None,
+            ))),
+            Reply::Challenge(c) => Err(self.challenge(c, headers, principal)),
+        }
+    }
+
+    /// A client's retry of a request the gateway answered with
+    /// `input_required` for a 2025 toolkit: its input response goes to the
+    /// toolkit under the toolkit's own id, and the toolkit's exchange carries
+    /// on as the answer to this request.
+    async fn resume(
+        &self,
+        state: &str,
+        responses: Option<&Value>,
+        id: RequestId,
+        stamp: Stamp,
+        log_level: Option<u8>,
+        bridge: Bridge,
+    ) -> http::Response<Body> {
+        let owner = bridge.owner.as_deref();
+        let waiting = match self
+            .bridges
+            .take(state, owner, &bridge.method, bridge.name.as_deref())
+        {
+            Ok(waiting) => waiting,
+            Err(unknown) => {
+                return refuse(
+                    id,
+                    ErrorObject::new(code::INVALID_PARAMS, unknown.to_string()),
+                );
+            }
+        };
+        let Some(response) = responses.and_then(|r| r.get(&waiting.key)).cloned() else {
+            // Not answered: asked again (the toolkit still waits).
+            let (key, input_request) = (waiting.key.clone(), waiting.input_request.clone());
+            let token = self.bridges.hold(waiting);
+            let mut result = input_required(&key, input_request, &token);
+            stamp.result(&mut result);
+            return answer(&Message::Response(Response::ok(id, result)));
+        };
+        if let Err(error) = waiting
+            .upstream
+            .answer(waiting.upstream_id.clone(), response)
+            .await
+        {
+            return refuse(id, error);
+        }
+        let bridge = Bridge {
+            upstreams: waiting.upstreams,
+            ..bridge
+        };
+        event_stream(Body::Stream(
+            translate(waiting.frames, id, stamp, log_level, Some(bridge)),
+            None,
+            None,
+        ))
+    }
+}
+
+/// What a stateless request needs to turn a toolkit's server→client request
+/// into an `input_required` result and hold the exchange for the retry.
+struct Bridge {
+    bridges: Arc<Bridges>,
+    upstreams: BridgeUpstreams,
+    owner: Option<String>,
+    method: String,
+    name: Option<String>,
+}
+
+/// The `input_required` result asking the client for `request` under `key`.
+fn input_required(key: &str, request: Value, token: &str) -> Value {
+    json!({
+        "resultType": "input_required",
+        "inputRequests": { key: request },
+        "requestState": token,
+    })
+}
+
+/// A toolkit's server→client request as a 2026-07-28 input request: its
+/// method and params, without what that revision removed (`elicitationId`).
+fn input_request(request: &Request) -> Value {
+    let mut params = request.params.clone().unwrap_or_else(|| json!({}));
+    if ELICIT.is(&request.method)
+        && let Some(obj) = params.as_object_mut()
+    {
+        obj.remove("elicitationId");
+    }
+    json!({"method": request.method, "params": params})
+}
+
+/// The frames a toolkit's exchange sends down, as a client of this era may
+/// receive them: the response stamped (and answering `id`); progress, and
+/// log messages at the level the request asked for (none unless it asked);
+/// nothing else. A request from the toolkit to the client (elicitation,
+/// sampling, `roots/list`) cannot travel on this stream: with a `bridge` it
+/// ends the stream as an `input_required` result and the exchange waits for
+/// the client's retry; without one the exchange ends with an error.
+fn translate(
+    mut frames: mpsc::Receiver<Bytes>,
+    id: RequestId,
+    stamp: Stamp,
+    log_level: Option<u8>,
+    mut bridge: Option<Bridge>,
+) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel(32);
+    tokio::spawn(async move {
+        while let Some(frame) = frames.recv().await {
+            let Some(data) = sse::message_data(&frame) else {
+                if tx.send(frame).await.is_err() {
+                    return;
+                }
+                continue;
+            };
+            let (out, last) = match Message::decode(data) {
+                Ok(Message::Response(mut response)) => {
+                    if let Ok(result) = response.outcome.as_mut() {
+                        stamp.result(result);
+                    }
+                    // NB: after a bridged round the exchange answers the retry.
+                    response.id = Some(id.clone());
+                    let encoded = Message::Response(response).encode();
+                    (Some(sse::message_event(&encoded)), true)
+                }
+                Ok(Message::Notification(n)) => {
+                    let wanted = match n.method.as_str() {
+                        "notifications/progress" => true,
+                        "notifications/message" => log_level.is_some_and(|floor| {
+                            n.params
+                                .as_ref()
+                                .and_then(|p| p.get("level"))
+                                .and_then(Value::as_str)
+                                .and_then(era::log_rank)
+                                .is_some_and(|rank| rank >= floor)
+                        }),
+                        _ => false,
+                    };
+                    (wanted.then_some(frame), false)
+                }
+                Ok(Message::Request(r)) => {
+                    let target = bridge.as_ref().filter(|_| bridgeable(&r)).and_then(|b| {
+                        let (toolkit, upstream_id) = ids::parse_client_bound_id(&r.id)?;
+                        Some((b.upstreams.get(toolkit)?, upstream_id))
+                    });
+                    if let Some((upstream, upstream_id)) = target
+                        && let Some(bridge) = bridge.take()
+                    {
+                        let key = match &r.id {
+                            RequestId::String(s) => s.clone(),
+                            RequestId::Number(n) => n.to_string(),
+                        };
+                        let request = input_request(&r);
+                        let token = bridge.bridges.hold(Waiting {
+                            frames,
+                            upstream,
+                            upstreams: bridge.upstreams,
+                            upstream_id,
+                            key: key.clone(),
+                            input_request: request.clone(),
+                            owner: bridge.owner,
+                            method: bridge.method,
+                            name: bridge.name,
+                            deadline: Bridges::deadline(),
+                        });
+                        let mut result = input_required(&key, request, &token);
+                        stamp.result(&mut result);
+                        let asked = Message::Response(Response::ok(id, result));
+                        let _ = tx.send(sse::message_event(&asked.encode())).await;
+                        return;
+                    }
+                    let error = ErrorObject::new(
+                        code::INTERNAL_ERROR,
+                        format!(
+                            "the toolkit sent `{}` to the client mid-request, which the gateway cannot relay to a client of protocol version {}",
+                            r.method,
+                            era::MODERN_VERSION
+                        ),
+                    );
+                    let refused = Message::Response(Response::error(Some(id.clone()), error));
+                    (Some(sse::message_event(&refused.encode())), true)
+                }
+                Err(_) => (Some(frame), false),
+            };
+            if let Some(out) = out
+                && tx.send(out).await.is_err()
+            {
+                return;
+            }
+            if last {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Whether a toolkit's request to the client can cross as an input request.
+fn bridgeable(request: &Request) -> bool {
+    [&ELICIT, &SAMPLE, &ROOTS_LIST]
+        .iter()
+        .any(|m| m.is(&request.method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&http::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_str(value).expect("header value"));
+        }
+        h
+    }
+
+    fn call_tool(name: &str, version: &str) -> Request {
+        Request::new(
+            RequestId::Number(1),
+            "tools/call",
+            Some(json!({"name": name, "_meta": {
+                era::meta::PROTOCOL_VERSION: version,
+                era::meta::CLIENT_CAPABILITIES: {},
+            }})),
+        )
+    }
+
+    fn code_of(result: std::result::Result<Envelope, ErrorObject>) -> i64 {
+        result.expect_err("refused").code
+    }
+
+    #[test]
+    fn the_ladder_refuses_in_the_spec_order() {
+        let good = headers(&[
+            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_NAME, "kit__echo"),
+        ]);
+        assert!(check(&call_tool("kit__echo", "2026-07-28"), &good).is_ok());
+
+        let bare = Request::new(RequestId::Number(1), "tools/list", None);
+        assert_eq!(code_of(check(&bare, &good)), code::INVALID_PARAMS);
+
+        let other_name = headers(&[
+            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_NAME, "kit__other"),
+        ]);
+        let request = call_tool("kit__echo", "2026-07-28");
+        assert_eq!(
+            code_of(check(&request, &other_name)),
+            era_code::HEADER_MISMATCH
+        );
+
+        let twice = headers(&[
+            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_NAME, "kit__echo"),
+        ]);
+        assert_eq!(code_of(check(&request, &twice)), era_code::HEADER_MISMATCH);
+
+        let future = headers(&[
+            (&HEADER_PROTOCOL_VERSION, "2099-01-01"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_NAME, "kit__echo"),
+        ]);
+        let error = check(&call_tool("kit__echo", "2099-01-01"), &future).expect_err("refused");
+        assert_eq!(error.code, era_code::UNSUPPORTED_PROTOCOL_VERSION);
+        assert_eq!(error.data.expect("data")["requested"], "2099-01-01");
+    }
+
+    #[test]
+    fn a_base64_name_header_matches_its_decoded_name() {
+        let request = call_tool("kit__grüße", "2026-07-28");
+        let encoded = era::encode_header_value("kit__grüße");
+        let h = headers(&[
+            (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
+            (&HEADER_METHOD, "tools/call"),
+            (&HEADER_NAME, &encoded),
+        ]);
+        assert!(check(&request, &h).is_ok());
+    }
+
+    #[test]
+    fn only_modern_version_headers_leave_the_session_transport() {
+        let of = |v: &str| is_stateless(&headers(&[(&HEADER_PROTOCOL_VERSION, v)]));
+        assert!(of("2026-07-28"));
+        assert!(of("2099-01-01"));
+        assert!(!of("2025-11-25"));
+        assert!(!of("2025-06-18"));
+        assert!(!is_stateless(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn malformed_requests_get_400_and_unknown_methods_404() {
+        assert_eq!(
+            status_of(era_code::HEADER_MISMATCH),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status_of(code::INVALID_PARAMS), StatusCode::BAD_REQUEST);
+        assert_eq!(status_of(code::METHOD_NOT_FOUND), StatusCode::NOT_FOUND);
+        assert_eq!(status_of(code::INTERNAL_ERROR), StatusCode::OK);
+    }
+}
