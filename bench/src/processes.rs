@@ -2,11 +2,12 @@
 //! gateway binary, each in a process group of its own (ended whole on drop),
 //! ready when its output says so, on a loopback port the OS chose.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -23,11 +24,31 @@ pub fn workspace() -> PathBuf {
 #[derive(Debug)]
 pub struct Group {
     child: Child,
+    /// The last lines of its stderr.
+    tail: Arc<Mutex<VecDeque<String>>>,
 }
+
+/// How many lines of a process's stderr are kept for a report.
+const TAIL: usize = 40;
 
 impl Group {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// How it ended, if it did.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The last lines it wrote to stderr.
+    pub fn tail(&self) -> Vec<String> {
+        self.tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -57,7 +78,11 @@ fn spawn_until<T: Send + 'static>(
         .spawn()
         .with_context(|| format!("starting {what}"))?;
     let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-    let group = Group { child };
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let group = Group {
+        child,
+        tail: tail.clone(),
+    };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut tx = Some(tx);
@@ -69,6 +94,12 @@ fn spawn_until<T: Send + 'static>(
                 }
             } else if tx.is_some() {
                 log.push(line);
+            } else {
+                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+                if tail.len() == TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
         }
         if let Some(tx) = tx {

@@ -249,6 +249,15 @@ async fn soak_in(s: &Settings, dir: &std::path::Path) -> anyhow::Result<bool> {
     }
     let settle = left.elapsed();
 
+    // A gateway that died is no baseline reached.
+    let mut gateway = gateway;
+    let died = gateway.exited();
+    if let Some(status) = died {
+        println!("the gateway exited during the run ({status}); the end of its log:");
+        for line in gateway.tail() {
+            println!("  {line}");
+        }
+    }
     let window = restarted
         .as_ref()
         .map(|(killed, ready, _)| (*killed, *ready + GRACE));
@@ -262,7 +271,7 @@ async fn soak_in(s: &Settings, dir: &std::path::Path) -> anyhow::Result<bool> {
         [baseline_gauges, peak_gauges, after_gauges],
         settle,
     );
-    Ok(clean && after.fds <= baseline.fds && after_gauges.0 <= baseline_gauges.0)
+    Ok(clean && died.is_none() && after.fds <= baseline.fds && after_gauges.0 == baseline_gauges.0)
 }
 
 #[allow(clippy::too_many_arguments)]
