@@ -1,4 +1,4 @@
-.PHONY: demo test lint generate bench bench-inprocess fuzz
+.PHONY: demo test lint generate bench bench-inprocess fuzz soak
 
 demo:
 	./scripts/demo.sh
@@ -25,3 +25,8 @@ bench:
 # for what only it measures (memory per session, reload, sealing, JWT, TLS, cache).
 bench-inprocess:
 	cargo bench -p mcpgw-dataplane --bench gateway
+
+# The soak: 1,000 sessions for 5 minutes against real peers through one gateway,
+# an upstream restarted halfway (MCPGW_SOAK_SESSIONS, MCPGW_SOAK_SECONDS to shorten it).
+soak:
+	./scripts/soak.sh

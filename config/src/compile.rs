@@ -10,8 +10,8 @@ use crate::graph::{self, South};
 use crate::model::{Binding, Config};
 use crate::parse::Broken;
 use crate::plan::{
-    AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, HttpVersions, JwtGuardPlan,
-    ListenerPlan, Plan, ProxyPlan, TelemetryPlan, ToolkitPlan,
+    AuthorizationPlan, EgressPlan, EndpointPlan, HttpRoutePlan, HttpServerPlan, HttpVersions,
+    JwtGuardPlan, ListenerPlan, Plan, ProxyPlan, TelemetryPlan, ToolkitPlan,
 };
 use crate::validate::{
     self, CheckedClient, CheckedHttpRoute, CheckedProxy, CheckedServer, CheckedTcp, CheckedTls,
@@ -29,7 +29,7 @@ pub fn compile(config: &Config) -> Result<Plan, ConfigError> {
 struct Checked<'a> {
     guards: HashMap<&'a str, JwtGuardPlan>,
     tcp: HashMap<&'a str, (String, u16)>,
-    http: HashMap<&'a str, Vec<CheckedHttpRoute>>,
+    http: HashMap<&'a str, (HttpServerPlan, Vec<CheckedHttpRoute>)>,
     /// The server's settings and the proxy it exits to.
     server: HashMap<&'a str, (CheckedServer, &'a str)>,
     proxy: HashMap<&'a str, CheckedProxy>,
@@ -144,9 +144,8 @@ fn listener(
     checked: &Checked<'_>,
 ) -> Option<ListenerPlan> {
     let (host, port) = checked.tcp.get(name)?;
-    let routes = checked
-        .http
-        .get(http)?
+    let (settings, routes) = checked.http.get(http)?;
+    let routes = routes
         .iter()
         .map(|route| {
             Some(HttpRoutePlan {
@@ -159,6 +158,7 @@ fn listener(
         binding: name.to_owned(),
         host: host.clone(),
         port: *port,
+        http: *settings,
         routes,
     })
 }

@@ -46,8 +46,29 @@ pub struct ListenerPlan {
     pub host: String,
     /// Port to bind (`options.port`); 0 lets the OS choose (useful in tests).
     pub port: u16,
+    /// Connection settings of the `http server` binding.
+    pub http: HttpServerPlan,
     /// Routes of the `http server` binding, in config order; the first match wins.
     pub routes: Vec<HttpRoutePlan>,
+}
+
+/// Connection settings of an `http server` binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpServerPlan {
+    /// Longest a client may take to send a request's headers (`options.header_read_timeout`);
+    /// on HTTP/1.1 also the longest a kept-alive connection waits for its next request.
+    pub header_read_timeout: Duration,
+    /// Longest a connection stays open with no request in flight (`options.idle_timeout`).
+    pub idle_timeout: Duration,
+}
+
+impl Default for HttpServerPlan {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// One `http server` route: requests whose `:path` equals `path` go to `endpoint`.
@@ -98,6 +119,11 @@ pub struct McpServerPlan {
     /// that answered in time offer; slower ones keep opening in the background and join
     /// the session when ready.
     pub initialize_timeout: Duration,
+    /// The most sessions one caller holds at once (`options.max_sessions_per_caller`).
+    pub max_sessions_per_caller: u32,
+    /// The most standalone SSE streams one caller holds open at once
+    /// (`options.max_streams_per_caller`).
+    pub max_streams_per_caller: u32,
 }
 
 /// Settings of an `mcp proxy` binding.

@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::GatewayAuth;
+use crate::toolkit::{ISO_DURATION_MESSAGE, ISO_DURATION_RULE};
 
 /// Port the listener uses when `spec.listener.port` is left out.
 pub const DEFAULT_LISTENER_PORT: i32 = 7114;
@@ -134,6 +135,42 @@ pub struct McpGatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Telemetry")]
     pub telemetry: Option<Telemetry>,
+    /// Bounds on each client of the data plane: how long a connection may take to send a
+    /// request's headers or stay idle, and how many sessions and standalone SSE streams one
+    /// caller may hold. Left out: the defaults of each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ClientLimits")]
+    pub client_limits: Option<ClientLimits>,
+}
+
+/// Bounds on each client of a gateway's data plane.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientLimits {
+    /// Longest a client may take to send a request's headers (on HTTP/1.1 also the longest
+    /// a kept-alive connection waits for its next request), as an ISO-8601 duration longer
+    /// than zero and at most `PT5M`; then the connection is closed. Default `PT10S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub header_read_timeout: Option<String>,
+    /// Longest a connection may stay open with no request in flight (an open SSE stream is
+    /// one), as an ISO-8601 duration longer than zero and at most `PT1H`. Default `PT60S`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new(ISO_DURATION_RULE).message(ISO_DURATION_MESSAGE))]
+    pub idle_timeout: Option<String>,
+    /// The most sessions one caller may hold on a replica, 1 to 1000000. Default 1000. A
+    /// caller is the identity the JWT guard established; an anonymous caller is its client
+    /// IP address as the data plane sees it. Over the bound, `initialize` gets HTTP 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32", range(min = 1, max = 1000000))]
+    pub max_sessions_per_caller: Option<i32>,
+    /// The most standalone SSE streams (`GET`) one caller may hold open on a replica, 1 to
+    /// 1000000. Default 100. Over the bound, the `GET` gets HTTP 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i32", range(min = 1, max = 1000000))]
+    pub max_streams_per_caller: Option<i32>,
 }
 
 /// Where a gateway exports traces.
@@ -209,6 +246,7 @@ impl Default for McpGatewaySpec {
             auth: None,
             listing_cache: None,
             telemetry: None,
+            client_limits: None,
         }
     }
 }

@@ -26,9 +26,9 @@ pub use auth::{
 };
 pub use conditions::{condition_type, reason};
 pub use gateway::{
-    DEFAULT_CACHE_TTL, DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT, DEFAULT_REPLICAS,
-    DEFAULT_SESSION_KEY, Listener, ListingCache, McpGateway, McpGatewaySpec, McpGatewayStatus,
-    SecretKeyReference, ServiceType, Telemetry,
+    ClientLimits, DEFAULT_CACHE_TTL, DEFAULT_LISTENER_PATH, DEFAULT_LISTENER_PORT,
+    DEFAULT_REPLICAS, DEFAULT_SESSION_KEY, Listener, ListingCache, McpGateway, McpGatewaySpec,
+    McpGatewayStatus, SecretKeyReference, ServiceType, Telemetry,
 };
 pub use tls::{
     HttpVersion, TLS_SECRET_CERTIFICATE, TLS_SECRET_PRIVATE_KEY, TlsSecretReference,

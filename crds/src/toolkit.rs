@@ -11,9 +11,9 @@ use crate::tls::{UpstreamScheme, UpstreamTls};
 pub const DEFAULT_TIMEOUT: &str = "PT60S";
 /// The CEL rule of a duration field: an ISO-8601 duration longer than zero, in the form
 /// the config's parser reads.
-const ISO_DURATION_RULE: &str = "self.matches('^[Pp]([0-9]+[Dd])?([Tt]([0-9]+[Hh])?([0-9]+[Mm])?([0-9]+([.][0-9]{1,9})?[Ss])?)?$') \
+pub(crate) const ISO_DURATION_RULE: &str = "self.matches('^[Pp]([0-9]+[Dd])?([Tt]([0-9]+[Hh])?([0-9]+[Mm])?([0-9]+([.][0-9]{1,9})?[Ss])?)?$') \
      && self.matches('[DdHhMmSs]$') && self.matches('[1-9]')";
-const ISO_DURATION_MESSAGE: &str =
+pub(crate) const ISO_DURATION_MESSAGE: &str =
     "must be an ISO-8601 duration longer than zero, such as PT30S, PT1M30S, PT0.5S or P1D";
 /// Path of the MCP endpoint on a Service when `spec.upstream.service.path` is left out.
 pub const DEFAULT_UPSTREAM_PATH: &str = "/mcp";

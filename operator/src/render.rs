@@ -569,18 +569,34 @@ fn north_chain(gateway: &McpGateway, routes: Vec<McpProxyRoute>) -> Config {
             "north_tcp_server",
             TcpServer::new("0.0.0.0", port, "north_http_server"),
         )
-        .with_binding(
-            "north_http_server",
-            HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]),
-        )
+        .with_binding("north_http_server", http_server(spec))
         .with_binding("north_mcp_server", mcp_server(spec))
         .with_binding("north_mcp_proxy", proxy(spec, routes))
 }
 
-/// The mcp server: its session key file and, on a guarded gateway, the
-/// authorization and the protected-resource metadata.
+/// The http server: the listener's path, and the connection bounds of `clientLimits`.
+fn http_server(spec: &McpGatewaySpec) -> HttpServer {
+    let mut http = HttpServer::new([HttpRoute::path(&spec.listener.path, "north_mcp_server")]);
+    if let Some(limits) = &spec.client_limits {
+        // NB: the API server's rules refuse a duration the config parser would not read.
+        let duration = |d: &Option<String>| d.as_deref().and_then(|d| d.parse().ok());
+        http.options.header_read_timeout = duration(&limits.header_read_timeout);
+        http.options.idle_timeout = duration(&limits.idle_timeout);
+    }
+    http
+}
+
+/// The mcp server: its session key file, the per-caller bounds of `clientLimits`
+/// and, on a guarded gateway, the authorization and the protected-resource metadata.
 fn mcp_server(spec: &McpGatewaySpec) -> McpServer {
     let mut server = McpServer::new("north_mcp_proxy");
+    if let Some(limits) = &spec.client_limits {
+        // NB: the API server keeps these in range; a negative one becomes 0, which the
+        // config refuses in its own words.
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        server.options.max_sessions_per_caller = limits.max_sessions_per_caller.map(count);
+        server.options.max_streams_per_caller = limits.max_streams_per_caller.map(count);
+    }
     if let Some(secret) = &spec.session_key_secret_ref {
         server.options.session_key = Some(format!("{SESSION_DIR}/{}", secret.key));
     }

@@ -5,8 +5,8 @@ use url::Url;
 use crate::model::Binding;
 use crate::model::{IsoDuration, McpProxy, McpProxyRoute, ToolkitCondition};
 use crate::plan::{
-    AccessRule, Allow, CachePlan, EgressPlan, EndpointPlan, HttpRoutePlan, ListenerPlan,
-    McpServerPlan, NamePattern, Plan, PrefixMode, ProxyPlan, ToolkitPlan,
+    AccessRule, Allow, CachePlan, EgressPlan, EndpointPlan, HttpRoutePlan, HttpServerPlan,
+    ListenerPlan, McpServerPlan, NamePattern, Plan, PrefixMode, ProxyPlan, ToolkitPlan,
 };
 use crate::testing::{DEMO, demo_with, demo_without, rust_config};
 use crate::{compile, compile_yaml};
@@ -43,6 +43,8 @@ fn demo_endpoint() -> EndpointPlan {
             session_idle_timeout: Duration::from_secs(3_600),
             session_key_file: None,
             initialize_timeout: Duration::from_secs(5),
+            max_sessions_per_caller: 1000,
+            max_streams_per_caller: 100,
         },
         authorization: None,
         proxy_binding: "north_mcp_proxy".to_owned(),
@@ -63,6 +65,7 @@ fn listener(binding: &str, port: u16, routes: Vec<HttpRoutePlan>) -> ListenerPla
         binding: binding.to_owned(),
         host: "127.0.0.1".to_owned(),
         port,
+        http: HttpServerPlan::default(),
         routes,
     }
 }
@@ -96,6 +99,11 @@ fn defaults_apply_when_options_are_left_out() {
         "max_request_bytes:",
         "session_idle_timeout:",
         "initialize_timeout:",
+        "max_sessions_per_caller:",
+        "max_streams_per_caller:",
+        "# connection bounds",
+        "header_read_timeout:",
+        "idle_timeout:",
         "prefix: always",
     ])
     .replacen(", timeout: PT60S", "", 1);
@@ -131,6 +139,7 @@ fn options_are_carried_into_the_plan() {
         session_idle_timeout: Duration::from_secs(90),
         session_key_file: Some("/etc/mcpgw/session.key".to_owned()),
         initialize_timeout: Duration::from_secs(300),
+        ..expected.server
     };
     expected.proxy.toolkits[0].timeout = Duration::from_millis(500);
     assert_eq!(server, Ok(expected));

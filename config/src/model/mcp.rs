@@ -66,6 +66,25 @@ pub struct McpServerOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "PT5S"))]
     pub initialize_timeout: Option<IsoDuration>,
+    /// The most sessions one caller may hold open at once on this endpoint, from 1 to
+    /// 1000000. Default 1000. A caller is the identity the guard established (its
+    /// `sub`, or the guard's identity claim); an anonymous caller is its client IP
+    /// address as the gateway sees it (behind a proxy that hides client addresses, every
+    /// anonymous caller shares one bound). An `initialize` over the bound gets HTTP 429
+    /// with `Retry-After` and a JSON-RPC error; sessions end with `DELETE` or when idle
+    /// for `session_idle_timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000), extend("default" = 1000))]
+    pub max_sessions_per_caller: Option<u32>,
+    /// The most standalone SSE streams (`GET`) one caller may hold open at once, over all
+    /// its sessions on this endpoint, from 1 to 1000000. Default 100. A caller is counted
+    /// as for `max_sessions_per_caller`; each session has at most one such stream (a
+    /// second gets 409). A `GET` over the bound gets HTTP 429 with `Retry-After` and a
+    /// JSON-RPC error. Replies to `POST` requests sent as SSE end with their request and
+    /// are not counted (the toolkits' `timeout` and `max_concurrent_requests` bound them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000), extend("default" = 100))]
+    pub max_streams_per_caller: Option<u32>,
     /// The guard that checks callers, by name (one entry), and where the token sits in
     /// `Authorization`, e.g. `{authn_jwt: {credentials: "Bearer {credentials}"}}`. A
     /// request without a token is anonymous and reaches only unguarded routes; a request

@@ -30,7 +30,9 @@ pub use mcp::{
     CacheOptions, CircuitBreaker, McpClient, McpClientOptions, McpProxy, McpProxyOptions,
     McpProxyRoute, McpServer, McpServerOptions, Prefix, RateLimit, Retries, ToolkitCondition,
 };
-pub use north::{HttpCondition, HttpRoute, HttpServer, TcpServer, TcpServerOptions};
+pub use north::{
+    HttpCondition, HttpRoute, HttpServer, HttpServerOptions, TcpServer, TcpServerOptions,
+};
 pub use south::{
     HttpClient, HttpClientOptions, HttpVersion, TcpClient, TcpClientOptions, TlsClient,
     TlsClientOptions,

@@ -4,6 +4,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::is_default;
+use crate::duration::IsoDuration;
+
 /// `type: tcp, kind: server`: a listening socket. Exits to an `http server`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +46,9 @@ pub struct TcpServerOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpServer {
+    /// Connection settings; all optional.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub options: HttpServerOptions,
     /// Routes, tried in order; the first whose condition matches wins. A request that
     /// matches no route gets 404. At least one route is required.
     #[schemars(length(min = 1))]
@@ -53,9 +59,35 @@ impl HttpServer {
     /// An http server with these routes.
     pub fn new(routes: impl IntoIterator<Item = HttpRoute>) -> Self {
         Self {
+            options: HttpServerOptions::default(),
             routes: routes.into_iter().collect(),
         }
     }
+}
+
+/// Options of an `http server`: how long a connection may take to say what it wants,
+/// and how long it may stay open doing nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpServerOptions {
+    /// Longest a client may take to send a request's headers, as an ISO-8601 duration,
+    /// more than zero and at most `PT5M`. Default `PT10S`. Counted from when the
+    /// connection is ready for a request: from the connection's start for its first
+    /// request, and on HTTP/1.1 from the end of the previous response (so a kept-alive
+    /// HTTP/1.1 connection waiting this long for its next request is closed too). A
+    /// connection that has not sent a whole request head in time is closed without an
+    /// answer (a slowloris client holds a socket for no longer than this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT10S"))]
+    pub header_read_timeout: Option<IsoDuration>,
+    /// Longest a connection may stay open with no request in flight (an open SSE stream
+    /// is a request in flight), as an ISO-8601 duration, more than zero and at most
+    /// `PT1H`. Default `PT60S`. Then it is closed; clients open a new one for their next
+    /// request. This bounds idle HTTP/2 connections; an idle HTTP/1.1 connection is closed
+    /// earlier by `header_read_timeout` when that is shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "PT60S"))]
+    pub idle_timeout: Option<IsoDuration>,
 }
 
 /// A route of an `http server`.

@@ -29,6 +29,12 @@ pub(crate) const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(3_
 pub(crate) const DEFAULT_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upper bound of `options.initialize_timeout`: five minutes (`PT5M`).
 const MAX_INITIALIZE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default of `mcp server` `options.max_sessions_per_caller`.
+pub(crate) const DEFAULT_MAX_SESSIONS_PER_CALLER: u32 = 1000;
+/// Default of `mcp server` `options.max_streams_per_caller`.
+pub(crate) const DEFAULT_MAX_STREAMS_PER_CALLER: u32 = 100;
+/// Bounds of `options.max_sessions_per_caller` and `options.max_streams_per_caller`.
+const PER_CALLER: std::ops::RangeInclusive<u32> = 1..=1_000_000;
 /// Longest allow-list pattern (`when[].tools[]` …), in characters.
 const MAX_PATTERN_CHARS: usize = 512;
 /// Default of `mcp client` `options.timeout`: one minute.
@@ -201,6 +207,29 @@ pub(crate) fn mcp_server(
         if initialize_timeout > MAX_INITIALIZE_TIMEOUT {
             errors.push(FieldError::new(field, Invalid::TooLong("PT5M")));
         }
+        let per_caller = |value: Option<u32>, default: u32, field: &str, errors: &mut Vec<_>| {
+            let value = value.unwrap_or(default);
+            if !PER_CALLER.contains(&value) {
+                let error = Invalid::OutOfRange {
+                    min: "1",
+                    max: "1000000",
+                };
+                errors.push(FieldError::new(format!("{options_path}.{field}"), error));
+            }
+            value
+        };
+        let max_sessions_per_caller = per_caller(
+            options.max_sessions_per_caller,
+            DEFAULT_MAX_SESSIONS_PER_CALLER,
+            "max_sessions_per_caller",
+            errors,
+        );
+        let max_streams_per_caller = per_caller(
+            options.max_streams_per_caller,
+            DEFAULT_MAX_STREAMS_PER_CALLER,
+            "max_streams_per_caller",
+            errors,
+        );
         let plan = McpServerPlan {
             allowed_origins,
             // In range, so it fits in any usize of 32 bits or more.
@@ -208,6 +237,8 @@ pub(crate) fn mcp_server(
             session_idle_timeout,
             session_key_file,
             initialize_timeout,
+            max_sessions_per_caller,
+            max_streams_per_caller,
         };
         CheckedServer {
             plan,

@@ -21,9 +21,11 @@ pub(crate) use south::{CheckedTcp, CheckedTls, http_client, tcp_client, tls_clie
 pub(crate) use telemetry::telemetry;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::error::{FieldError, Invalid};
-use crate::model::{HttpServer, TcpServer};
+use crate::model::{HttpServer, IsoDuration, TcpServer};
+use crate::plan::HttpServerPlan;
 
 /// The config's `name`: required, not blank.
 pub(crate) fn config_name(name: &str, errors: &mut Vec<FieldError>) {
@@ -116,13 +118,37 @@ pub(crate) struct CheckedHttpRoute {
     pub exit: String,
 }
 
-/// An `http server`: returns one route per `when` entry, in config order.
+/// Upper bound of `http server` `options.header_read_timeout`: five minutes.
+const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(300);
+/// Upper bound of `http server` `options.idle_timeout`: one hour.
+const MAX_IDLE_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+/// An `http server`: returns its connection settings and one route per `when`
+/// entry, in config order.
 pub(crate) fn http_server(
     path: &str,
     http: &HttpServer,
     errors: &mut Vec<FieldError>,
-) -> Option<Vec<CheckedHttpRoute>> {
+) -> Option<(HttpServerPlan, Vec<CheckedHttpRoute>)> {
     clean(errors, |errors| {
+        let defaults = HttpServerPlan::default();
+        let options = &http.options;
+        let settings = HttpServerPlan {
+            header_read_timeout: bounded(
+                options.header_read_timeout,
+                defaults.header_read_timeout,
+                (MAX_HEADER_READ_TIMEOUT, "PT5M"),
+                format!("{path}.options.header_read_timeout"),
+                errors,
+            ),
+            idle_timeout: bounded(
+                options.idle_timeout,
+                defaults.idle_timeout,
+                (MAX_IDLE_TIMEOUT, "PT1H"),
+                format!("{path}.options.idle_timeout"),
+                errors,
+            ),
+        };
         if http.routes.is_empty() {
             errors.push(FieldError::new(format!("{path}.routes"), Invalid::NoRoutes));
         }
@@ -166,8 +192,25 @@ pub(crate) fn http_server(
                 }
             }
         }
-        checked
+        (settings, checked)
     })
+}
+
+/// An optional duration, defaulted, more than zero and at most `max`.
+fn bounded(
+    value: Option<IsoDuration>,
+    default: Duration,
+    (max, max_text): (Duration, &'static str),
+    path: String,
+    errors: &mut Vec<FieldError>,
+) -> Duration {
+    let duration = value.map_or(default, IsoDuration::as_duration);
+    if duration.is_zero() {
+        errors.push(FieldError::new(path, Invalid::ZeroDuration));
+    } else if duration > max {
+        errors.push(FieldError::new(path, Invalid::TooLong(max_text)));
+    }
+    duration
 }
 
 #[cfg(test)]

@@ -455,3 +455,64 @@ fn initialize_timeout_must_be_positive_and_at_most_five_minutes() {
         assert_errors(&with_timeout(good), &[]);
     }
 }
+
+#[test]
+fn connection_timeouts_must_be_positive_and_bounded() {
+    let path = "bindings.north_http_server.options";
+    let with = |from: &str, to: &str| demo_with(from, to);
+    let read = |v: &str| {
+        with(
+            "header_read_timeout: PT10S",
+            &format!("header_read_timeout: {v}"),
+        )
+    };
+    let idle = |v: &str| with("idle_timeout: PT1M", &format!("idle_timeout: {v}"));
+    assert_errors(
+        &read("PT0S"),
+        &[&format!(
+            "{path}.header_read_timeout: must be longer than zero"
+        )],
+    );
+    assert_errors(
+        &read("PT5M1S"),
+        &[&format!("{path}.header_read_timeout: must be at most PT5M")],
+    );
+    assert_errors(
+        &idle("PT0S"),
+        &[&format!("{path}.idle_timeout: must be longer than zero")],
+    );
+    assert_errors(
+        &idle("PT1H0.1S"),
+        &[&format!("{path}.idle_timeout: must be at most PT1H")],
+    );
+    for good in [read("PT0.5S"), read("PT5M"), idle("PT1S"), idle("PT1H")] {
+        assert_errors(&good, &[]);
+    }
+    let plan = crate::compile_yaml(&read("PT3S")).expect("compiles");
+    assert_eq!(
+        plan.listeners[0].http.header_read_timeout,
+        std::time::Duration::from_secs(3)
+    );
+}
+
+#[test]
+fn per_caller_bounds_must_be_between_1_and_a_million() {
+    for field in ["max_sessions_per_caller", "max_streams_per_caller"] {
+        let from = if field == "max_sessions_per_caller" {
+            "max_sessions_per_caller: 1000"
+        } else {
+            "max_streams_per_caller: 100"
+        };
+        for bad in [0, 1_000_001] {
+            assert_errors(
+                &demo_with(from, &format!("{field}: {bad}")),
+                &[&format!(
+                    "bindings.north_mcp_server.options.{field}: must be between 1 and 1000000"
+                )],
+            );
+        }
+        for good in [1, 1_000_000] {
+            assert_errors(&demo_with(from, &format!("{field}: {good}")), &[]);
+        }
+    }
+}

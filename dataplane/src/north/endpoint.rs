@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
 use super::headers::{accepts, get, is_json, origin_allowed};
+use super::limits::{Bounded, CallerKey, ClientAddr, Quota};
 use super::rejection::Rejection;
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
@@ -39,6 +40,14 @@ pub struct Endpoint {
     auth: Option<Authenticator>,
     /// Exchanges of 2026-07-28 clients with 2025 toolkits waiting for the client.
     bridges: Arc<bridge::Bridges>,
+    /// Sessions and standalone streams per caller; kept over reloads, like the sessions.
+    quotas: Arc<Quotas>,
+}
+
+#[derive(Debug, Default)]
+struct Quotas {
+    sessions: Arc<Quota>,
+    streams: Arc<Quota>,
 }
 
 /// Why an endpoint could not be built from its plan.
@@ -85,6 +94,7 @@ impl Endpoint {
             sealer,
             settings,
             auth,
+            quotas: previous.map_or_else(Arc::default, |p| p.quotas.clone()),
         })
     }
 
@@ -134,7 +144,10 @@ impl Endpoint {
                 }
                 Ok(principal) => match *req.method() {
                     Method::POST => self.post(req, &principal).await,
-                    Method::GET => self.get(req.headers(), &principal).await,
+                    Method::GET => {
+                        let client = req.extensions().get::<ClientAddr>().copied();
+                        self.get(req.headers(), &principal, client).await
+                    }
                     _ => self.delete(req.headers(), &principal),
                 },
             }
@@ -169,7 +182,8 @@ impl Endpoint {
         let message = Message::decode(&body)?;
         if let Message::Request(r) = message {
             if INITIALIZE.is(&r.method) {
-                return self.initialize(r, &parts.headers, principal).await;
+                let client = parts.extensions.get::<ClientAddr>().copied();
+                return self.initialize(r, &parts.headers, principal, client).await;
             }
             let call = call_in(&self.session(&parts.headers, principal)?, principal);
             let answer = self.proxy.request(&call, r).await;
@@ -210,7 +224,13 @@ impl Endpoint {
         request: Request,
         headers: &HeaderMap,
         principal: &Principal,
+        client: Option<ClientAddr>,
     ) -> Result<http::Response<Body>> {
+        let permit = self.quotas.sessions.acquire(
+            &CallerKey::of(principal, client),
+            self.settings.max_sessions_per_caller,
+            Bounded::Sessions,
+        )?;
         let params = request.params.clone().unwrap_or(Value::Null);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
@@ -239,6 +259,7 @@ impl Endpoint {
         }
         let owner = principal.identity().map(str::to_owned);
         let session = Arc::new(Session::new(version, hello, owner));
+        session.hold(permit);
         let call = call_in(&session, principal);
         let initialized = self
             .proxy
@@ -268,12 +289,24 @@ impl Endpoint {
         &self,
         headers: &HeaderMap,
         principal: &Principal,
+        client: Option<ClientAddr>,
     ) -> Result<http::Response<Body>> {
         if !accepts(headers).event_stream {
             return Err(Rejection::Accept("text/event-stream"));
         }
         let session = self.session(headers, principal)?;
+        let permit = self.quotas.streams.acquire(
+            &CallerKey::of(principal, client),
+            self.settings.max_streams_per_caller,
+            Bounded::Streams,
+        )?;
         let stop = session.open_standalone().ok_or(Rejection::StreamOpen)?;
+        // The stream counts until it stops: the client left, or the session ended.
+        let done = stop.clone();
+        tokio::spawn(async move {
+            done.cancelled().await;
+            drop(permit);
+        });
         let call = call_in(&session, principal);
         match self.proxy.standalone(&call, stop.clone()).await {
             Ok(frames) => Ok(event_stream(Body::Stream(

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use mcpgw_config::ListenerPlan;
+use mcpgw_config::{HttpServerPlan, ListenerPlan};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::connection::{self, Activity, Tracked};
 use super::{Inner, StartError, admin};
-use crate::north::Body;
+use crate::north::{Body, ClientAddr};
 use crate::telemetry;
 
 pub(super) async fn bind(listener: &ListenerPlan) -> Result<TcpListener, StartError> {
@@ -33,7 +33,9 @@ pub(super) async fn bind(listener: &ListenerPlan) -> Result<TcpListener, StartEr
 /// Accept until shutdown, then end the sessions and wait (bounded) for the
 /// open connections.
 pub(super) async fn serve(socket: TcpListener, router: Arc<Router>, shutdown: CancellationToken) {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    // Rebuilt when a reload changes the connection settings; applies to new connections.
+    let mut settings = router.http_settings();
+    let mut builder = connection::builder(&settings);
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -49,16 +51,35 @@ pub(super) async fn serve(socket: TcpListener, router: Arc<Router>, shutdown: Ca
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = service_fn(move |req| {
-            let router = router.clone();
-            async move { Ok::<_, Infallible>(router.handle(req).await) }
+        let current = router.http_settings();
+        if current != settings {
+            settings = current;
+            builder = connection::builder(&settings);
+        }
+        let activity = Activity::new();
+        let service = service_fn({
+            let (router, activity) = (router.clone(), activity.clone());
+            move |mut req: http::Request<Incoming>| {
+                let router = router.clone();
+                let in_flight = activity.begin();
+                req.extensions_mut().insert(ClientAddr(peer));
+                async move {
+                    let resp = router.handle(req).await;
+                    Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
+                }
+            }
         });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::select! {
+                ended = conn => if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                // NB: nothing is in flight: dropping the connection loses no answer.
+                () = activity.expired(&settings) => {
+                    tracing::debug!(%peer, "connection closed: no request head in time, or idle");
+                }
             }
         });
     }
@@ -83,6 +104,17 @@ pub(super) struct Router {
 }
 
 impl Router {
+    /// The connection settings of this listener's `http server` in the plan served now.
+    fn http_settings(&self) -> HttpServerPlan {
+        let snapshot = self.inner.snapshot();
+        snapshot
+            .plan
+            .listeners
+            .get(self.index)
+            .map(|l| l.http)
+            .unwrap_or_default()
+    }
+
     async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Body> {
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let snapshot = self.inner.snapshot();

@@ -4,6 +4,7 @@
 //! shut down gracefully.
 
 mod admin;
+mod connection;
 mod listener;
 mod snapshot;
 

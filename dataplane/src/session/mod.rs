@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::jsonrpc::{RequestId, Response};
+use crate::north::Permit;
 use crate::south::{Hello, UpstreamSession, UpstreamSlot};
 use crate::{ids, mcp};
 
@@ -54,6 +55,8 @@ pub struct Session {
     /// waiting for their answers.
     gateway_requests: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
     last_seen: Mutex<Instant>,
+    /// What the session counts against its caller's bound; released when it drops.
+    quota: OnceLock<Permit>,
 }
 
 /// A client request the gateway is still working on.
@@ -121,6 +124,7 @@ impl Session {
             notifier: Mutex::default(),
             gateway_requests: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
+            quota: OnceLock::new(),
         }
     }
 
@@ -311,6 +315,11 @@ impl Session {
         let token = self.closed.child_token();
         *slot = Some(token.clone());
         Some(token)
+    }
+
+    /// Count the session against its caller's bound for as long as it lives.
+    pub fn hold(&self, permit: Permit) {
+        let _ = self.quota.set(permit);
     }
 
     pub fn touch(&self) {

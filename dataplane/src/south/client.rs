@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::credentials::UpstreamCredentials;
 use super::discover::{EraMemory, UpstreamEra};
-use super::error::ClientError;
+use super::error::{ClientError, ProtocolError};
 use super::http::HttpClient;
 use super::limits::Limits;
 use super::policy::{Policy, Step};
@@ -233,6 +233,9 @@ impl ToolkitClient {
         if let Some(limits) = self.policy.limits() {
             match &next {
                 Ok(Some(Message::Response(_))) => limits.succeeded(),
+                // NB: callers stop at their response, so a stream that ends
+                // here was cut short of it: a broken reply, as the caller says.
+                Ok(None) => limits.ended_with(&ProtocolError::NoResponse.into()),
                 // NB: a timeout was counted by the policy.
                 Err(e) if !matches!(e, ClientError::Timeout(_)) => limits.ended_with(e),
                 _ => {}

@@ -215,6 +215,9 @@ fn tcp_connector() -> HttpConnector {
 fn pool(connector: &Connector, h2_only: bool) -> Client<Connector, Full<Bytes>> {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE)
+        // NB: without a timer idle connections are only dropped when the pool is
+        // next used, so a burst's connections would stay open for good after it.
+        .pool_timer(hyper_util::rt::TokioTimer::new())
         .http2_only(h2_only)
         .build(connector.clone())
 }

@@ -110,3 +110,34 @@ fn a_cool_down_over_an_hour_refuses_the_toolkit_in_the_configs_words() {
         everything.accepted.message
     );
 }
+
+#[test]
+fn client_limits_reach_the_http_server_and_the_mcp_server() {
+    let mut gw = gateway("demo");
+    gw.spec.client_limits = Some(mcpgw_crds::ClientLimits {
+        header_read_timeout: Some("PT5S".into()),
+        idle_timeout: Some("PT2M".into()),
+        max_sessions_per_caller: Some(50),
+        max_streams_per_caller: Some(10),
+    });
+    let r = run(&gw, &demo_toolkits());
+    assert_all_accepted_and_resolved(&r);
+    let plan = plan_of(r);
+    let listener = &plan.listeners[0];
+    assert_eq!(listener.http.header_read_timeout, Duration::from_secs(5));
+    assert_eq!(listener.http.idle_timeout, Duration::from_secs(120));
+    let server = &listener.routes[0].endpoint.server;
+    assert_eq!(
+        (
+            server.max_sessions_per_caller,
+            server.max_streams_per_caller
+        ),
+        (50, 10)
+    );
+    // Left out: the data plane's defaults.
+    let plan = plan_of(run(&gateway("demo"), &demo_toolkits()));
+    assert_eq!(
+        plan.listeners[0].http,
+        mcpgw_config::HttpServerPlan::default()
+    );
+}
