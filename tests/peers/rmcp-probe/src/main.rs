@@ -24,7 +24,9 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(url), Some(mode)) = (args.first(), args.get(1)) else {
-        return Err("usage: rmcp-probe URL initialize|discover|auto [TOOL [ARGUMENTS_JSON]]".into());
+        return Err(
+            "usage: rmcp-probe URL initialize|discover|auto [TOOL [ARGUMENTS_JSON]]".into(),
+        );
     };
     let lifecycle = match mode.as_str() {
         "initialize" => ClientLifecycleMode::Initialize,
@@ -59,7 +61,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let result = client
             .call_tool(CallToolRequestParams::new(tool.clone()).with_arguments(arguments))
             .await?;
-        println!("{}", json!({"step": "call", "result": serde_json::to_value(result)?}));
+        println!(
+            "{}",
+            json!({"step": "call", "result": serde_json::to_value(result)?})
+        );
     }
     client.cancel().await?;
     Ok(())
