@@ -87,10 +87,10 @@ pub struct McpGatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ResourceRequirements")]
     pub resources: Option<ResourceRequirements>,
-    /// Threads the data plane serves requests on (`--worker-threads`). Left out: one per
-    /// CPU the container may use (its CPU limit, else the node's CPUs). 1 serves on one
-    /// thread with no hand-offs between threads: the least CPU per call where the data
-    /// plane has about one core.
+    /// Threads the data plane serves requests on (`--worker-threads`). Left out: one when
+    /// the container may use at most 2 CPUs (its CPU limit, else the node's CPUs), else one
+    /// per CPU. 1 serves on one thread with no hand-offs between threads: lower latency
+    /// and less CPU per call; more threads serve more calls at once on more cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "i32", range(min = 1, max = 256))]
     pub worker_threads: Option<u16>,

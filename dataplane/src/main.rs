@@ -30,15 +30,30 @@ struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "MCPGW_LOG_JSON")]
     log_json: bool,
-    /// Threads serving requests (default: one per CPU the process may use).
-    /// 1 runs everything on one thread, with no hand-offs between threads.
+    /// Threads serving requests (default: one when the process may use at
+    /// most 2 CPUs, otherwise one per CPU). 1 runs everything on one thread,
+    /// with no hand-offs between threads.
     #[arg(long, env = "MCPGW_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     worker_threads: Option<u16>,
 }
 
+/// The default number of threads: one when the process may use at most 2 CPUs
+/// (its cgroup quota counts), else `None`, one per CPU (tokio's default).
+// NB: a request's body reaches the handler through a channel inside its
+// connection's own task, so the task wakes itself; tokio's multi-thread
+// scheduler re-queues a self-woken task and wakes an idle worker for it, which
+// then takes over the I/O driver: two futex calls and a hand-off between cores
+// per request (strace; a bare hop that reads the body the same way does the
+// same). On 2 CPUs one thread served more calls with lower latency than two in
+// every run of the benchmark (README, "Benchmark"); bigger pods are for throughput.
+fn default_worker_threads() -> Option<u16> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    (cpus <= 2).then_some(1)
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match args.worker_threads {
+    let runtime = match args.worker_threads.or_else(default_worker_threads) {
         Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
