@@ -7,14 +7,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::BOTH;
 use support::mock::{self, Answer, Mock};
-use support::modern::{MODERN, envelope, error_code, post};
-use support::{Peer, TestGateway, config, py_client, run};
+use support::modern::{MODERN, envelope, error_code, post, py_modern_call};
+use support::{Peer, TestGateway, config};
 
 /// The Python SDK client in 2026-07-28 mode calls `tool` of server-everything
 /// (a 2025 server, whose elicitation and sampling reach the client as
@@ -22,21 +20,7 @@ use support::{Peer, TestGateway, config, py_client, run};
 async fn python_client_bridged(tool: &str, arguments: &str) -> Value {
     let everything = Peer::start("everything");
     let gw = TestGateway::start(&config(&[("everything", &everything.url())], false, "")).await;
-    let mut cmd = py_client(&gw.url(), "everything__");
-    cmd.args([
-        "--mode",
-        MODERN,
-        "--scenario",
-        "auth-elicitation",
-        "--tool",
-        tool,
-        "--arguments",
-        arguments,
-    ]);
-    let out = run(cmd, Duration::from_secs(90)).await;
-    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    println!("{tool}: {got}");
-    assert_eq!(got["errors"], json!([]), "{got}");
+    let got = py_modern_call(&gw.url(), "everything__", tool, arguments).await;
     assert_eq!(got["error"], Value::Null, "{got}");
     got
 }

@@ -13,6 +13,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::modern::two_eras;
 use support::{Peer, TestGateway, config, py_client, run};
 
 /// The Python SDK client in `mode` calls `mrtr__greet` through a gateway in
@@ -70,14 +71,8 @@ async fn a_2025_client_answers_a_2026_only_toolkits_multi_round_trip_as_elicitat
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_sdk_client_in_2026_mode_runs_the_everything_scenario_beside_a_2026_toolkit() {
-    let everything = Peer::start("everything");
-    let time = Peer::start("time-modern");
-    let gw = TestGateway::start(&config(
-        &[("everything", &everything.url()), ("time", &time.url())],
-        false,
-        "",
-    ))
-    .await;
+    let eras = two_eras().await;
+    let gw = &eras.gw;
     let mut cmd = py_client(&gw.url(), "everything__");
     cmd.args(["--mode", "2026-07-28"]);
     let out = run(cmd, Duration::from_secs(150)).await;

@@ -11,7 +11,8 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{Peer, TestGateway, config, rmcp_probe, run};
+use support::modern::two_eras;
+use support::{rmcp_probe, run};
 
 /// The probe's output lines, by step.
 fn steps(out: &str) -> Vec<Value> {
@@ -22,14 +23,7 @@ fn steps(out: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn rmcp_lists_and_calls_both_eras_toolkits_in_each_of_its_modes() {
-    let time = Peer::start("time-modern");
-    let everything = Peer::start("everything");
-    let gw = TestGateway::start(&config(
-        &[("time", &time.url()), ("everything", &everything.url())],
-        false,
-        "",
-    ))
-    .await;
+    let eras = two_eras().await;
     for (mode, version) in [
         ("discover", "2026-07-28"),
         ("auto", "2026-07-28"),
@@ -47,7 +41,7 @@ async fn rmcp_lists_and_calls_both_eras_toolkits_in_each_of_its_modes() {
                 "Asia/Tokyo",
             ),
         ] {
-            let mut cmd = rmcp_probe(&gw.url(), mode);
+            let mut cmd = rmcp_probe(&eras.gw.url(), mode);
             cmd.args([tool, arguments]);
             let out = run(cmd, Duration::from_secs(60)).await;
             let steps = steps(&out);

@@ -15,6 +15,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{BOTH, Mcp, send};
 use support::mock::{self, Answer, Mock, Seen};
+use support::modern::{py_modern_call, two_eras};
 use support::{Peer, TestGateway, config, py_client, run};
 
 const MODERN: &str = "2026-07-28";
@@ -251,14 +252,8 @@ async fn the_dual_era_time_server_serves_each_client_in_its_own_era() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_sdk_client_in_2026_mode_calls_the_2026_time_server_through_the_gateway() {
-    let time = Peer::start("time-modern");
-    let everything = Peer::start("everything");
-    let gw = TestGateway::start(&config(
-        &[("time", &time.url()), ("everything", &everything.url())],
-        false,
-        "",
-    ))
-    .await;
+    let eras = two_eras().await;
+    let gw = &eras.gw;
     for (tool, arguments, expect) in [
         (
             "time__get_current_time",
@@ -271,25 +266,11 @@ async fn python_sdk_client_in_2026_mode_calls_the_2026_time_server_through_the_g
             "Echo: both eras",
         ),
     ] {
-        let mut cmd = py_client(&gw.url(), "");
-        cmd.args([
-            "--mode",
-            MODERN,
-            "--scenario",
-            "auth-elicitation",
-            "--tool",
-            tool,
-            "--arguments",
-            arguments,
-        ]);
-        let out = run(cmd, Duration::from_secs(90)).await;
-        let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-        println!("{tool}: {got}");
-        assert_eq!(got["errors"], json!([]), "{got}");
+        let got = py_modern_call(&gw.url(), "", tool, arguments).await;
         assert!(got["result"].to_string().contains(expect), "{got}");
         assert_eq!(got["result"]["resultType"], "complete", "{got}");
     }
-    let ready = readyz(&gw).await;
+    let ready = readyz(gw).await;
     assert_eq!(
         ready["toolkits"]["time"]["eras"]["2026-07-28"], true,
         "{ready}"

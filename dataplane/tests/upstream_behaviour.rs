@@ -8,6 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
+use hyper::body::Incoming;
 use serde_json::json;
 use support::exposition::Exposition;
 use support::http::{Mcp, read_until, send, tool_names};
@@ -154,10 +155,11 @@ async fn a_silent_stream_times_out_and_the_upstream_is_told_to_cancel() {
     assert_eq!(cancel.body.unwrap()["params"]["requestId"], 4);
 }
 
-#[tokio::test]
-async fn client_cancellation_reaches_the_upstream_and_closes_the_pending_stream() {
+/// A `tools/call` (with id `id`) of a toolkit that answers one progress
+/// notification on an SSE stream and then keeps the stream open, silent: the
+/// client has read the notification and its stream waits.
+async fn a_call_left_waiting(id: u64) -> (Mock, TestGateway, Mcp, Incoming) {
     let progress = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "t", "progress": 1}});
-    // Like server-everything (PEERS.md §3.5), the upstream keeps its stream open after the cancel.
     let up = Mock::start(mock::server(move |_| {
         Answer::SseOpen(vec![mock::event(None, &progress)])
     }))
@@ -165,13 +167,20 @@ async fn client_cancellation_reaches_the_upstream_and_closes_the_pending_stream(
     let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;
     let resp = mcp
-        .post_open(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        .post_open(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
             "params": {"name": "m__hello", "_meta": {"progressToken": "t"}}}))
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let mut body = resp.into_body();
     let (first, _) = read_until(&mut body, |_| true).await;
     assert_eq!(first[0]["method"], "notifications/progress");
+    (up, gw, mcp, body)
+}
+
+#[tokio::test]
+async fn client_cancellation_reaches_the_upstream_and_closes_the_pending_stream() {
+    // Like server-everything (PEERS.md §3.5), the upstream keeps its stream open after the cancel.
+    let (up, _gw, mcp, mut body) = a_call_left_waiting(7).await;
     let ack = mcp
         .post(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "user"}}))
         .await;
@@ -291,21 +300,7 @@ async fn a_json_reply_answering_another_id_is_an_error_for_the_client_not_a_stra
 
 #[tokio::test]
 async fn a_client_gone_mid_stream_is_let_go_at_once_not_at_the_next_message() {
-    let progress = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "t", "progress": 1}});
-    // One message, then silence: the relay has nothing to send for a while.
-    let up = Mock::start(mock::server(move |_| {
-        Answer::SseOpen(vec![mock::event(None, &progress)])
-    }))
-    .await;
-    let gw = TestGateway::start(&config(&[("m", &up.url)], false, "")).await;
-    let mcp = Mcp::connect(&gw.url(), json!({})).await;
-    let resp = mcp
-        .post_open(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
-            "params": {"name": "m__hello", "_meta": {"progressToken": "t"}}}))
-        .await;
-    let mut body = resp.into_body();
-    let (first, _) = read_until(&mut body, |_| true).await;
-    assert_eq!(first[0]["method"], "notifications/progress");
+    let (_up, gw, _mcp, body) = a_call_left_waiting(9).await;
     drop(body);
     // The relay ends as soon as the client is gone (the toolkit's timeout is
     // 10 s): the call is counted, as cancelled.

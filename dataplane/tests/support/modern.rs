@@ -31,3 +31,50 @@ pub fn error_code(resp: &Resp) -> i64 {
         .as_i64()
         .unwrap_or_else(|| panic!("a JSON-RPC error: {resp:?}"))
 }
+
+/// One gateway in front of both eras' real servers: server-everything (2025,
+/// toolkit `everything`) and the dual-era time server (toolkit `time`).
+pub struct TwoEras {
+    pub gw: super::TestGateway,
+    // NB: held so the peers live as long as the gateway.
+    _everything: super::Peer,
+    _time: super::Peer,
+}
+
+pub async fn two_eras() -> TwoEras {
+    let everything = super::Peer::start("everything");
+    let time = super::Peer::start("time-modern");
+    let gw = super::TestGateway::start(&super::config(
+        &[("everything", &everything.url()), ("time", &time.url())],
+        false,
+        "",
+    ))
+    .await;
+    TwoEras {
+        gw,
+        _everything: everything,
+        _time: time,
+    }
+}
+
+/// The Python SDK client in 2026-07-28 mode calling `tool` with `arguments`
+/// (JSON text) through `url` (tools named with `prefix`, the scenario's
+/// elicitation answers ready): its report, checked to hold no errors.
+pub async fn py_modern_call(url: &str, prefix: &str, tool: &str, arguments: &str) -> Value {
+    let mut cmd = super::py_client(url, prefix);
+    cmd.args([
+        "--mode",
+        MODERN,
+        "--scenario",
+        "auth-elicitation",
+        "--tool",
+        tool,
+        "--arguments",
+        arguments,
+    ]);
+    let out = super::run(cmd, std::time::Duration::from_secs(90)).await;
+    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    println!("{tool}: {got}");
+    assert_eq!(got["errors"], json!([]), "{got}");
+    got
+}
