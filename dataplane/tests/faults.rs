@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::{Mcp, tool_names};
-use support::{Peer, TestGateway, config};
+use support::{Peer, TestGateway, config, poll};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -242,22 +242,23 @@ async fn scenario(fault: Fault) {
 
     // Healthy again: after the cool-down a probe closes the breaker, same session.
     faulty.set(Fault::Healthy);
-    let deadline = Instant::now() + Duration::from_secs(10);
     let mut id = 7;
-    let after = loop {
-        let resp = mcp.post(&hello(id)).await;
-        id += 1;
-        if resp.status == StatusCode::OK {
-            break resp.response();
-        }
-        assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
-        assert!(
-            Instant::now() < deadline,
-            "{fault:?}: the breaker never closed"
-        );
-        // NB: waiting out the configured cool-down, not for readiness.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // NB: waiting out the configured cool-down, not for readiness.
+    let after = poll(
+        &format!("{fault:?}: the breaker never closed"),
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let resp = mcp.post(&hello(id)).await;
+            id += 1;
+            if resp.status == StatusCode::OK {
+                return Some(resp.response());
+            }
+            assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+            None
+        },
+    )
+    .await;
     assert_eq!(
         after["result"]["content"][0]["text"], "ok",
         "{fault:?}: {after}"

@@ -7,13 +7,15 @@
 
 mod support;
 
+use std::time::Duration;
+
 use http::StatusCode;
 use serde_json::{Value, json};
 use support::exposition::Exposition;
 use support::http::{Mcp, read_until, send};
 use support::mock::{self, Answer, Mock};
 use support::tokens::Keys;
-use support::{GUARDED, Peer, TestGateway, jwt_guard, north};
+use support::{GUARDED, Peer, TestGateway, jwt_guard, north, poll};
 
 async fn scrape(gw: &TestGateway) -> Exposition {
     let resp = send(
@@ -226,18 +228,13 @@ async fn a_scripted_session_is_counted_exactly_by_method_toolkit_tool_and_outcom
     // The streams closed, the gauges fall back.
     drop(asking);
     drop(standalone);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let m = scrape(&gw).await;
-        if m.count("mcpgw_sse_streams", &[]) == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "streams still counted"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    poll(
+        "streams still counted",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        async || (scrape(&gw).await.count("mcpgw_sse_streams", &[]) == 0).then_some(()),
+    )
+    .await;
 }
 
 #[test]

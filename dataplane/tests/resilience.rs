@@ -15,7 +15,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::{Mcp, Resp, tool_names};
 use support::mock::{self, Answer, Mock};
-use support::{TestGateway, config};
+use support::{TestGateway, config, poll};
 
 fn ok_call(seen: &mock::Seen) -> Answer {
     Answer::Json(
@@ -151,20 +151,21 @@ async fn consecutive_failures_open_the_breaker_and_a_probe_after_the_cool_down_c
 
     // Back up: after the cool-down the first call is the probe, and it closes the breaker.
     healthy.store(true, Ordering::SeqCst);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let answered = loop {
-        let resp = mcp.post(&call_message(7, "flaky__hello")).await;
-        if resp.status == StatusCode::OK {
-            break resp.response();
-        }
-        assert_refused(&resp, "flaky", "circuit breaker is open");
-        assert!(
-            Instant::now() < deadline,
-            "the breaker never let a probe through"
-        );
-        // NB: waiting out the configured cool-down, not for readiness.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // NB: waiting out the configured cool-down, not for readiness.
+    let answered = poll(
+        "the breaker never let a probe through",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        async || {
+            let resp = mcp.post(&call_message(7, "flaky__hello")).await;
+            if resp.status == StatusCode::OK {
+                return Some(resp.response());
+            }
+            assert_refused(&resp, "flaky", "circuit breaker is open");
+            None
+        },
+    )
+    .await;
     assert_eq!(answered["result"]["content"][0]["text"], "ok", "{answered}");
     let list = mcp.request(8, "tools/list", json!({})).await;
     assert_eq!(tool_names(&list), ["flaky__hello", "live__hello"]);

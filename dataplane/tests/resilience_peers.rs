@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::{Mcp, tool_names};
-use support::{Peer, TestGateway, config};
+use support::{Peer, TestGateway, config, poll};
 
 fn echo(id: i64) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
@@ -72,17 +72,21 @@ async fn a_killed_upstream_opens_the_breaker_and_once_back_a_probe_closes_it_in_
     // Back on its port: after the cool-down one probe goes, re-opens the
     // upstream session, and closes the breaker; the client keeps its session.
     let _restarted = Peer::start_on("everything", port);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let after = loop {
-        let resp = mcp.post(&echo(7)).await;
-        if resp.status == StatusCode::OK {
-            break resp.response();
-        }
-        assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
-        assert!(Instant::now() < deadline, "the breaker never closed");
-        // NB: waiting out the configured cool-down, not for readiness.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // NB: waiting out the configured cool-down, not for readiness.
+    let after = poll(
+        "the breaker never closed",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        async || {
+            let resp = mcp.post(&echo(7)).await;
+            if resp.status == StatusCode::OK {
+                return Some(resp.response());
+            }
+            assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE, "{resp:?}");
+            None
+        },
+    )
+    .await;
     assert!(after.get("result").is_some(), "{after}");
     let list = mcp.request(8, "tools/list", json!({})).await;
     assert!(

@@ -258,16 +258,12 @@ pub fn server(
 
 /// Wait (bounded) until `cond` holds on what the mock saw.
 pub async fn eventually(mock: &Mock, what: &str, cond: impl Fn(&[Seen]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if cond(&mock.seen()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}; saw {:?}",
-            mock.methods()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let what = format!("{what} (the mock saw {:?})", mock.methods());
+    super::poll(
+        &what,
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        async || cond(&mock.seen()).then_some(()),
+    )
+    .await;
 }

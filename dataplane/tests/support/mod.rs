@@ -216,6 +216,28 @@ pub fn config(toolkits: &[(&str, &str)], prefix_never: bool, extra_server_option
 
 /// Run a command to completion with a bound, returning stdout; panics with
 /// stderr on failure.
+/// Ask `attempt` every `every` until it gives a value, and fail the test with
+/// `what` once `limit` has passed. For state that changes on its own time (a
+/// cool-down, a file re-read, a stream closing, a count), never for readiness.
+pub async fn poll<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut attempt: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = attempt().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {limit:?}: {what}"
+        );
+        tokio::time::sleep(every).await;
+    }
+}
+
 pub async fn run(mut cmd: tokio::process::Command, limit: Duration) -> String {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
