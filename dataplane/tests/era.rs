@@ -14,7 +14,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{BOTH, send};
 use support::mock::{self, Answer, Mock, Seen};
-use support::modern::{MODERN, envelope, error_code, post};
+use support::modern::{MODERN, envelope, error_code, modern, post};
 use support::{Peer, TestGateway, config, py_client, run};
 
 /// A 2025-era upstream with one tool, one prompt, one resource and instructions.
@@ -56,20 +56,6 @@ async fn setup() -> (Mock, TestGateway) {
 }
 
 /// A well-formed modern request: body envelope and headers agree.
-async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> support::http::Resp {
-    params["_meta"] = envelope(MODERN);
-    let name = params
-        .get("name")
-        .or(params.get("uri"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", method)];
-    if let Some(name) = name.as_deref() {
-        headers.push(("mcp-name", name));
-    }
-    post(url, &headers, &body).await
-}
 
 #[tokio::test]
 async fn discover_names_both_eras_and_what_the_toolkits_offer() {

@@ -1,5 +1,6 @@
 """The `mrtr` test peer: a server of the project's own on the Python SDK
-mcp 2.3.0 whose tool `greet` asks the client for a name. In the 2026-07-28
+mcp 2.3.0 whose tool `greet` asks the client for a name (and whose tool
+`locate` mirrors its `region` argument into `Mcp-Param-Region`). In the 2026-07-28
 era the SDK asks by a multi round-trip request (an `input_required` result,
 answered by the client's retry with `inputResponses`); in the 2025 era by an
 `elicitation/create` request on the call's stream.
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer, Resolve
 from mcp.server.mcpserver.resolve import Elicit
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from peer_http import LOOPBACK, argument_parser, serve
 
 MODERN = "2026-07-28"
@@ -36,6 +37,13 @@ def build() -> MCPServer:
     @server.tool(name="greet", description="Greets the caller by the name it is asked for")
     def greet(who: Annotated[Name, Resolve(ask_name)]) -> str:
         return f"Hello, {who.name}!"
+
+    # A tool whose `region` argument travels as the header `Mcp-Param-Region`
+    # too (x-mcp-header): in the 2026-07-28 era the SDK refuses a call whose
+    # header is missing or differs from the argument (400, -32020).
+    @server.tool(name="locate", description="Says where a query runs")
+    def locate(region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], query: str) -> str:
+        return f"{query} runs in {region}"
 
     return server
 

@@ -6,6 +6,7 @@
 //! The 2025 revisions ("legacy") live where they always did ([`crate::mcp`]);
 //! [`crate::mcp::Era`] tells the two apart.
 
+pub mod params;
 pub mod stamp;
 
 use base64::Engine;

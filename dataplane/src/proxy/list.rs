@@ -197,7 +197,15 @@ impl Proxy {
             )
             .await;
         match asked {
-            Ok(Some(outcome)) => outcome.map_err(Answer::Error),
+            Ok(Some(outcome)) => {
+                let mut page = outcome.map_err(Answer::Error)?;
+                // NB: learnt where the page comes from the toolkit (before any
+                // cache), so that calls carry the headers its tools ask for.
+                if request.method == "tools/list" {
+                    toolkit.client.learn_tools(&mut page);
+                }
+                Ok(page)
+            }
             Ok(None) => Err(Answer::NotAsked),
             Err(e) => Err(Answer::Failed(Arc::new(e))),
         }

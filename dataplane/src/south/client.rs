@@ -180,6 +180,12 @@ impl ToolkitClient {
         reply
     }
 
+    /// Learn the tools' `x-mcp-header` arguments from one of this toolkit's
+    /// `tools/list` pages; tools with invalid annotations are taken out.
+    pub fn learn_tools(&self, page: &mut serde_json::Value) {
+        self.upstream.learn_tools(page);
+    }
+
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.
     pub async fn get_stream(
         &self,

@@ -16,6 +16,7 @@ use super::error::{ClientError, ProtocolError};
 use super::http::{HttpClient, read_limited};
 use super::stream::{MessageStream, StreamSession};
 use super::upstream::{JsonReply, PostReply, SessionHeaders};
+use crate::era::params::ParamHeaders;
 use crate::jsonrpc::Message;
 use crate::mcp::{self, HEADER_LAST_EVENT_ID, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 
@@ -45,6 +46,8 @@ pub struct HttpUpstream {
     endpoint: Uri,
     http: HttpClient,
     credentials: Arc<UpstreamCredentials>,
+    /// The tools' `x-mcp-header` arguments, as the toolkit last listed them.
+    param_headers: Arc<ParamHeaders>,
 }
 
 impl HttpUpstream {
@@ -53,7 +56,15 @@ impl HttpUpstream {
             endpoint,
             http,
             credentials: Arc::new(credentials),
+            param_headers: Arc::default(),
         }
+    }
+
+    /// Learn the tools' `x-mcp-header` arguments from a `tools/list` page of
+    /// this toolkit (its own names); tools whose annotations are invalid are
+    /// taken out of the page.
+    pub fn learn_tools(&self, page: &mut serde_json::Value) {
+        self.param_headers.learn(page);
     }
 
     /// Whether requests carry the caller's own token.
@@ -72,6 +83,12 @@ impl HttpUpstream {
         let modern = session.protocol_version.is_some_and(crate::era::is_modern);
         if modern && let Message::Request(request) = message {
             request_metadata(&mut headers, request);
+            if request.method == "tools/call"
+                && let Some(tool) = request.param_str("name")
+            {
+                let arguments = request.params.as_ref().and_then(|p| p.get("arguments"));
+                self.param_headers.apply(tool, arguments, &mut headers);
+            }
         }
         // NB: awaited in place (see `ToolkitClient::post_once`).
         let in_session = session.session_id.is_some();

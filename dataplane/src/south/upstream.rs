@@ -119,6 +119,14 @@ impl Upstream {
         }
     }
 
+    /// Learn the tools' `x-mcp-header` arguments from a `tools/list` page (see
+    /// [`crate::era::params`]); tools with invalid annotations are taken out.
+    pub fn learn_tools(&self, page: &mut serde_json::Value) {
+        match self {
+            Self::Http(http) => http.learn_tools(page),
+        }
+    }
+
     /// Send one message in `session`; for a request, the reply carries its
     /// response (or a stream that ends with it).
     pub async fn send(

@@ -18,6 +18,24 @@ pub fn envelope(version: &str) -> Value {
     })
 }
 
+/// A 2026-07-28 request of `method` with `params` (the envelope added) and
+/// the headers that revision asks for (`Mcp-Method`, and `Mcp-Name` from
+/// `params.name` or `params.uri`).
+pub async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> Resp {
+    params["_meta"] = envelope(MODERN);
+    let name = params
+        .get("name")
+        .or(params.get("uri"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", method)];
+    if let Some(name) = name.as_deref() {
+        headers.push(("mcp-name", name));
+    }
+    post(url, &headers, &body).await
+}
+
 /// POST `body` with the given extra headers (content type and accept added).
 pub async fn post(url: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
     let mut all = vec![("content-type", "application/json"), ("accept", BOTH)];
