@@ -168,18 +168,7 @@ impl Endpoint {
         req: http::Request<Incoming>,
         principal: &Principal,
     ) -> Result<http::Response<Body>> {
-        let wanted = accepts(req.headers());
-        if !(wanted.json && wanted.event_stream) {
-            return Err(Rejection::Accept(
-                "both application/json and text/event-stream",
-            ));
-        }
-        if !is_json(req.headers()) {
-            return Err(Rejection::ContentType);
-        }
-        let (parts, body) = req.into_parts();
-        let body = self.read_body(&parts.headers, body).await?;
-        let message = Message::decode(&body)?;
+        let (parts, message) = self.read_post(req).await?;
         if let Message::Request(r) = message {
             if INITIALIZE.is(&r.method) {
                 let client = parts.extensions.get::<ClientAddr>().copied();
@@ -202,6 +191,26 @@ impl Endpoint {
             Message::Request(_) => {}
         }
         Ok(accepted())
+    }
+
+    /// A POST's message, after the transport's rules of both eras: the client
+    /// accepts JSON and SSE, sends JSON, within the body limit.
+    async fn read_post(
+        &self,
+        req: http::Request<Incoming>,
+    ) -> Result<(http::request::Parts, Message)> {
+        let wanted = accepts(req.headers());
+        if !(wanted.json && wanted.event_stream) {
+            return Err(Rejection::Accept(
+                "both application/json and text/event-stream",
+            ));
+        }
+        if !is_json(req.headers()) {
+            return Err(Rejection::ContentType);
+        }
+        let (parts, body) = req.into_parts();
+        let body = self.read_body(&parts.headers, body).await?;
+        Ok((parts, Message::decode(&body)?))
     }
 
     /// The body, refused with 413 once it passes the limit (declared or actual).

@@ -23,7 +23,6 @@ use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
 use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
-use crate::north::headers::{accepts, is_json};
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
 use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, Reply};
@@ -155,18 +154,8 @@ impl Endpoint {
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return Ok(resp);
         }
-        let wanted = accepts(req.headers());
-        if !(wanted.json && wanted.event_stream) {
-            return Err(Rejection::Accept(
-                "both application/json and text/event-stream",
-            ));
-        }
-        if !is_json(req.headers()) {
-            return Err(Rejection::ContentType);
-        }
-        let (parts, body) = req.into_parts();
-        let body = self.read_body(&parts.headers, body).await?;
-        match Message::decode(&body)? {
+        let (parts, message) = self.read_post(req).await?;
+        match message {
             // NB: the revision defines no client notifications over HTTP
             // (closing a response stream is the cancellation): accepted, dropped.
             Message::Notification(_) => Ok(accepted()),
