@@ -8,14 +8,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{BOTH, send};
 use support::mock::{self, Answer, Mock, Seen};
-use support::modern::{MODERN, envelope, error_code, modern, post};
-use support::{Peer, TestGateway, config, py_client, run};
+use support::modern::{MODERN, envelope, error_code, modern, post, py_call};
+use support::{Peer, TestGateway, config};
 
 /// A 2025-era upstream with one tool, one prompt, one resource and instructions.
 fn upstream(seen: &Seen) -> Answer {
@@ -305,21 +303,8 @@ async fn a_2025_client_keeps_its_session_on_the_same_endpoint() {
 async fn python_client_echoes(mode: &str) -> Value {
     let everything = Peer::start("everything");
     let gw = TestGateway::start(&config(&[("everything", &everything.url())], false, "")).await;
-    let mut cmd = py_client(&gw.url(), "everything__");
-    cmd.args([
-        "--mode",
-        mode,
-        "--scenario",
-        "auth-elicitation",
-        "--tool",
-        "echo",
-        "--arguments",
-        r#"{"message":"across eras"}"#,
-    ]);
-    let out = run(cmd, Duration::from_secs(90)).await;
-    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    println!("{mode}: {got}");
-    assert_eq!(got["errors"], json!([]), "{got}");
+    let message = Some(r#"{"message":"across eras"}"#);
+    let got = py_call(&gw.url(), "everything__", mode, "echo", message).await;
     assert_eq!(got["error"], Value::Null, "{got}");
     assert_eq!(
         got["result"]["content"][0]["text"], "Echo: across eras",

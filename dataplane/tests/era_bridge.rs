@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::BOTH;
 use support::mock::{self, Answer, Mock};
-use support::modern::{MODERN, envelope, error_code, post, py_modern_call};
+use support::modern::{MODERN, envelope, error_code, post, py_call};
 use support::{Peer, TestGateway, config};
 
 /// The Python SDK client in 2026-07-28 mode calls `tool` of server-everything
@@ -20,7 +20,7 @@ use support::{Peer, TestGateway, config};
 async fn python_client_bridged(tool: &str, arguments: &str) -> Value {
     let everything = Peer::start("everything");
     let gw = TestGateway::start(&config(&[("everything", &everything.url())], false, "")).await;
-    let got = py_modern_call(&gw.url(), "everything__", tool, arguments).await;
+    let got = py_call(&gw.url(), "everything__", MODERN, tool, Some(arguments)).await;
     assert_eq!(got["error"], Value::Null, "{got}");
     got
 }

@@ -13,7 +13,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::modern::two_eras;
+use support::modern::{py_call, two_eras};
 use support::{Peer, TestGateway, config, py_client, run};
 
 /// The Python SDK client in `mode` calls `mrtr__greet` through a gateway in
@@ -26,20 +26,12 @@ async fn greet_through_the_gateway(mode: &str, modern_only: bool) -> Value {
     };
     let peer = Peer::start_with("mrtr", 0, env);
     let gw = TestGateway::start(&config(&[("mrtr", &peer.url())], false, "")).await;
-    let mut cmd = py_client(&gw.url(), "mrtr__");
-    cmd.args([
-        "--mode",
-        mode,
-        "--scenario",
-        "auth-elicitation",
-        "--tool",
-        "greet",
-    ]);
-    let out = run(cmd, Duration::from_secs(90)).await;
-    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    println!("{mode} (modern only: {modern_only}): {got}");
-    assert_eq!(got["errors"], json!([]), "{got}");
-    assert_eq!(got["error"], Value::Null, "{got}");
+    let got = py_call(&gw.url(), "mrtr__", mode, "greet", None).await;
+    assert_eq!(
+        got["error"],
+        Value::Null,
+        "modern only: {modern_only}: {got}"
+    );
     assert_eq!(
         got["elicitations"][0]["message"], "What is your name?",
         "{got}"

@@ -9,14 +9,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::http::{BOTH, Mcp, send};
 use support::mock::{self, Answer, Mock, Seen};
-use support::modern::{py_modern_call, two_eras};
-use support::{Peer, TestGateway, config, py_client, run};
+use support::modern::{py_call, two_eras};
+use support::{Peer, TestGateway, config};
 
 const MODERN: &str = "2026-07-28";
 
@@ -266,7 +264,7 @@ async fn python_sdk_client_in_2026_mode_calls_the_2026_time_server_through_the_g
             "Echo: both eras",
         ),
     ] {
-        let got = py_modern_call(&gw.url(), "", tool, arguments).await;
+        let got = py_call(&gw.url(), "", MODERN, tool, Some(arguments)).await;
         assert!(got["result"].to_string().contains(expect), "{got}");
         assert_eq!(got["result"]["resultType"], "complete", "{got}");
     }
@@ -315,19 +313,7 @@ fn asks_by_mrtr(seen: &Seen) -> Answer {
 async fn a_2026_toolkits_input_request_reaches_a_2025_client_as_elicitation_on_its_stream() {
     let mock = Mock::start(asks_by_mrtr).await;
     let gw = TestGateway::start(&config(&[("kit", &mock.url)], false, "")).await;
-    let mut cmd = py_client(&gw.url(), "kit__");
-    cmd.args([
-        "--mode",
-        "legacy",
-        "--scenario",
-        "auth-elicitation",
-        "--tool",
-        "greet",
-    ]);
-    let out = run(cmd, Duration::from_secs(90)).await;
-    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    println!("{got}");
-    assert_eq!(got["errors"], json!([]), "{got}");
+    let got = py_call(&gw.url(), "kit__", "legacy", "greet", None).await;
     assert_eq!(
         got["elicitations"][0]["message"], "What is your name?",
         "{got}"

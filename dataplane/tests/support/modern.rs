@@ -75,24 +75,32 @@ pub async fn two_eras() -> TwoEras {
     }
 }
 
-/// The Python SDK client in 2026-07-28 mode calling `tool` with `arguments`
-/// (JSON text) through `url` (tools named with `prefix`, the scenario's
-/// elicitation answers ready): its report, checked to hold no errors.
-pub async fn py_modern_call(url: &str, prefix: &str, tool: &str, arguments: &str) -> Value {
+/// The Python SDK client in `mode` (`legacy`, `auto`, `2026-07-28`) calling
+/// `tool` (with `arguments`, JSON text, when given) through `url` (tools named
+/// with `prefix`, the scenario's elicitation answers ready): its report,
+/// checked to hold no errors.
+pub async fn py_call(
+    url: &str,
+    prefix: &str,
+    mode: &str,
+    tool: &str,
+    arguments: Option<&str>,
+) -> Value {
     let mut cmd = super::py_client(url, prefix);
     cmd.args([
         "--mode",
-        MODERN,
+        mode,
         "--scenario",
         "auth-elicitation",
         "--tool",
         tool,
-        "--arguments",
-        arguments,
     ]);
+    if let Some(arguments) = arguments {
+        cmd.args(["--arguments", arguments]);
+    }
     let out = super::run(cmd, std::time::Duration::from_secs(90)).await;
     let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    println!("{tool}: {got}");
+    println!("{mode} {tool}: {got}");
     assert_eq!(got["errors"], json!([]), "{got}");
     got
 }
