@@ -2,6 +2,7 @@
 //! from `tests/peers/`, an in-process gateway, and a raw HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod conformance;
 pub mod exposition;
 pub mod http;
 pub mod mock;
