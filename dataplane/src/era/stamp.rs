@@ -3,6 +3,8 @@
 //! caching hints (`ttlMs`, `cacheScope`). Results of 2025-era toolkits have
 //! none of them; the gateway adds what is missing and leaves the rest.
 
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Map, Value};
 
@@ -28,41 +30,87 @@ pub fn is_cacheable(method: &str) -> bool {
 const TTL_MS: u64 = 0;
 const CACHE_SCOPE: &str = "private";
 
+/// How the results of one proxy's requests are stamped: the gateway's
+/// identity, and the fields written in front of a result that has none of
+/// them, encoded once (not per call) for either kind of method.
+#[derive(Debug)]
+pub struct Stamps {
+    server_info: Value,
+    /// The members a bare result gets (no braces), without and with caching hints.
+    plain: Vec<u8>,
+    hinted: Vec<u8>,
+}
+
+impl Stamps {
+    pub fn new(server_info: Value) -> Arc<Self> {
+        let mut stamps = Self {
+            server_info,
+            plain: Vec::new(),
+            hinted: Vec::new(),
+        };
+        stamps.plain = stamps.members(false);
+        stamps.hinted = stamps.members(true);
+        Arc::new(stamps)
+    }
+
+    fn members(&self, cacheable: bool) -> Vec<u8> {
+        let mut fields = Value::Object(Map::new());
+        stamp(&self.server_info, cacheable, &mut fields);
+        let mut text = serde_json::to_vec(&fields).unwrap_or_default();
+        // `{…}` → `…`
+        text.pop();
+        text.remove(0);
+        text
+    }
+}
+
 /// How to stamp the results of one request.
 #[derive(Clone, Debug)]
 pub struct Stamp {
-    /// The gateway's `Implementation` (name, title, version).
-    pub server_info: Value,
+    stamps: Arc<Stamps>,
     /// Whether the method's results carry caching hints.
-    pub cacheable: bool,
+    cacheable: bool,
+}
+
+/// Add what `result` lacks (see [`Stamp::result`]).
+fn stamp(server_info: &Value, cacheable: bool, result: &mut Value) {
+    let Some(obj) = result.as_object_mut() else {
+        return;
+    };
+    let complete = match obj.get("resultType") {
+        None => {
+            obj.insert("resultType".into(), Value::from("complete"));
+            true
+        }
+        Some(kind) => kind == "complete",
+    };
+    let meta = obj
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.entry(meta::SERVER_INFO)
+            .or_insert_with(|| server_info.clone());
+    }
+    if complete && cacheable {
+        obj.entry("ttlMs").or_insert_with(|| Value::from(TTL_MS));
+        obj.entry("cacheScope")
+            .or_insert_with(|| Value::from(CACHE_SCOPE));
+    }
 }
 
 impl Stamp {
+    /// How to stamp the results of `method`.
+    pub fn new(stamps: &Arc<Stamps>, method: &str) -> Self {
+        Self {
+            stamps: stamps.clone(),
+            cacheable: is_cacheable(method),
+        }
+    }
+
     /// Add what `result` lacks: `resultType` (`complete` when absent), the
     /// server's identity, and the caching hints of a complete cacheable result.
     pub fn result(&self, result: &mut Value) {
-        let Some(obj) = result.as_object_mut() else {
-            return;
-        };
-        let complete = match obj.get("resultType") {
-            None => {
-                obj.insert("resultType".into(), Value::from("complete"));
-                true
-            }
-            Some(kind) => kind == "complete",
-        };
-        let meta = obj
-            .entry("_meta")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(meta) = meta.as_object_mut() {
-            meta.entry(meta::SERVER_INFO)
-                .or_insert_with(|| self.server_info.clone());
-        }
-        if complete && self.cacheable {
-            obj.entry("ttlMs").or_insert_with(|| Value::from(TTL_MS));
-            obj.entry("cacheScope")
-                .or_insert_with(|| Value::from(CACHE_SCOPE));
-        }
+        stamp(&self.stamps.server_info, self.cacheable, result);
     }
 
     /// Stamp an encoded success response. A result that has none of the
@@ -85,11 +133,12 @@ impl Stamp {
             }
             return Some(message.encode());
         }
-        let mut fields = Value::Object(Map::new());
-        self.result(&mut fields);
-        let fields = serde_json::to_vec(&fields).ok()?;
-        // `{…fields…}` becomes `{…fields…,` + the result's own members + `}`.
-        let inner = &fields[1..fields.len() - 1];
+        // `{…}` becomes `{` + the stamped members + `,` + the result's own members + `}`.
+        let inner: &[u8] = if self.cacheable {
+            &self.stamps.hinted
+        } else {
+            &self.stamps.plain
+        };
         let start = success.result.start;
         let rest = &text[1..];
         let empty = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
@@ -111,10 +160,13 @@ mod tests {
     use super::*;
 
     fn stamp(cacheable: bool) -> Stamp {
-        Stamp {
-            server_info: json!({"name": "mcpgw", "version": "1"}),
-            cacheable,
-        }
+        let stamps = Stamps::new(json!({"name": "mcpgw", "version": "1"}));
+        let method = if cacheable {
+            "tools/list"
+        } else {
+            "tools/call"
+        };
+        Stamp::new(&stamps, method)
     }
 
     fn decoded(bytes: &[u8]) -> Value {

@@ -15,11 +15,7 @@ use crate::metrics::Outcome;
 impl Proxy {
     /// The gateway's `Implementation`: its name, the config's name as title, its version.
     pub fn server_info(&self) -> Value {
-        json!({
-            "name": "mcpgw",
-            "title": self.title,
-            "version": env!("CARGO_PKG_VERSION"),
-        })
+        server_info(&self.title)
     }
 
     /// Each toolkit with the protocol eras its upstream was found to speak
@@ -73,6 +69,15 @@ fn offered_without_a_session(capabilities: &mut Value) {
             cap.remove("subscribe");
         }
     }
+}
+
+/// The gateway's `Implementation`, titled with the config's name.
+pub(super) fn server_info(title: &str) -> Value {
+    json!({
+        "name": "mcpgw",
+        "title": title,
+        "version": env!("CARGO_PKG_VERSION"),
+    })
 }
 
 #[cfg(test)]

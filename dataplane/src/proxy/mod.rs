@@ -36,6 +36,7 @@ pub use toolkit::Toolkit;
 
 use crate::cache::ListingCache;
 use crate::call::Call;
+use crate::era::stamp::Stamps;
 use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
 use crate::mcp::Method;
@@ -123,6 +124,8 @@ pub struct Proxy {
     metrics: Arc<Metrics>,
     /// The listing cache (`options.cache`).
     cache: Option<Arc<ListingCache>>,
+    /// What results to clients of the 2026-07-28 era are stamped with.
+    stamps: Arc<Stamps>,
 }
 
 impl Proxy {
@@ -169,7 +172,13 @@ impl Proxy {
             title: title.to_owned(),
             metrics,
             cache,
+            stamps: Stamps::new(discover::server_info(title)),
         })
+    }
+
+    /// What results to clients of the 2026-07-28 era are stamped with.
+    pub fn stamps(&self) -> &Arc<Stamps> {
+        &self.stamps
     }
 
     /// The gateway's metrics.

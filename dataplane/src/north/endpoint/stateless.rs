@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::bridge::{Bridges, STATE_PREFIX, Waiting};
 use super::{Endpoint, Result, accepted, event_stream, json_body, json_response};
 use crate::call::Call;
-use crate::era::stamp::{Stamp, is_cacheable};
+use crate::era::stamp::Stamp;
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
@@ -187,10 +187,7 @@ impl Endpoint {
             era::MODERN_VERSION,
             Arc::new(client_hello(envelope)),
         );
-        let stamp = Stamp {
-            server_info: self.proxy.server_info(),
-            cacheable: is_cacheable(&request.method),
-        };
+        let stamp = Stamp::new(self.proxy.stamps(), &request.method);
         if DISCOVER.is(&request.method) {
             let bound = self.settings.initialize_timeout;
             return match self.proxy.discover(&call, bound).await {
