@@ -412,7 +412,21 @@ impl ListingCache {
 /// A 128-bit digest of a client's capabilities, the same for equal objects
 /// (`serde_json` orders object keys).
 pub fn capabilities_digest(capabilities: &Value) -> [u8; 16] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, capabilities.to_string().as_bytes());
+    /// The JSON text written straight into the hash, not into a string first.
+    struct Hashing(ring::digest::Context);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(ring::digest::Context::new(&ring::digest::SHA256));
+    // NB: writing a `Value` into a writer that cannot fail cannot fail.
+    let _ = serde_json::to_writer(&mut hashing, capabilities);
+    let digest = hashing.0.finish();
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest.as_ref()[..16]);
     out

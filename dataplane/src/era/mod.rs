@@ -127,51 +127,41 @@ pub enum EnvelopeError {
 }
 
 impl Envelope {
-    /// Read the envelope of a request's `params`.
-    pub fn read(params: Option<&Value>) -> Result<Self, EnvelopeError> {
-        let meta = params
-            .and_then(|p| p.get("_meta"))
-            .and_then(Value::as_object)
+    /// Take the envelope out of a request's `params._meta` (a toolkit of the
+    /// 2025 era does not know those keys; `_meta` goes when nothing else is
+    /// left in it). The values are moved out, not copied.
+    pub fn take(params: Option<&mut Value>) -> Result<Self, EnvelopeError> {
+        let params = params
+            .and_then(Value::as_object_mut)
             .ok_or(EnvelopeError::NoMeta)?;
-        let protocol_version = match meta.get(meta::PROTOCOL_VERSION) {
+        let meta = params
+            .get_mut("_meta")
+            .and_then(Value::as_object_mut)
+            .ok_or(EnvelopeError::NoMeta)?;
+        let protocol_version = match meta.remove(meta::PROTOCOL_VERSION) {
             None => return Err(EnvelopeError::Missing(meta::PROTOCOL_VERSION)),
-            Some(Value::String(v)) => v.clone(),
+            Some(Value::String(v)) => v,
             Some(_) => return Err(EnvelopeError::WrongType(meta::PROTOCOL_VERSION)),
         };
-        let client_capabilities = match meta.get(meta::CLIENT_CAPABILITIES) {
+        let client_capabilities = match meta.remove(meta::CLIENT_CAPABILITIES) {
             None => return Err(EnvelopeError::Missing(meta::CLIENT_CAPABILITIES)),
-            Some(v @ Value::Object(_)) => v.clone(),
+            Some(v @ Value::Object(_)) => v,
             Some(_) => return Err(EnvelopeError::WrongType(meta::CLIENT_CAPABILITIES)),
         };
+        let client_info = meta.remove(meta::CLIENT_INFO);
+        let log_level = match meta.remove(meta::LOG_LEVEL) {
+            Some(Value::String(level)) => Some(level),
+            _ => None,
+        };
+        if meta.is_empty() {
+            params.remove("_meta");
+        }
         Ok(Self {
             protocol_version,
             client_capabilities,
-            client_info: meta.get(meta::CLIENT_INFO).cloned(),
-            log_level: meta
-                .get(meta::LOG_LEVEL)
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            client_info,
+            log_level,
         })
-    }
-}
-
-/// Take the modern envelope out of `params._meta` (an upstream of the 2025
-/// era does not know those keys); `_meta` goes when nothing else is left in it.
-pub fn strip_envelope(params: &mut Value) {
-    let Some(obj) = params.as_object_mut() else {
-        return;
-    };
-    let emptied = match obj.get_mut("_meta").and_then(Value::as_object_mut) {
-        Some(meta) => {
-            for key in meta::ENVELOPE {
-                meta.remove(key);
-            }
-            meta.is_empty()
-        }
-        None => false,
-    };
-    if emptied {
-        obj.remove("_meta");
     }
 }
 
@@ -233,32 +223,41 @@ mod tests {
 
     #[test]
     fn an_envelope_needs_a_version_and_capabilities() {
-        let ok = json!({"_meta": {
+        let mut ok = json!({"_meta": {
             meta::PROTOCOL_VERSION: "2026-07-28",
             meta::CLIENT_CAPABILITIES: {},
             meta::CLIENT_INFO: {"name": "c", "version": "1"},
         }});
-        let envelope = Envelope::read(Some(&ok)).expect("an envelope");
+        let envelope = Envelope::take(Some(&mut ok)).expect("an envelope");
         assert_eq!(envelope.protocol_version, "2026-07-28");
-        assert_eq!(Envelope::read(None), Err(EnvelopeError::NoMeta));
-        let no_caps = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28"}});
         assert_eq!(
-            Envelope::read(Some(&no_caps)),
+            envelope.client_info,
+            Some(json!({"name": "c", "version": "1"}))
+        );
+        assert_eq!(Envelope::take(None), Err(EnvelopeError::NoMeta));
+        let mut no_caps = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28"}});
+        assert_eq!(
+            Envelope::take(Some(&mut no_caps)),
             Err(EnvelopeError::Missing(meta::CLIENT_CAPABILITIES))
         );
     }
 
     #[test]
-    fn stripping_the_envelope_keeps_the_rest_of_meta() {
+    fn taking_the_envelope_keeps_the_rest_of_meta() {
         let mut params = json!({"name": "t", "_meta": {
             meta::PROTOCOL_VERSION: "2026-07-28",
             meta::CLIENT_CAPABILITIES: {},
+            meta::LOG_LEVEL: "info",
             "progressToken": 7,
         }});
-        strip_envelope(&mut params);
+        let envelope = Envelope::take(Some(&mut params)).expect("an envelope");
+        assert_eq!(envelope.log_level.as_deref(), Some("info"));
         assert_eq!(params, json!({"name": "t", "_meta": {"progressToken": 7}}));
-        let mut bare = json!({"_meta": {meta::PROTOCOL_VERSION: "2026-07-28"}});
-        strip_envelope(&mut bare);
+        let mut bare = json!({"_meta": {
+            meta::PROTOCOL_VERSION: "2026-07-28",
+            meta::CLIENT_CAPABILITIES: {},
+        }});
+        Envelope::take(Some(&mut bare)).expect("an envelope");
         assert_eq!(bare, json!({}));
     }
 

@@ -79,7 +79,8 @@ fn mismatch(message: impl Into<String>) -> ErrorObject {
 
 /// The validation ladder, first failure wins: routing headers given once,
 /// the envelope in `_meta`, the headers matching the body, a version served.
-fn check(request: &Request, headers: &HeaderMap) -> std::result::Result<Envelope, ErrorObject> {
+/// The envelope is taken out of `params` (a toolkit is sent the gateway's own).
+fn check(request: &mut Request, headers: &HeaderMap) -> std::result::Result<Envelope, ErrorObject> {
     for name in [&HEADER_PROTOCOL_VERSION, &HEADER_METHOD, &HEADER_NAME] {
         if headers.get_all(name).iter().count() > 1 {
             return Err(mismatch(format!(
@@ -87,7 +88,7 @@ fn check(request: &Request, headers: &HeaderMap) -> std::result::Result<Envelope
             )));
         }
     }
-    let envelope = Envelope::read(request.params.as_ref())
+    let envelope = Envelope::take(request.params.as_mut())
         .map_err(|e| ErrorObject::new(code::INVALID_PARAMS, e.to_string()))?;
     let header = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if header(&HEADER_PROTOCOL_VERSION) != Some(envelope.protocol_version.as_str()) {
@@ -176,7 +177,7 @@ impl Endpoint {
         headers: &HeaderMap,
         principal: &Principal,
     ) -> Result<http::Response<Body>> {
-        let envelope = match check(&request, headers) {
+        let envelope = match check(&mut request, headers) {
             Ok(envelope) => envelope,
             Err(error) => return Ok(refuse(request.id, error)),
         };
@@ -207,9 +208,6 @@ impl Endpoint {
             );
             let error = ErrorObject::new(code::METHOD_NOT_FOUND, message);
             return Ok(refuse(request.id, error));
-        }
-        if let Some(params) = request.params.as_mut() {
-            era::strip_envelope(params);
         }
         let id = request.id.clone();
         let named = era::named_param(&request.method)

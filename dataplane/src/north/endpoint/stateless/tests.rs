@@ -30,10 +30,13 @@ fn the_ladder_refuses_in_the_spec_order() {
         (&HEADER_METHOD, "tools/call"),
         (&HEADER_NAME, "kit__echo"),
     ]);
-    assert!(check(&call_tool("kit__echo", "2026-07-28"), &good).is_ok());
+    assert!(check(&mut call_tool("kit__echo", "2026-07-28"), &good).is_ok());
 
     let bare = Request::new(RequestId::Number(1), "tools/list", None);
-    assert_eq!(code_of(check(&bare, &good)), code::INVALID_PARAMS);
+    assert_eq!(
+        code_of(check(&mut bare.clone(), &good)),
+        code::INVALID_PARAMS
+    );
 
     let other_name = headers(&[
         (&HEADER_PROTOCOL_VERSION, "2026-07-28"),
@@ -42,7 +45,7 @@ fn the_ladder_refuses_in_the_spec_order() {
     ]);
     let request = call_tool("kit__echo", "2026-07-28");
     assert_eq!(
-        code_of(check(&request, &other_name)),
+        code_of(check(&mut request.clone(), &other_name)),
         era_code::HEADER_MISMATCH
     );
 
@@ -52,14 +55,17 @@ fn the_ladder_refuses_in_the_spec_order() {
         (&HEADER_METHOD, "tools/call"),
         (&HEADER_NAME, "kit__echo"),
     ]);
-    assert_eq!(code_of(check(&request, &twice)), era_code::HEADER_MISMATCH);
+    assert_eq!(
+        code_of(check(&mut request.clone(), &twice)),
+        era_code::HEADER_MISMATCH
+    );
 
     let future = headers(&[
         (&HEADER_PROTOCOL_VERSION, "2099-01-01"),
         (&HEADER_METHOD, "tools/call"),
         (&HEADER_NAME, "kit__echo"),
     ]);
-    let error = check(&call_tool("kit__echo", "2099-01-01"), &future).expect_err("refused");
+    let error = check(&mut call_tool("kit__echo", "2099-01-01"), &future).expect_err("refused");
     assert_eq!(error.code, era_code::UNSUPPORTED_PROTOCOL_VERSION);
     assert_eq!(error.data.expect("data")["requested"], "2099-01-01");
 }
@@ -73,7 +79,7 @@ fn a_base64_name_header_matches_its_decoded_name() {
         (&HEADER_METHOD, "tools/call"),
         (&HEADER_NAME, &encoded),
     ]);
-    assert!(check(&request, &h).is_ok());
+    assert!(check(&mut request.clone(), &h).is_ok());
 }
 
 #[test]
