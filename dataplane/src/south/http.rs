@@ -1,7 +1,7 @@
 //! The gateway's HTTP client. The default one (`sys:http_client`) serves
 //! every toolkit with default settings and the JWT guard's JWKS fetches; a
 //! toolkit with its own `http client` → `tls client` → `tcp client` chain gets
-//! one of its own. hyper-util's pooled client on a
+//! one of its own. hyper's connections, kept by origin ([`connections`]), on a
 //! connector of our own, which dials TCP (hyper-util's `HttpConnector`) and,
 //! for `https` URLs, does the TLS handshake with rustls (`tokio-rustls`):
 //! SNI, the configured ALPN list, and HTTP/2 when the server chose `h2`, so
@@ -24,9 +24,8 @@ use http::uri::Scheme;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -35,8 +34,11 @@ use tower_service::Service;
 
 use mcpgw_config::{ConnectTo, EgressPlan, TlsPlan};
 
+use self::connections::Connections;
 use super::error::{TlsFailure, TransportError};
 use super::tls::TlsSource;
+
+mod connections;
 
 /// How long establishing a connection (TCP and TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,11 +57,11 @@ struct Inner {
     h2_only: bool,
     /// Whether TLS files are watched (else `fixed` is the pool for good).
     watches_files: bool,
-    fixed: Client<Connector, Full<Bytes>>,
+    fixed: Arc<Connections>,
     /// The pool, and the generation of the TLS files it was built for: when
     /// the files change, a new pool makes new connections use them.
-    // NB: a std mutex held only to clone or replace the client.
-    pool: Mutex<(u64, Client<Connector, Full<Bytes>>)>,
+    // NB: a std mutex held only to clone or replace the pool.
+    pool: Mutex<(u64, Arc<Connections>)>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -132,7 +134,7 @@ impl HttpClient {
 
     fn build(connector: Connector, h2_only: bool) -> Self {
         let generation = connector.tls_generation();
-        let pool = pool(&connector, h2_only);
+        let pool = Connections::new(connector.clone(), h2_only);
         let watches_files = connector
             .tls
             .as_ref()
@@ -156,12 +158,11 @@ impl HttpClient {
         let authority = request.uri().authority().cloned();
         // NB: the fixed pool is used where it lies, not cloned per request.
         let sent = if self.inner.watches_files {
-            self.pool().request(request)
+            self.pool().send(request).await
         } else {
-            self.inner.fixed.request(request)
+            self.inner.fixed.send(request).await
         };
-        sent.await.map_err(|e| {
-            let error = TransportError::classify(e);
+        sent.map_err(|error| {
             // NB: with TLS 1.3 a server refuses a client certificate after the
             // client's handshake is done; the refusal (an alert) ends the
             // connection, and the request on it only learns "closed". Say why.
@@ -178,13 +179,13 @@ impl HttpClient {
     }
 
     /// The pool to send on when TLS files are watched: a new one when they changed.
-    fn pool(&self) -> Client<Connector, Full<Bytes>> {
+    fn pool(&self) -> Arc<Connections> {
         let generation = self.inner.connector.tls_generation();
         let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.0 != generation {
             *pool = (
                 generation,
-                self::pool(&self.inner.connector, self.inner.h2_only),
+                Connections::new(self.inner.connector.clone(), self.inner.h2_only),
             );
         }
         pool.1.clone()
@@ -210,16 +211,6 @@ fn tcp_connector() -> HttpConnector {
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
     tcp
-}
-
-fn pool(connector: &Connector, h2_only: bool) -> Client<Connector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE)
-        // NB: without a timer idle connections are only dropped when the pool is
-        // next used, so a burst's connections would stay open for good after it.
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .http2_only(h2_only)
-        .build(connector.clone())
 }
 
 /// Dials TCP (to the URL's authority or the configured address), then TLS
@@ -358,19 +349,12 @@ impl Stream {
     }
 }
 
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
+impl Stream {
+    /// Whether the server chose h2 in the TLS handshake.
+    fn negotiated_h2(&self) -> bool {
         match self.io.inner() {
-            Either::Left(tcp) => tcp.connected(),
-            Either::Right(tls) => {
-                let (tcp, session) = tls.get_ref();
-                let connected = tcp.connected();
-                if session.alpn_protocol() == Some(b"h2") {
-                    connected.negotiated_h2()
-                } else {
-                    connected
-                }
-            }
+            Either::Left(_) => false,
+            Either::Right(tls) => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
         }
     }
 }
