@@ -10,6 +10,7 @@
 //! policy, upstream sessions, the Streamable HTTP transport over the one
 //! HTTP/TLS client).
 
+pub mod body;
 pub mod cache;
 pub mod call;
 pub mod era;

@@ -9,16 +9,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mcpgw_config::{EndpointPlan, McpServerPlan};
 use serde_json::Value;
 
 use super::auth::{Authenticator, GuardBuildError};
 use super::body::Body;
-use super::headers::{accepts, get, is_json, origin_allowed};
+use super::headers::{accepts, is_json, origin_allowed};
 use super::limits::{Bounded, CallerKey, ClientAddr, Quota};
 use super::rejection::Rejection;
+use crate::body::ReadError;
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
 use crate::mcp::method::INITIALIZE;
@@ -216,16 +216,19 @@ impl Endpoint {
     /// The body, refused with 413 once it passes the limit (declared or actual).
     async fn read_body(&self, headers: &HeaderMap, body: Incoming) -> Result<Bytes> {
         let limit = self.settings.max_request_bytes;
-        let declared =
-            get(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(Rejection::TooLarge(limit));
         }
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Rejection::TooLarge(limit)),
-            Err(_) => Err(Rejection::BodyRead),
-        }
+        crate::body::read_whole(body, limit)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge => Rejection::TooLarge(limit),
+                ReadError::Read(_) => Rejection::BodyRead,
+            })
     }
 
     async fn initialize(

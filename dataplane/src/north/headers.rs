@@ -45,6 +45,12 @@ pub struct Accepts {
 pub fn accepts(headers: &HeaderMap) -> Accepts {
     let mut out = Accepts::default();
     for value in headers.get_all(header::ACCEPT) {
+        // NB: what MCP clients send, known without splitting it: this runs on every request.
+        if value.as_bytes() == b"application/json, text/event-stream" {
+            out.json = true;
+            out.event_stream = true;
+            continue;
+        }
         let Ok(value) = value.to_str() else { continue };
         for media in value.split(',') {
             let media = media.split(';').next().unwrap_or_default().trim();
@@ -74,10 +80,6 @@ pub fn is_json(headers: &HeaderMap) -> bool {
                 .eq_ignore_ascii_case("application/json")
         })
     })
-}
-
-pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

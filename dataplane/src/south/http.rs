@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 use http::uri::Scheme;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -37,6 +37,7 @@ use mcpgw_config::{ConnectTo, EgressPlan, TlsPlan};
 use self::connections::Connections;
 use super::error::{TlsFailure, TransportError};
 use super::tls::TlsSource;
+use crate::body::{ReadError, read_whole};
 
 mod connections;
 
@@ -195,14 +196,10 @@ impl HttpClient {
 /// A response body read whole, failed with [`TransportError::TooLarge`] once
 /// it passes `limit` bytes.
 pub async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, TransportError> {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        // NB: `Limited` fails with the body's own error or with its limit.
-        Err(e) => match e.downcast::<hyper::Error>() {
-            Ok(e) => Err(TransportError::classify(*e)),
-            Err(_) => Err(TransportError::TooLarge { limit }),
-        },
-    }
+    read_whole(body, limit).await.map_err(|e| match e {
+        ReadError::TooLarge => TransportError::TooLarge { limit },
+        ReadError::Read(e) => TransportError::classify(e),
+    })
 }
 
 fn tcp_connector() -> HttpConnector {
