@@ -103,7 +103,7 @@ fn sessionless_call() -> Call {
 async fn response(reply: Reply) -> Value {
     let bytes = match reply {
         Reply::Message(message) => message.encode(),
-        Reply::Json(bytes) => bytes,
+        Reply::Json(bytes, _) => bytes,
         Reply::Stream(mut frames) => {
             let mut all = Vec::new();
             while let Some(frame) = frames.recv().await {

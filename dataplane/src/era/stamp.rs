@@ -3,13 +3,14 @@
 //! caching hints (`ttlMs`, `cacheScope`). Results of 2025-era toolkits have
 //! none of them; the gateway adds what is missing and leaves the rest.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Map, Value};
 
 use super::meta;
-use crate::jsonrpc::RawSuccess;
+use crate::jsonrpc::{Message, RawSuccess, Response};
 
 /// Methods whose complete results carry caching hints.
 pub fn is_cacheable(method: &str) -> bool {
@@ -113,24 +114,31 @@ impl Stamp {
         stamp(&self.stamps.server_info, self.cacheable, result);
     }
 
-    /// Stamp an encoded success response. A result that has none of the
-    /// fields gets them written in front of its own, without being decoded;
-    /// anything else is decoded and stamped. `None` when `bytes` is not a
-    /// success response.
-    pub fn encoded(&self, bytes: &[u8]) -> Option<Bytes> {
-        let success = RawSuccess::peek(bytes)?;
-        let text = bytes.get(success.result.clone())?;
+    /// Stamp an encoded success response, whose result lies at `result` when
+    /// that is known (else the bytes are read for it). A result that has none
+    /// of the fields gets them written in front of its own, without being
+    /// decoded; anything else is decoded and stamped. `None` when `bytes` is
+    /// not a success response.
+    pub fn encoded(&self, bytes: &[u8], result: Option<Range<usize>>) -> Option<Bytes> {
+        let result = match result {
+            Some(known) => known,
+            None => RawSuccess::peek(bytes)?.result,
+        };
+        let text = bytes.get(result.clone())?;
         let untouched = text.first() == Some(&b'{')
             && ["\"resultType\"", "\"_meta\"", "\"ttlMs\"", "\"cacheScope\""]
                 .iter()
                 .all(|key| memchr::memmem::find(text, key.as_bytes()).is_none());
         if !untouched {
-            let mut message = success.into_message(bytes).ok()?;
-            if let crate::jsonrpc::Message::Response(r) = &mut message
-                && let Ok(result) = r.outcome.as_mut()
-            {
-                self.result(result);
-            }
+            let mut message = Message::decode(bytes).ok()?;
+            let Message::Response(Response {
+                outcome: Ok(result),
+                ..
+            }) = &mut message
+            else {
+                return None;
+            };
+            self.result(result);
             return Some(message.encode());
         }
         // `{…}` becomes `{` + the stamped members + `,` + the result's own members + `}`.
@@ -139,7 +147,7 @@ impl Stamp {
         } else {
             &self.stamps.plain
         };
-        let start = success.result.start;
+        let start = result.start;
         let rest = &text[1..];
         let empty = rest.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
         let mut out = BytesMut::with_capacity(bytes.len() + inner.len() + 2);
@@ -176,7 +184,7 @@ mod tests {
     #[test]
     fn a_legacy_list_result_gets_every_field() {
         let body = br#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
-        let out = decoded(&stamp(true).encoded(body).expect("stamped"));
+        let out = decoded(&stamp(true).encoded(body, None).expect("stamped"));
         assert_eq!(
             out["result"],
             json!({
@@ -193,12 +201,12 @@ mod tests {
     #[test]
     fn an_empty_result_and_one_with_meta_are_stamped_too() {
         let empty = br#"{"jsonrpc":"2.0","id":"a","result":{ }}"#;
-        let out = decoded(&stamp(false).encoded(empty).expect("stamped"));
+        let out = decoded(&stamp(false).encoded(empty, None).expect("stamped"));
         assert_eq!(out["result"]["resultType"], "complete");
         assert!(out["result"].get("ttlMs").is_none());
 
         let with_meta = br#"{"jsonrpc":"2.0","id":2,"result":{"content":[],"_meta":{"k":1}}}"#;
-        let out = decoded(&stamp(false).encoded(with_meta).expect("stamped"));
+        let out = decoded(&stamp(false).encoded(with_meta, None).expect("stamped"));
         assert_eq!(out["result"]["_meta"]["k"], 1);
         assert_eq!(
             out["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],

@@ -355,7 +355,7 @@ impl Endpoint {
     ) -> Result<http::Response<Body>> {
         match reply {
             Reply::Message(message) => Ok(json_response(&message)),
-            Reply::Json(bytes) => Ok(json_body(bytes)),
+            Reply::Json(bytes, _) => Ok(json_body(bytes)),
             Reply::Stream(frames) => Ok(event_stream(Body::Stream(frames, None, None))),
             Reply::Challenge(challenge) => Err(self.challenge(challenge, headers, principal)),
         }

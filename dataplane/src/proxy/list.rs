@@ -262,7 +262,7 @@ impl Proxy {
             pages: &pages,
             next_cursor: (!next.is_empty()).then(|| encode_cursor(&next)),
         };
-        Reply::Json(encode_result(&request.id, &merged))
+        Reply::Json(encode_result(&request.id, &merged), None)
     }
 }
 

@@ -19,6 +19,7 @@ mod rounds;
 mod route;
 mod toolkit;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -60,8 +61,11 @@ pub enum ProxyError {
 pub enum Reply {
     /// One message (the response).
     Message(Message),
-    /// One response, already encoded (e.g. a merged list written without copies).
-    Json(Bytes),
+    /// One response, already encoded (e.g. a merged list written without
+    /// copies, or a toolkit's reply relayed as it came), and where its result's
+    /// text lies when it is known to be a success response (so that stamping it
+    /// for a client of the 2026-07-28 era does not read it again).
+    Json(Bytes, Option<Range<usize>>),
     /// SSE frames: notifications and requests related to the request, then
     /// its response; the channel closes when the exchange is over.
     Stream(mpsc::Receiver<Bytes>),
@@ -106,7 +110,7 @@ impl Reply {
     fn outcome(&self) -> Outcome {
         match self {
             Self::Message(m) => Outcome::of_message(m),
-            Self::Json(_) | Self::Stream(_) => Outcome::Ok,
+            Self::Json(..) | Self::Stream(_) => Outcome::Ok,
             Self::Challenge(Challenge::NeedsRoles(_)) => Outcome::Refused,
             Self::Challenge(Challenge::Upstream { .. }) => Outcome::UpstreamError,
             Self::Challenge(Challenge::Limited { .. }) => Outcome::Limited,

@@ -3,6 +3,7 @@
 //! the same stream, renamed for the client. Also the reverse path for the
 //! client's answers to server→client requests, and the standalone GET stream.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,8 @@ use crate::sse;
 /// What a toolkit answered a forwarded request with, read as far as relaying needs.
 enum Posted {
     /// A success response to relay as its bytes.
-    Verbatim(Bytes),
+    /// The reply's bytes, and where its result lies in them.
+    Verbatim(Bytes, Range<usize>),
     Message(Message),
     Accepted,
     Stream(Box<MessageStream>),
@@ -76,7 +78,7 @@ impl Proxy {
                 // client as the upstream wrote it, without being built or re-encoded.
                 let unchanged = |text: &str| self.naming.leaves_untouched(method, text);
                 match reply.verbatim(&id, unchanged) {
-                    Some(bytes) => Ok((upstream, Posted::Verbatim(bytes))),
+                    Some((bytes, result)) => Ok((upstream, Posted::Verbatim(bytes, result))),
                     None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
                 }
             }
@@ -100,11 +102,11 @@ impl Proxy {
                     .refused(call, method, toolkit, message, guard, &e)
                     .await;
             }
-            Ok((_, Posted::Verbatim(bytes))) => {
+            Ok((_, Posted::Verbatim(bytes, result))) => {
                 if method.name == TOOLS_CALL.name {
                     observed.set_outcome(Outcome::of_tool_result(&bytes));
                 }
-                return Reply::Json(bytes);
+                return Reply::Json(bytes, Some(result));
             }
             Ok((_, Posted::Message(message))) => {
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));

@@ -98,10 +98,12 @@ impl Rounds {
     /// `reply`, carried through the rounds when it asks for input.
     pub(super) fn over(self, reply: Reply) -> Reply {
         match reply {
-            Reply::Json(bytes) if memchr::memmem::find(&bytes, b"input_required").is_some() => {
+            Reply::Json(bytes, result)
+                if memchr::memmem::find(&bytes, b"input_required").is_some() =>
+            {
                 match Message::decode(&bytes) {
                     Ok(message) if input_required(&message).is_some() => self.spawn(message),
-                    _ => Reply::Json(bytes),
+                    _ => Reply::Json(bytes, result),
                 }
             }
             Reply::Message(message) if input_required(&message).is_some() => self.spawn(message),

@@ -6,6 +6,8 @@
 //! toolkit's credentials; a stdio server joins as another variant. The
 //! client ([`super::ToolkitClient`]) applies the policy around whichever it is.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use hyper::body::Incoming;
 
@@ -67,12 +69,17 @@ impl JsonReply {
 
     /// The body as it came, when it is the success response to `id` and
     /// `unchanged` says its result text needs nothing changed.
-    pub fn verbatim(&self, id: &RequestId, unchanged: impl FnOnce(&str) -> bool) -> Option<Bytes> {
+    /// With the body, where the result's text lies in it.
+    pub fn verbatim(
+        &self,
+        id: &RequestId,
+        unchanged: impl FnOnce(&str) -> bool,
+    ) -> Option<(Bytes, Range<usize>)> {
         let Self::Success { body, success } = self else {
             return None;
         };
         let text = std::str::from_utf8(body.get(success.result.clone())?).ok()?;
-        (success.id == *id && unchanged(text)).then(|| body.clone())
+        (success.id == *id && unchanged(text)).then(|| (body.clone(), success.result.clone()))
     }
 
     /// The response to the request `id`, its result built as values. A reply

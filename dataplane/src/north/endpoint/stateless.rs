@@ -254,7 +254,9 @@ impl Endpoint {
                 Ok(answer(&Message::Response(response)))
             }
             Reply::Message(other) => Ok(answer(&other)),
-            Reply::Json(bytes) => Ok(json_body(stamp.encoded(&bytes).unwrap_or(bytes))),
+            Reply::Json(bytes, result) => {
+                Ok(json_body(stamp.encoded(&bytes, result).unwrap_or(bytes)))
+            }
             Reply::Stream(frames) => Ok(event_stream(Body::Stream(
                 translate(frames, id, stamp, log_level, bridge),
                 None,
