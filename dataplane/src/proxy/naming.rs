@@ -41,7 +41,14 @@ impl Naming {
     /// `(toolkit, name)` of an exposed tool or prompt name.
     pub fn split_name<'a>(&'a self, exposed: &'a str) -> Option<(&'a str, &'a str)> {
         match self {
-            Self::Prefixed => exposed.split_once(NAME_SEP),
+            // NB: split at the first `_` (a char search; a `str` pattern builds a
+            // substring searcher per call, and this runs on every call): toolkit
+            // names have none, so it starts the separator or the name is no
+            // toolkit's.
+            Self::Prefixed => {
+                let (toolkit, rest) = exposed.split_once('_')?;
+                Some((toolkit, rest.strip_prefix('_')?))
+            }
             Self::Unchanged { toolkit } => Some((toolkit, exposed)),
         }
     }
@@ -211,6 +218,9 @@ mod tests {
         );
         assert_eq!(n.split_uri("e+file:///a+b"), Some(("e", "file:///a+b")));
         assert_eq!(n.split_name("no-prefix"), None);
+        // No toolkit name has a `_`; one before the separator names no toolkit.
+        assert_eq!(n.split_name("a_b__c"), None);
+        assert_eq!(n.split_name("a_"), None);
     }
 
     #[test]
