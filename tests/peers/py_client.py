@@ -25,14 +25,16 @@ Options for every scenario:
 
 Scenario "default" (the default) runs the server-everything steps below.
 Scenario "auth-elicitation" (needs --tool NAME; --arguments JSON, default {})
-connects, calls PREFIX+NAME once, answers every elicitation/create with
-"accept" (a filled form for form mode) and prints:
+connects (with --list-first, lists every tool page, reported as "tools", so
+that the SDK sends the Mcp-Param-* headers the tools ask for), calls
+PREFIX+NAME once, answers every elicitation/create with "accept" (a filled
+form for form mode) and prints:
 
     {
       "elicitations": [{...wire params: mode, url, message, elicitationId...}, ...],
       "result": {...CallToolResult, wire names...} | null,
       "error":  {"code": int, "message": str, "data": ...} | null,   # JSON-RPC error of the call
-      "errors": [step names that failed: "connect", "call", "close", ...],
+      "errors": [step names that failed: "connect", "list", "call", "close", ...],
       "http_errors": [{"method": str, "status": int, "www_authenticate": str | null}, ...],
       "elapsed_s": float
     }
@@ -300,15 +302,7 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
                 report["server_info"] = dump(info) if info is not None else None
 
                 async def list_tools(obs: dict[str, Any]) -> None:
-                    names: list[str] = []
-                    cursor: str | None = None
-                    for _ in range(50):
-                        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
-                        names.extend(t.name for t in page.tools)
-                        cursor = page.next_cursor
-                        if not cursor:
-                            break
-                    obs["names"] = names
+                    obs["names"] = await tool_names(client)
 
                 await step("tools", list_tools)
                 if "error" not in report["tools"]:
@@ -392,6 +386,19 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
             await http.aclose()
 
 
+async def tool_names(client: mcp.Client) -> list[str]:
+    """The names of every tool, every page listed (at most 50)."""
+    names: list[str] = []
+    cursor: str | None = None
+    for _ in range(50):
+        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+        names.extend(t.name for t in page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return names
+
+
 async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any]) -> None:
     """Call one tool and record the elicitations it brings (scenario auth-elicitation)."""
     rec = Recorder()
@@ -401,6 +408,9 @@ async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any])
     try:
         with anyio.fail_after(args.step_timeout) as scope:
             async with client:
+                if args.list_first:
+                    step = "list"
+                    report["tools"] = await tool_names(client)
                 step = "call"
                 scope.deadline = anyio.current_time() + args.step_timeout
                 try:
@@ -450,6 +460,12 @@ def main() -> int:
     parser.add_argument("--scenario", default="default", choices=["default", "auth-elicitation"])
     parser.add_argument("--tool", help="tool to call (scenario auth-elicitation; PREFIX is prepended)")
     parser.add_argument("--arguments", default="{}", help="tool arguments as a JSON object (default {})")
+    parser.add_argument(
+        "--list-first",
+        action="store_true",
+        help="list the tools before the call (scenario auth-elicitation): the SDK then mirrors"
+        " x-mcp-header arguments into Mcp-Param-* headers",
+    )
     args = parser.parse_args()  # exits 2 with usage on bad arguments
     if args.scenario == "auth-elicitation" and not args.tool:
         parser.error("--scenario auth-elicitation needs --tool NAME")

@@ -202,7 +202,7 @@ impl Proxy {
                 // NB: learnt where the page comes from the toolkit (before any
                 // cache), so that calls carry the headers its tools ask for.
                 if request.method == "tools/list" {
-                    toolkit.client.learn_tools(&mut page);
+                    toolkit.client.param_headers().learn(&mut page);
                 }
                 Ok(page)
             }

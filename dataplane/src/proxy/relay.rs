@@ -16,7 +16,7 @@ use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL};
+use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL, TOOLS_LIST};
 use crate::metrics::{GaugeGuard, Metrics, Observed, Operation, Outcome};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
@@ -74,7 +74,11 @@ impl Proxy {
             PostReply::Json { reply, .. } => {
                 // NB: a result that renaming would leave as it is goes to the
                 // client as the upstream wrote it, without being built or re-encoded.
-                let unchanged = |text: &str| self.naming.leaves_untouched(method, text);
+                // NB: a tool list is read even when relayed as it is: the
+                // gateway learns its tools' annotations from it.
+                let unchanged = |text: &str| {
+                    method.name != TOOLS_LIST.name && self.naming.leaves_untouched(method, text)
+                };
                 match reply.verbatim(&id, unchanged) {
                     Some(bytes) => Ok((upstream, Posted::Verbatim(bytes))),
                     None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
@@ -106,7 +110,8 @@ impl Proxy {
                 }
                 return Reply::Json(bytes);
             }
-            Ok((_, Posted::Message(message))) => {
+            Ok((_, Posted::Message(mut message))) => {
+                toolkit.learn_listed(method, &mut message);
                 return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
             }
             Ok((_, Posted::Accepted)) => {
@@ -139,8 +144,9 @@ impl Proxy {
                     () = tx.closed() => return,
                 };
                 let message = match step {
-                    Step::Message(m) => {
+                    Step::Message(mut m) => {
                         relay.toolkit.heard(&m);
+                        relay.toolkit.learn_listed(relay.method, &mut m);
                         expose(&naming, &relay.toolkit.name, relay.method, m)
                     }
                     Step::Done(Some(m)) => m,
@@ -302,6 +308,21 @@ impl Toolkit {
             && LISTS_CHANGED.iter().any(|m| m.is(&n.method))
         {
             self.listing.lists_changed();
+        }
+    }
+}
+
+impl Toolkit {
+    /// A `tools/list` page relayed whole (one toolkit, names unchanged)
+    /// teaches the gateway its tools' `x-mcp-header` annotations, as a page
+    /// fetched for a merged list does (tools with invalid ones are taken out).
+    fn learn_listed(&self, method: &Method, message: &mut Message) {
+        if method.name == TOOLS_LIST.name
+            && let Message::Response(Response {
+                outcome: Ok(page), ..
+            }) = message
+        {
+            self.client.param_headers().learn(page);
         }
     }
 }

@@ -21,7 +21,18 @@ pub fn envelope(version: &str) -> Value {
 /// A 2026-07-28 request of `method` with `params` (the envelope added) and
 /// the headers that revision asks for (`Mcp-Method`, and `Mcp-Name` from
 /// `params.name` or `params.uri`).
-pub async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> Resp {
+pub async fn modern(url: &str, id: i64, method: &str, params: Value) -> Resp {
+    modern_with(url, id, method, params, &[]).await
+}
+
+/// [`modern`] with `extra` headers too (e.g. `Mcp-Param-*`).
+pub async fn modern_with(
+    url: &str,
+    id: i64,
+    method: &str,
+    mut params: Value,
+    extra: &[(&str, &str)],
+) -> Resp {
     params["_meta"] = envelope(MODERN);
     let name = params
         .get("name")
@@ -33,6 +44,7 @@ pub async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> Resp
     if let Some(name) = name.as_deref() {
         headers.push(("mcp-name", name));
     }
+    headers.extend_from_slice(extra);
     post(url, &headers, &body).await
 }
 
@@ -86,7 +98,20 @@ pub async fn py_call(
     tool: &str,
     arguments: Option<&str>,
 ) -> Value {
+    py_call_with(url, prefix, mode, tool, arguments, &[]).await
+}
+
+/// [`py_call`] with `extra` arguments for the client (e.g. `--list-first`).
+pub async fn py_call_with(
+    url: &str,
+    prefix: &str,
+    mode: &str,
+    tool: &str,
+    arguments: Option<&str>,
+    extra: &[&str],
+) -> Value {
     let mut cmd = super::py_client(url, prefix);
+    cmd.args(extra);
     cmd.args([
         "--mode",
         mode,

@@ -20,7 +20,7 @@ use crate::era::stamp::{Stamp, is_cacheable};
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
-use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE};
+use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE, TOOLS_CALL};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
 use crate::north::rejection::Rejection;
@@ -180,6 +180,14 @@ impl Endpoint {
             Ok(envelope) => envelope,
             Err(error) => return Ok(refuse(request.id, error)),
         };
+        if TOOLS_CALL.is(&request.method)
+            && let Err(why) = self
+                .proxy
+                .verify_param_headers(principal, &request, headers)
+        {
+            let error = mismatch(format!("Header mismatch: {why}"));
+            return Ok(refuse(request.id, error));
+        }
         let log_level = envelope.log_level.as_deref().and_then(era::log_rank);
         let call = Call::sessionless(
             principal,
