@@ -12,6 +12,7 @@ mod discover;
 mod elicit;
 mod handshake;
 mod list;
+mod listen;
 mod naming;
 mod notify;
 mod relay;
@@ -31,6 +32,7 @@ pub use access::View;
 pub use bridge::{BridgeUpstreams, BridgedUpstream};
 pub use changes::ToolkitChanges;
 pub use handshake::InitializeFailure;
+pub use listen::LISTEN;
 pub use naming::Naming;
 pub use toolkit::Toolkit;
 

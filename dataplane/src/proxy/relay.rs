@@ -31,7 +31,7 @@ enum Posted {
 }
 
 /// Frames buffered towards a slow client before the relay waits for it.
-const STREAM_BUFFER: usize = 32;
+pub(super) const STREAM_BUFFER: usize = 32;
 
 /// The JSON-RPC error a client sees when a toolkit fails. Says which toolkit
 /// and what kind of failure, never the upstream's address or credentials.
@@ -280,30 +280,35 @@ impl Proxy {
                 }
             });
         }
-        // Keep-alives let the gateway notice a client that went away.
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(15));
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = stop.cancelled() => return,
-                }
-                if tx.send(sse::keepalive()).await.is_err() {
-                    stop.cancel();
-                    return;
-                }
-            }
-        });
+        keep_alive(tx, stop);
         Ok(rx)
     }
+}
+
+/// Keep-alives on a long-lived stream, which let the gateway notice a client
+/// that went away (and then `stop` what feeds the stream).
+pub(super) fn keep_alive(tx: mpsc::Sender<Bytes>, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            if tx.send(sse::keepalive()).await.is_err() {
+                stop.cancel();
+                return;
+            }
+        }
+    });
 }
 
 impl Toolkit {
     /// Note what the toolkit said that concerns the gateway itself: a
     /// `list_changed` makes its cached pages stale (the notification is
     /// still relayed).
-    fn heard(&self, message: &Message) {
+    pub(super) fn heard(&self, message: &Message) {
         if let Message::Notification(n) = message
             && LISTS_CHANGED.iter().any(|m| m.is(&n.method))
         {

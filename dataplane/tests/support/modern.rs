@@ -30,9 +30,31 @@ pub async fn modern_with(
     url: &str,
     id: i64,
     method: &str,
-    mut params: Value,
+    params: Value,
     extra: &[(&str, &str)],
 ) -> Resp {
+    let (body, name) = modern_body(id, method, params);
+    let mut headers = modern_headers(method, name.as_deref());
+    headers.extend_from_slice(extra);
+    post(url, &headers, &body).await
+}
+
+/// [`modern`] with the response body left to read (a stream).
+pub async fn modern_open(
+    url: &str,
+    id: i64,
+    method: &str,
+    params: Value,
+) -> http::Response<hyper::body::Incoming> {
+    let (body, name) = modern_body(id, method, params);
+    let mut headers = vec![("content-type", "application/json"), ("accept", BOTH)];
+    headers.extend(modern_headers(method, name.as_deref()));
+    super::http::open(Method::POST, url, &headers, body.to_string()).await
+}
+
+/// The body of a modern request (the envelope added) and the name its
+/// `Mcp-Name` mirrors (`params.name` or `params.uri`).
+fn modern_body(id: i64, method: &str, mut params: Value) -> (Value, Option<String>) {
     params["_meta"] = envelope(MODERN);
     let name = params
         .get("name")
@@ -40,12 +62,17 @@ pub async fn modern_with(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    (body, name)
+}
+
+/// The headers the revision asks for (`MCP-Protocol-Version`, `Mcp-Method`,
+/// `Mcp-Name` when the request names something).
+fn modern_headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", method)];
-    if let Some(name) = name.as_deref() {
+    if let Some(name) = name {
         headers.push(("mcp-name", name));
     }
-    headers.extend_from_slice(extra);
-    post(url, &headers, &body).await
+    headers
 }
 
 /// POST `body` with the given extra headers (content type and accept added).

@@ -25,7 +25,7 @@ use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
-use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, Reply};
+use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, LISTEN, Reply};
 use crate::south::Hello;
 use crate::sse;
 
@@ -209,6 +209,13 @@ impl Endpoint {
                 Err(InitializeFailure::Challenge(c)) => Err(self.challenge(c, headers, principal)),
                 Err(InitializeFailure::Error(e)) => Ok(refuse(request.id, e)),
             };
+        }
+        if request.method == LISTEN {
+            let reloaded = self.lists_changed.subscribe();
+            return Ok(match self.proxy.listen(&call, &request, reloaded).await {
+                Ok(frames) => event_stream(Body::Stream(frames, None, None)),
+                Err(error) => refuse(request.id, error),
+            });
         }
         if mcp::Method::find(&request.method).is_some_and(|m| !m.eras.has(Era::Stateless)) {
             let message = format!(
