@@ -1,9 +1,10 @@
 """The `mrtr` test peer: a server of the project's own on the Python SDK
-mcp 2.3.0 whose tool `greet` asks the client for a name (and whose tool
-`locate` mirrors its `region` argument into `Mcp-Param-Region`). In the 2026-07-28
-era the SDK asks by a multi round-trip request (an `input_required` result,
-answered by the client's retry with `inputResponses`); in the 2025 era by an
-`elicitation/create` request on the call's stream.
+mcp 2.3.0 whose tool `greet` asks the client for a name (tool `locate`
+mirrors its `region` argument into `Mcp-Param-Region`; tool `chatter` logs at
+two levels). In the 2026-07-28 era the SDK asks by a multi round-trip request
+(an `input_required` result, answered by the client's retry with
+`inputResponses`); in the 2025 era by an `elicitation/create` request on the
+call's stream.
 
 With `--subscriptions` it serves `subscriptions/listen` too, and has a tool
 `announce` that tells every listener the tool list changed and the resource
@@ -48,6 +49,14 @@ def build(subscriptions: bool = False) -> MCPServer:
     @server.tool(name="locate", description="Says where a query runs")
     def locate(region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], query: str) -> str:
         return f"{query} runs in {region}"
+
+    # Logs one line at debug and one at warning: in the 2026-07-28 era the SDK
+    # sends each only at or above the request's `_meta` logLevel (none without).
+    @server.tool(name="chatter", description="Logs a debug and a warning line")
+    async def chatter(ctx: Context) -> str:
+        await ctx.debug("debug line")
+        await ctx.warning("warning line")
+        return "chattered"
 
     if subscriptions:
 

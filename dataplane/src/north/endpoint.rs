@@ -264,6 +264,7 @@ impl Endpoint {
                 .get("clientInfo")
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({"name": "unknown", "version": "0"})),
+            log_level: None,
         };
         // NB: the session id carries these, and must stay a reasonable header.
         let carried = hello.capabilities.to_string().len() + hello.client_info.to_string().len();

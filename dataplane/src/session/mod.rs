@@ -38,6 +38,9 @@ pub struct Session {
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
     pub hello: Arc<Hello>,
+    /// `hello` with the level of the client's last `logging/setLevel`, once
+    /// it sent one (see [`Session::hello_now`]).
+    leveled: Mutex<Option<Arc<Hello>>>,
     /// A digest of the client's capabilities, for the listing cache's key.
     pub capabilities_digest: [u8; 16],
     /// Who opened the session (`None`: an anonymous caller). Requests by anyone
@@ -125,7 +128,25 @@ impl Session {
             gateway_requests: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
             quota: OnceLock::new(),
+            leveled: Mutex::default(),
         }
+    }
+
+    /// What the client said of itself as upstreams hear it now: its
+    /// initialize params, with the log level it set last (2026-07-28
+    /// upstreams get it in each request's `_meta`).
+    pub fn hello_now(&self) -> Arc<Hello> {
+        let leveled = self.leveled.lock().unwrap_or_else(|p| p.into_inner());
+        leveled.as_ref().unwrap_or(&self.hello).clone()
+    }
+
+    /// Remember the level of the client's `logging/setLevel`.
+    pub fn set_log_level(&self, level: &str) {
+        let hello = Hello {
+            log_level: Some(level.to_owned()),
+            ..(*self.hello).clone()
+        };
+        *self.leveled.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(hello));
     }
 
     /// Rebuild a session from its sealed id (it was created by another
@@ -138,6 +159,9 @@ impl Session {
             protocol_version: protocol_version.to_string(),
             capabilities: state.capabilities,
             client_info: state.client_info,
+            // NB: a level set by `logging/setLevel` stays with the replica
+            // that was told (the id was sealed before).
+            log_level: None,
         };
         let upstreams = state
             .upstreams

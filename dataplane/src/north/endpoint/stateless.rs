@@ -137,6 +137,7 @@ fn client_hello(envelope: Envelope) -> Hello {
         client_info: envelope
             .client_info
             .unwrap_or_else(|| json!({"name": "unknown", "version": "0"})),
+        log_level: envelope.log_level,
     }
 }
 
