@@ -160,3 +160,51 @@ async fn the_python_sdk_client_sends_the_headers_the_gateway_lists_and_checks() 
         "{got}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_that_never_listed_the_tool_lists_again_and_retries_once() {
+    let peer = Peer::start("mrtr");
+    // A fresh gateway: mrtr's tools never listed through it, so its first call
+    // goes without Mcp-Param-Region and the toolkit refuses it (-32020) before
+    // running the tool; the gateway lists the tools and sends it again.
+    let gw = TestGateway::start(&config(&[("mrtr", &peer.url())], false, "")).await;
+    let called = locate(
+        &gw.url(),
+        1,
+        "mrtr__locate",
+        "us-west1",
+        &[("mcp-param-region", "us-west1")],
+    )
+    .await;
+    assert_eq!(called.status, StatusCode::OK, "{called:?}");
+    assert_eq!(
+        called.response()["result"]["content"][0]["text"],
+        "q runs in us-west1"
+    );
+    // Learnt on the way: now checked at the gateway too.
+    let refused = locate(
+        &gw.url(),
+        2,
+        "mrtr__locate",
+        "us-west1",
+        &[("mcp-param-region", "eu-west1")],
+    )
+    .await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, -32020),
+        "{refused:?}"
+    );
+
+    // A 2025 client, and a toolkit that speaks 2026-07-28 only.
+    let modern_only = Peer::start_with("mrtr", 0, &[("MRTR_MODERN_ONLY", "1")]);
+    let gw = TestGateway::start(&config(&[("mrtr", &modern_only.url())], false, "")).await;
+    let mcp = support::http::Mcp::connect(&gw.url(), json!({})).await;
+    let response = mcp
+        .call_tool(3, "mrtr__locate", json!({"region": "Zürich", "query": "q"}))
+        .await;
+    assert_eq!(
+        response["result"]["content"][0]["text"], "q runs in Zürich",
+        "{response}"
+    );
+}

@@ -67,6 +67,13 @@ impl ParamHeaders {
         });
     }
 
+    /// What is known of `tool`'s mirrored arguments (`None`: no annotations,
+    /// or not listed yet).
+    pub fn of(&self, tool: &str) -> Option<Arc<[ParamHeader]>> {
+        let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
+        known.get(tool).cloned()
+    }
+
     /// Add the `Mcp-Param-*` headers of a `tools/call` of `tool` with `arguments`.
     pub fn apply(&self, tool: &str, arguments: Option<&Value>, headers: &mut HeaderMap) {
         let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());

@@ -58,6 +58,22 @@ impl Proxy {
         request: Request,
         observed: &mut Observed,
     ) -> Reply {
+        self.forward_once(call, method, toolkit, request, observed, true)
+            .await
+    }
+
+    /// [`Self::forward`]; with `may_relearn`, a `tools/call` a 2026-07-28
+    /// toolkit refuses for its `Mcp-Param-*` headers is sent once more after
+    /// the toolkit's tools are listed again (see [`Self::relearn_tools`]).
+    async fn forward_once(
+        &self,
+        call: &Call,
+        method: &'static Method,
+        toolkit: Arc<Toolkit>,
+        request: Request,
+        observed: &mut Observed,
+        may_relearn: bool,
+    ) -> Reply {
         let id = request.id.clone();
         let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
         let slot = call.upstream(&toolkit);
@@ -110,9 +126,23 @@ impl Proxy {
                 }
                 return Reply::Json(bytes);
             }
-            Ok((_, Posted::Message(mut message))) => {
-                toolkit.learn_listed(method, &mut message);
-                return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
+            Ok((upstream, Posted::Message(mut reply))) => {
+                if may_relearn
+                    && upstream.is_modern()
+                    && is_header_mismatch(method, &reply)
+                    && let Message::Request(request) = message
+                    && self.relearn_tools(call, &toolkit, &request).await
+                {
+                    // NB: tools/call is never sent twice otherwise. This one
+                    // may be: the toolkit refused it by its headers, before
+                    // running the tool, and the gateway now knows the headers
+                    // it asks for.
+                    drop(guard);
+                    let again = self.forward_once(call, method, toolkit, request, observed, false);
+                    return Box::pin(again).await;
+                }
+                toolkit.learn_listed(method, &mut reply);
+                return Reply::Message(expose(&self.naming, &toolkit.name, method, reply));
             }
             Ok((_, Posted::Accepted)) => {
                 let e = ClientError::Protocol(ProtocolError::RequestAccepted);
@@ -330,6 +360,14 @@ impl Toolkit {
             self.client.param_headers().learn(page);
         }
     }
+}
+
+/// Whether `reply` refuses a `tools/call` for its headers (`-32020`, which a
+/// 2026-07-28 server answers when `Mcp-Param-*` headers are missing or wrong).
+fn is_header_mismatch(method: &Method, reply: &Message) -> bool {
+    method.name == TOOLS_CALL.name
+        && matches!(reply, Message::Response(Response { outcome: Err(e), .. })
+            if e.code == crate::era::code::HEADER_MISMATCH)
 }
 
 /// Rename what a toolkit sends for the client.
