@@ -178,3 +178,36 @@ async fn a_reload_that_changes_the_lists_ends_a_subscription_gracefully() {
         .expect("the stream ends");
     assert_eq!(after, Vec::<Value>::new());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2025_clients_get_stream_hears_a_2026_only_toolkit_through_its_subscription() {
+    let mrtr = Peer::start_with(
+        "mrtr",
+        0,
+        &[("MRTR_SUBSCRIPTIONS", "1"), ("MRTR_MODERN_ONLY", "1")],
+    );
+    let gw = TestGateway::start(&config(&[("mrtr", &mrtr.url())], false, "")).await;
+    let mcp = support::http::Mcp::connect(&gw.url(), json!({})).await;
+    let stream = mcp.open_get("text/event-stream").await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut body = stream.into_body();
+    let announced = mcp
+        .call_tool(1, "mrtr__announce", json!({"uri": "note://board"}))
+        .await;
+    assert_eq!(
+        announced["result"]["content"][0]["text"], "announced note://board",
+        "{announced}"
+    );
+    let seen = read_to(
+        &mut body,
+        "the toolkit's list change",
+        is("notifications/tools/list_changed"),
+    )
+    .await;
+    // As a 2025 GET stream carries it: no acknowledgment, no subscription id.
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0]["params"]["_meta"].get(SUBSCRIPTION_ID).is_none(),
+        "{seen:?}"
+    );
+}

@@ -26,6 +26,18 @@ async fn locate(
     modern_with(url, id, "tools/call", params, sent).await
 }
 
+/// A call of `tool` whose `Mcp-Param-Region` differs from its `region` is
+/// refused as the revision says (400, -32020).
+async fn refused_at_the_gateway(url: &str, id: i64, tool: &str) {
+    let sent = [("mcp-param-region", "eu-west1")];
+    let refused = locate(url, id, tool, "us-west1", &sent).await;
+    assert_eq!(
+        (refused.status, error_code(&refused)),
+        (StatusCode::BAD_REQUEST, -32020),
+        "{refused:?}"
+    );
+}
+
 /// The listed tool `name` of a `tools/list` response.
 fn listed(resp: &support::http::Resp, name: &str) -> Value {
     let response = resp.response();
@@ -115,19 +127,7 @@ async fn a_single_toolkits_list_relayed_whole_teaches_the_check_too() {
         listed(&list, "locate")["inputSchema"]["properties"]["region"]["x-mcp-header"],
         "Region"
     );
-    let refused = locate(
-        &gw.url(),
-        2,
-        "locate",
-        "us-west1",
-        &[("mcp-param-region", "eu-west1")],
-    )
-    .await;
-    assert_eq!(
-        (refused.status, error_code(&refused)),
-        (StatusCode::BAD_REQUEST, -32020),
-        "{refused:?}"
-    );
+    refused_at_the_gateway(&gw.url(), 2, "locate").await;
     let called = locate(
         &gw.url(),
         3,
@@ -182,19 +182,7 @@ async fn a_replica_that_never_listed_the_tool_lists_again_and_retries_once() {
         "q runs in us-west1"
     );
     // Learnt on the way: now checked at the gateway too.
-    let refused = locate(
-        &gw.url(),
-        2,
-        "mrtr__locate",
-        "us-west1",
-        &[("mcp-param-region", "eu-west1")],
-    )
-    .await;
-    assert_eq!(
-        (refused.status, error_code(&refused)),
-        (StatusCode::BAD_REQUEST, -32020),
-        "{refused:?}"
-    );
+    refused_at_the_gateway(&gw.url(), 2, "mrtr__locate").await;
 
     // A 2025 client, and a toolkit that speaks 2026-07-28 only.
     let modern_only = Peer::start_with("mrtr", 0, &[("MRTR_MODERN_ONLY", "1")]);

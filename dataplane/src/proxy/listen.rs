@@ -17,12 +17,13 @@ use tokio_util::sync::CancellationToken;
 use super::relay::keep_alive;
 use super::{Proxy, Toolkit};
 use crate::call::Call;
+use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::method::{
     PROMPTS_LIST_CHANGED, RESOURCES_LIST_CHANGED, RESOURCES_SUBSCRIBE, RESOURCES_UNSUBSCRIBE,
     RESOURCES_UPDATED, TOOLS_LIST_CHANGED, Target,
 };
-use crate::south::{MessageStream, PostReply};
+use crate::south::{Hello, MessageStream, PostReply, UpstreamSlot};
 use crate::{era, ids, sse};
 
 /// The method.
@@ -200,6 +201,60 @@ impl Proxy {
     }
 }
 
+/// `toolkit`'s own `subscriptions/listen` (a 2026-07-28 toolkit's upstream
+/// in `slot`) for the notifications `asked` (a `SubscriptionFilter`): its
+/// stream, or `None` when it offers none.
+pub(super) async fn listen_upstream(
+    toolkit: &Toolkit,
+    slot: &UpstreamSlot,
+    hello: &Hello,
+    caller: Option<&Token>,
+    asked: Value,
+) -> Option<MessageStream> {
+    let params = json!({ "notifications": asked });
+    let listen = Request::new(ids::gateway_to_upstream("listen"), LISTEN, Some(params));
+    match slot
+        .post(&toolkit.client, hello, caller, &Message::Request(listen))
+        .await
+    {
+        Ok((_, PostReply::Stream { stream, .. })) => Some(*stream),
+        Ok(_) => {
+            tracing::debug!(toolkit = %toolkit.name, "subscriptions/listen answered without a stream");
+            None
+        }
+        Err(e) => {
+            tracing::debug!(toolkit = %toolkit.name, error = %e, "subscriptions/listen refused");
+            None
+        }
+    }
+}
+
+/// Every list change: what a 2025 session's `GET` stream carries.
+pub(super) fn every_list_change() -> Value {
+    json!({"toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true})
+}
+
+/// A message of a toolkit's own subscription as a 2025 session's `GET`
+/// stream carries it: without the subscription id; `false` for the
+/// acknowledgment, which that era has not.
+pub(super) fn for_a_session(message: &mut Message) -> bool {
+    let Message::Notification(notification) = message else {
+        return true;
+    };
+    if notification.method == ACKNOWLEDGED {
+        return false;
+    }
+    if let Some(meta) = notification
+        .params
+        .as_mut()
+        .and_then(|p| p.get_mut("_meta"))
+        .and_then(Value::as_object_mut)
+    {
+        meta.remove(era::meta::SUBSCRIPTION_ID);
+    }
+    true
+}
+
 /// After a reload that changed what can be listed: the list changes asked
 /// for, then the subscription's graceful end (its response), and every feed
 /// of the stream stops.
@@ -271,22 +326,8 @@ impl Source {
             }
         };
         if upstream.is_modern() {
-            let params = json!({"notifications": filter.to_value(&filter.uris)});
-            let listen = Request::new(ids::gateway_to_upstream("listen"), LISTEN, Some(params));
-            return match slot
-                .post(&toolkit.client, hello, caller, &Message::Request(listen))
-                .await
-            {
-                Ok((_, PostReply::Stream { stream, .. })) => Some(*stream),
-                Ok(_) => {
-                    tracing::debug!(toolkit = %toolkit.name, "subscriptions/listen answered without a stream");
-                    None
-                }
-                Err(e) => {
-                    tracing::debug!(toolkit = %toolkit.name, error = %e, "subscriptions/listen refused");
-                    None
-                }
-            };
+            let asked = filter.to_value(&filter.uris);
+            return listen_upstream(toolkit, &slot, hello, caller, asked).await;
         }
         match toolkit.client.get_stream(upstream.headers(caller)).await {
             Ok(Some(stream)) => {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Challenge, Proxy, Reply, Toolkit, method_or_unknown};
+use super::{Challenge, Proxy, Reply, Toolkit, listen, method_or_unknown};
 use crate::call::Call;
 use crate::guard::Token;
 use crate::ids;
@@ -262,7 +262,15 @@ impl Proxy {
         let opens = visible.iter().filter_map(|toolkit| {
             let upstream = call.open_upstream(&toolkit.name)?;
             Some(async move {
-                let opened = toolkit.client.get_stream(upstream.headers(caller)).await;
+                let opened = if upstream.is_modern() {
+                    // No GET stream in that era: the toolkit's own subscription
+                    // to its list changes instead.
+                    let slot = call.upstream(toolkit);
+                    let every = listen::every_list_change();
+                    Ok(listen::listen_upstream(toolkit, &slot, &call.hello, caller, every).await)
+                } else {
+                    toolkit.client.get_stream(upstream.headers(caller)).await
+                };
                 (toolkit.clone(), opened)
             })
         });
@@ -295,9 +303,12 @@ impl Proxy {
                         () = stop.cancelled() => return,
                         () = tx.closed() => return,
                     };
-                    let Some(Ok(message)) = next else {
+                    let Some(Ok(mut message)) = next else {
                         return;
                     };
+                    if !listen::for_a_session(&mut message) {
+                        continue;
+                    }
                     toolkit.heard(&message);
                     let message = expose(&naming, &toolkit.name, method_or_unknown(None), message);
                     if tx
