@@ -211,3 +211,43 @@ async fn a_2025_clients_get_stream_hears_a_2026_only_toolkit_through_its_subscri
         "{seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_sdk_client_listens_through_the_gateway() {
+    let mrtr = Peer::start_with("mrtr", 0, &[("MRTR_SUBSCRIPTIONS", "1")]);
+    let gw = TestGateway::start(&config(&[("mrtr", &mrtr.url())], false, "")).await;
+    let mut cmd = support::py_client(&gw.url(), "mrtr__");
+    cmd.args([
+        "--mode",
+        "2026-07-28",
+        "--scenario",
+        "listen",
+        "--tool",
+        "announce",
+    ]);
+    cmd.args([
+        "--arguments",
+        r#"{"uri": "note://board"}"#,
+        "--uri",
+        "mrtr+note://board",
+    ]);
+    let out = support::run(cmd, Duration::from_secs(90)).await;
+    let got: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(got["errors"], json!([]), "{got}");
+    assert_eq!(
+        got["honored"]["resourceSubscriptions"],
+        json!(["mrtr+note://board"]),
+        "{got}"
+    );
+    let events = got["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["type"] == "ToolsListChanged"),
+        "{got}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "ResourceUpdated" && e["uri"] == "mrtr+note://board"),
+        "{got}"
+    );
+}
