@@ -6,9 +6,9 @@ two levels). In the 2026-07-28 era the SDK asks by a multi round-trip request
 `inputResponses`); in the 2025 era by an `elicitation/create` request on the
 call's stream.
 
-With `--subscriptions` it serves `subscriptions/listen` too, and has a tool
-`announce` that tells every listener the tool list changed and the resource
-it names was updated.
+With `--subscriptions` it serves `subscriptions/listen` too, lets its tool
+list be cached (public, 5 minutes), and has a tool `announce` that tells
+every listener the tool list changed and the resource it names was updated.
 
 With `--modern-only` it refuses every request that is not of the 2026-07-28
 era (400 with a JSON-RPC error), `initialize` included: a server only a
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import Context, MCPServer, Resolve
 from mcp.server.mcpserver.resolve import Elicit
 from pydantic import BaseModel, Field
@@ -37,7 +38,12 @@ def ask_name() -> Elicit[Name]:
 
 
 def build(subscriptions: bool = False) -> MCPServer:
-    server = MCPServer("mrtr-peer", version="1.0.0", subscriptions=None if subscriptions else False)
+    # With subscriptions its tool list may be cached (public, 5 minutes): a
+    # listener hears when it changes.
+    hints = {"tools/list": CacheHint(ttl_ms=300_000, scope="public")} if subscriptions else None
+    server = MCPServer(
+        "mrtr-peer", version="1.0.0", subscriptions=None if subscriptions else False, cache_hints=hints
+    )
 
     @server.tool(name="greet", description="Greets the caller by the name it is asked for")
     def greet(who: Annotated[Name, Resolve(ask_name)]) -> str:

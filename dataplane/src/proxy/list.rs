@@ -147,6 +147,8 @@ impl Proxy {
         };
         let load = Box::pin(async {
             let raw = self.fetch(call, kind, toolkit, request, cursor).await?;
+            // NB: on a load only, not on every hit.
+            self.watch_lists(call, toolkit);
             let mut exposed = raw.clone();
             self.naming
                 .expose_result(&toolkit.name, method, &mut exposed);

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -198,6 +199,57 @@ impl Proxy {
         tokio::spawn(end_on_reload(reloaded, asked, id, tx.clone(), stop.clone()));
         keep_alive(tx, stop);
         Ok(rx)
+    }
+}
+
+impl Proxy {
+    /// Keep the listing cache's pages of a 2026-07-28 toolkit from outliving
+    /// a change while no client listens: once a page of it is loaded, the
+    /// gateway listens to its list changes itself (one subscription per
+    /// toolkit, opened with the loading call's upstream, until the toolkit
+    /// ends it or a reload replaces the toolkit; the next load opens it
+    /// again). Not for a toolkit that gets the caller's token, which the
+    /// subscription would outlive.
+    pub(super) fn watch_lists(&self, call: &Call, toolkit: &Arc<Toolkit>) {
+        if toolkit.client.forwards_caller_token() {
+            return;
+        }
+        let slot = call.upstream(toolkit);
+        if !slot.current().is_some_and(|u| u.is_modern())
+            || toolkit.watching.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        // NB: weak, so that a toolkit a reload dropped is not kept alive.
+        let weak = Arc::downgrade(toolkit);
+        let (client, hello, gone) = (
+            toolkit.client.clone(),
+            call.hello.clone(),
+            toolkit.gone.clone(),
+        );
+        tokio::spawn(async move {
+            let opened = match weak.upgrade() {
+                Some(toolkit) => {
+                    listen_upstream(&toolkit, &slot, &hello, None, every_list_change()).await
+                }
+                None => return,
+            };
+            if let Some(mut stream) = opened {
+                loop {
+                    let next = tokio::select! {
+                        next = client.next(&mut stream) => next,
+                        () = gone.cancelled() => return,
+                    };
+                    let (Some(Ok(message)), Some(toolkit)) = (next, weak.upgrade()) else {
+                        break;
+                    };
+                    toolkit.heard(&message);
+                }
+            }
+            if let Some(toolkit) = weak.upgrade() {
+                toolkit.watching.store(false, Ordering::Release);
+            }
+        });
     }
 }
 
