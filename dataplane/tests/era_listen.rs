@@ -251,3 +251,46 @@ async fn the_python_sdk_client_listens_through_the_gateway() {
         "{got}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2025_clients_resource_subscription_at_a_2026_only_toolkit_updates_its_get_stream() {
+    let mrtr = Peer::start_with(
+        "mrtr",
+        0,
+        &[("MRTR_SUBSCRIPTIONS", "1"), ("MRTR_MODERN_ONLY", "1")],
+    );
+    let gw = TestGateway::start(&config(&[("mrtr", &mrtr.url())], false, "")).await;
+    let mcp = support::http::Mcp::connect(&gw.url(), json!({})).await;
+    let mut body = mcp.open_get("text/event-stream").await.into_body();
+    // The toolkit has no resources/subscribe: the gateway subscribes for the session.
+    let subscribed = mcp
+        .request(
+            1,
+            "resources/subscribe",
+            json!({"uri": "mrtr+note://board"}),
+        )
+        .await;
+    assert_eq!(subscribed["result"], json!({}), "{subscribed}");
+    mcp.call_tool(2, "mrtr__announce", json!({"uri": "note://board"}))
+        .await;
+    let seen = read_to(
+        &mut body,
+        "the resource update",
+        is("notifications/resources/updated"),
+    )
+    .await;
+    let updated = seen.last().unwrap();
+    assert_eq!(updated["params"]["uri"], "mrtr+note://board", "{seen:?}");
+    assert!(
+        updated["params"]["_meta"].get(SUBSCRIPTION_ID).is_none(),
+        "{updated}"
+    );
+    let unsubscribed = mcp
+        .request(
+            3,
+            "resources/unsubscribe",
+            json!({"uri": "mrtr+note://board"}),
+        )
+        .await;
+    assert_eq!(unsubscribed["result"], json!({}), "{unsubscribed}");
+}

@@ -16,10 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::relay::keep_alive;
-use super::{Proxy, Toolkit};
+use super::{Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::guard::Token;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
+use crate::mcp::Method;
 use crate::mcp::method::{
     PROMPTS_LIST_CHANGED, RESOURCES_LIST_CHANGED, RESOURCES_SUBSCRIBE, RESOURCES_UNSUBSCRIBE,
     RESOURCES_UPDATED, TOOLS_LIST_CHANGED, Target,
@@ -250,6 +251,83 @@ impl Proxy {
                 toolkit.watching.store(false, Ordering::Release);
             }
         });
+    }
+}
+
+impl Proxy {
+    /// A 2025 client's `resources/subscribe` (or `…/unsubscribe`) of a
+    /// resource of a toolkit of the 2026-07-28 era, which has neither
+    /// method: the gateway subscribes to the resource itself (the toolkit's
+    /// own `subscriptions/listen` for it) and sends its updates on the
+    /// session's `GET` stream, until the client unsubscribes or the session
+    /// ends. `None` outside a session or for a toolkit of the 2025 era (it
+    /// gets the request as it is).
+    pub(super) async fn resource_subscription(
+        &self,
+        call: &Call,
+        method: &Method,
+        toolkit: &Arc<Toolkit>,
+        request: &Request,
+    ) -> Option<Reply> {
+        let subscribe = RESOURCES_SUBSCRIBE.is(method.name);
+        let session = call.session.as_ref()?;
+        let slot = call.upstream(toolkit);
+        let upstream = slot
+            .get(&toolkit.client, &call.hello, call.caller())
+            .await
+            .ok()?;
+        if !upstream.is_modern() {
+            return None;
+        }
+        let uri = request.param_str("uri")?;
+        let key = format!("{}\u{0}{uri}", toolkit.name);
+        let done = Reply::Message(Message::Response(Response::ok(
+            request.id.clone(),
+            crate::jsonrpc::empty_result(),
+        )));
+        if !subscribe {
+            session.unwatch_resource(&key);
+            return Some(done);
+        }
+        let asked = json!({ "resourceSubscriptions": [uri] });
+        let Some(mut stream) =
+            listen_upstream(toolkit, &slot, &call.hello, call.caller(), asked).await
+        else {
+            let error = ErrorObject::new(
+                code::METHOD_NOT_FOUND,
+                format!(
+                    "toolkit `{}` offers no resource subscriptions",
+                    toolkit.name
+                ),
+            );
+            return Some(Reply::Message(Message::Response(Response::error(
+                Some(request.id.clone()),
+                error,
+            ))));
+        };
+        let stop = session.watch_resource(key);
+        let (session, toolkit, naming) = (session.clone(), toolkit.clone(), self.naming.clone());
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = toolkit.client.next(&mut stream) => next,
+                    () = stop.cancelled() => return,
+                };
+                let Some(Ok(mut message)) = next else {
+                    return;
+                };
+                if !for_a_session(&mut message) {
+                    continue;
+                }
+                if let Message::Notification(n) = &mut message
+                    && let Some(params) = n.params.as_mut()
+                {
+                    naming.expose_params(&toolkit.name, &n.method, params);
+                }
+                session.notify(sse::message_event(&message.encode()));
+            }
+        });
+        Some(done)
     }
 }
 

@@ -13,7 +13,7 @@ use super::{Challenge, Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
-use crate::mcp::method::{Form, Target};
+use crate::mcp::method::{Form, RESOURCES_SUBSCRIBE, RESOURCES_UNSUBSCRIBE, Target};
 use crate::metrics::Observed;
 use crate::principal::Principal;
 
@@ -38,7 +38,17 @@ impl Proxy {
     ) -> Reply {
         let params = request.params.as_mut().and_then(Value::as_object_mut);
         match self.claim(&call.principal, params, key, target) {
-            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
+            Ok(toolkit) => {
+                // NB: only these two methods pay for the check (boxed: its
+                // future stays out of every routed request's).
+                if (RESOURCES_SUBSCRIBE.is(method.name) || RESOURCES_UNSUBSCRIBE.is(method.name))
+                    && let Some(reply) =
+                        Box::pin(self.resource_subscription(call, method, &toolkit, &request)).await
+                {
+                    return reply;
+                }
+                self.forward(call, method, toolkit, request, observed).await
+            }
             Err(refusal) => refusal.reply(request, target.noun()),
         }
     }

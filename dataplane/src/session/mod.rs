@@ -54,6 +54,10 @@ pub struct Session {
     standalone: Mutex<Option<CancellationToken>>,
     /// The open standalone stream, for notifications the gateway itself sends.
     notifier: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// Resources the client subscribed to at toolkits of the 2026-07-28 era
+    /// (keyed by toolkit and URI), each watched by a subscription of the
+    /// gateway's until cancelled.
+    resource_watches: Mutex<HashMap<String, CancellationToken>>,
     /// Requests the gateway itself sent the client (authorization elicitations),
     /// waiting for their answers.
     gateway_requests: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
@@ -125,6 +129,7 @@ impl Session {
             inflight: Mutex::default(),
             standalone: Mutex::default(),
             notifier: Mutex::default(),
+            resource_watches: Mutex::default(),
             gateway_requests: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
             quota: OnceLock::new(),
@@ -260,6 +265,23 @@ impl Session {
         lock(&self.notifier)
             .as_ref()
             .is_some_and(|tx| tx.try_send(frame).is_ok())
+    }
+
+    /// Watch the resource `key` (again): the token that ends this watch; a
+    /// watch of it already running ends.
+    pub fn watch_resource(&self, key: String) -> CancellationToken {
+        let token = self.closed.child_token();
+        if let Some(before) = lock(&self.resource_watches).insert(key, token.clone()) {
+            before.cancel();
+        }
+        token
+    }
+
+    /// Stop watching the resource `key`.
+    pub fn unwatch_resource(&self, key: &str) {
+        if let Some(watch) = lock(&self.resource_watches).remove(key) {
+            watch.cancel();
+        }
     }
 
     /// Take every open upstream session out, to end them.
