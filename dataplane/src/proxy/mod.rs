@@ -18,6 +18,7 @@ mod notify;
 mod relay;
 mod rounds;
 mod route;
+mod subscribe;
 mod toolkit;
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Challenge, Proxy, Reply, Toolkit, listen, method_or_unknown};
+use super::{Challenge, Proxy, Reply, Toolkit, method_or_unknown, subscribe};
 use crate::call::Call;
 use crate::guard::Token;
 use crate::ids;
@@ -266,8 +266,11 @@ impl Proxy {
                     // No GET stream in that era: the toolkit's own subscription
                     // to its list changes instead.
                     let slot = call.upstream(toolkit);
-                    let every = listen::every_list_change();
-                    Ok(listen::listen_upstream(toolkit, &slot, &call.hello, caller, every).await)
+                    let every = subscribe::every_list_change();
+                    Ok(
+                        subscribe::listen_upstream(toolkit, &slot, &call.hello, caller, every)
+                            .await,
+                    )
                 } else {
                     toolkit.client.get_stream(upstream.headers(caller)).await
                 };
@@ -306,7 +309,7 @@ impl Proxy {
                     let Some(Ok(mut message)) = next else {
                         return;
                     };
-                    if !listen::for_a_session(&mut message) {
+                    if !subscribe::for_a_session(&mut message) {
                         continue;
                     }
                     toolkit.heard(&message);
