@@ -37,7 +37,7 @@ impl Call {
             principal: principal.clone(),
             era,
             version: session.protocol_version,
-            hello: session.hello.clone(),
+            hello: session.hello_now(),
             capabilities_digest: session.capabilities_digest,
             session: Some(session.clone()),
         }

@@ -363,3 +363,40 @@ async fn a_hundred_sessions_listing_a_cold_cache_at_once_make_one_upstream_list(
         cache_count(&gateway, "kit", "hit").await + cache_count(&gateway, "kit", "miss").await;
     assert_eq!(lookups, 100);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2026_toolkits_list_change_drops_its_pages_while_no_client_listens() {
+    // mrtr with subscriptions: its tool list may be cached (public, 5 min).
+    let mrtr = Peer::start_with("mrtr", 0, &[("MRTR_SUBSCRIPTIONS", "1")]);
+    let gateway = TestGateway::start(&cached(config(&[("mrtr", &mrtr.url())], false, ""))).await;
+    let url = gateway.url();
+    let list = async |id| {
+        let resp = support::modern::modern(&url, id, "tools/list", json!({})).await;
+        tool_names(&resp.response())
+    };
+    let tools = list(1).await;
+    assert!(tools.contains(&"mrtr__announce".to_owned()), "{tools:?}");
+    assert_eq!(list(2).await, tools);
+    assert_eq!(cache_count(&gateway, "mrtr", "load").await, 1);
+    // No client listens: the gateway's own subscription hears the change.
+    let announced = support::modern::modern(
+        &url,
+        3,
+        "tools/call",
+        json!({"name": "mrtr__announce", "arguments": {"uri": "note://x"}}),
+    )
+    .await;
+    assert_eq!(announced.status, http::StatusCode::OK, "{announced:?}");
+    let mut id = 3;
+    support::poll(
+        "the cached page dropped on the toolkit's list change",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        async || {
+            id += 1;
+            list(id).await;
+            (cache_count(&gateway, "mrtr", "load").await == 2).then_some(())
+        },
+    )
+    .await;
+}

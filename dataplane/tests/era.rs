@@ -70,9 +70,18 @@ async fn discover_names_both_eras_and_what_the_toolkits_offer() {
     for v in ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"] {
         assert!(versions.contains(&json!(v)), "{v} in {versions:?}");
     }
-    // Change notifications need subscriptions/listen, which is not offered.
-    assert_eq!(result["capabilities"]["tools"], json!({}), "{result}");
-    assert_eq!(result["capabilities"]["resources"], json!({}), "{result}");
+    // Change notifications and subscriptions are offered: the gateway serves
+    // subscriptions/listen (era_listen.rs).
+    assert_eq!(
+        result["capabilities"]["tools"],
+        json!({"listChanged": true}),
+        "{result}"
+    );
+    assert_eq!(
+        result["capabilities"]["resources"],
+        json!({"listChanged": true, "subscribe": true}),
+        "{result}"
+    );
     assert!(
         result["instructions"]
             .as_str()

@@ -90,6 +90,7 @@ fn sessionless_call() -> Call {
         protocol_version: LATEST_VERSION.to_owned(),
         capabilities: json!({}),
         client_info: json!({"name": "stateless-client", "version": "1"}),
+        log_level: None,
     };
     Call::sessionless(
         &Principal::Anonymous,

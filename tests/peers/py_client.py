@@ -5,7 +5,8 @@ Usage:
     $MCPGW_PEERS_HOME/venv/bin/python py_client.py URL [--prefix PREFIX]
         [--mode legacy|auto|2026-07-28] [--step-timeout SECONDS] [--total-timeout SECONDS]
         [--token TOKEN] [--no-url-elicitation | --no-elicitation]
-        [--scenario default|auth-elicitation] [--tool NAME] [--arguments JSON]
+        [--scenario default|auth-elicitation|listen] [--tool NAME] [--arguments JSON]
+        [--list-first] [--uri URI]
 
 PREFIX is prepended to every tool name that is called ("" when talking to
 server-everything directly, "everything__" through the gateway).
@@ -24,15 +25,23 @@ Options for every scenario:
                          anyway is still recorded and answered.
 
 Scenario "default" (the default) runs the server-everything steps below.
+Scenario "listen" (2026-07-28 mode; needs --tool NAME and --uri URI) opens
+subscriptions/listen for tool list changes and updates of URI, calls
+PREFIX+NAME once with --arguments, and prints {"honored": {...acknowledged
+filter...}, "result": {...}, "events": [{"type": "ToolsListChanged"},
+{"type": "ResourceUpdated", "uri": ...}, ...], "errors": [...], "http_errors":
+[...]} once both kinds of event came (or a step failed).
 Scenario "auth-elicitation" (needs --tool NAME; --arguments JSON, default {})
-connects, calls PREFIX+NAME once, answers every elicitation/create with
-"accept" (a filled form for form mode) and prints:
+connects (with --list-first, lists every tool page, reported as "tools", so
+that the SDK sends the Mcp-Param-* headers the tools ask for), calls
+PREFIX+NAME once, answers every elicitation/create with "accept" (a filled
+form for form mode) and prints:
 
     {
       "elicitations": [{...wire params: mode, url, message, elicitationId...}, ...],
       "result": {...CallToolResult, wire names...} | null,
       "error":  {"code": int, "message": str, "data": ...} | null,   # JSON-RPC error of the call
-      "errors": [step names that failed: "connect", "call", "close", ...],
+      "errors": [step names that failed: "connect", "list", "call", "close", ...],
       "http_errors": [{"method": str, "status": int, "www_authenticate": str | null}, ...],
       "elapsed_s": float
     }
@@ -78,6 +87,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -300,15 +310,7 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
                 report["server_info"] = dump(info) if info is not None else None
 
                 async def list_tools(obs: dict[str, Any]) -> None:
-                    names: list[str] = []
-                    cursor: str | None = None
-                    for _ in range(50):
-                        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
-                        names.extend(t.name for t in page.tools)
-                        cursor = page.next_cursor
-                        if not cursor:
-                            break
-                    obs["names"] = names
+                    obs["names"] = await tool_names(client)
 
                 await step("tools", list_tools)
                 if "error" not in report["tools"]:
@@ -392,6 +394,19 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
             await http.aclose()
 
 
+async def tool_names(client: mcp.Client) -> list[str]:
+    """The names of every tool, every page listed (at most 50)."""
+    names: list[str] = []
+    cursor: str | None = None
+    for _ in range(50):
+        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+        names.extend(t.name for t in page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return names
+
+
 async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any]) -> None:
     """Call one tool and record the elicitations it brings (scenario auth-elicitation)."""
     rec = Recorder()
@@ -401,6 +416,9 @@ async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any])
     try:
         with anyio.fail_after(args.step_timeout) as scope:
             async with client:
+                if args.list_first:
+                    step = "list"
+                    report["tools"] = await tool_names(client)
                 step = "call"
                 scope.deadline = anyio.current_time() + args.step_timeout
                 try:
@@ -419,6 +437,35 @@ async def run_auth_elicitation(args: argparse.Namespace, report: dict[str, Any])
         traceback.print_exc(file=sys.stderr)
     finally:
         report["elicitations"] = list(rec.elicitations)
+        await http.aclose()
+
+
+async def run_listen(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """Listen (subscriptions/listen, 2026-07-28) for tool list changes and
+    updates of --uri, call the tool once, and record the events until both
+    kinds came (scenario listen)."""
+    rec = Recorder()
+    http = http_client(args, report["http_errors"])
+    client = make_client(args, rec, http)
+    step = "connect"
+    try:
+        with anyio.fail_after(args.step_timeout):
+            async with client:
+                step = "listen"
+                async with client.listen(tools_list_changed=True, resource_subscriptions=[args.uri]) as sub:
+                    report["honored"] = dump(sub.honored)
+                    step = "call"
+                    report["result"] = dump(await client.call_tool(args.prefix + args.tool, args.arguments))
+                    step = "events"
+                    async for event in sub:
+                        report["events"].append({"type": type(event).__name__, **dataclasses.asdict(event)})
+                        if {"ToolsListChanged", "ResourceUpdated"} <= {e["type"] for e in report["events"]}:
+                            break
+    except Exception as e:  # noqa: BLE001 - always print the report
+        report[step] = {"error": "timeout" if isinstance(e, TimeoutError) else describe(e)}
+        report["errors"].append(step)
+        traceback.print_exc(file=sys.stderr)
+    finally:
         await http.aclose()
 
 
@@ -447,12 +494,21 @@ def main() -> int:
         "--no-elicitation", dest="elicitation", action="store_const", const="none", help="declare no elicitation"
     )
     parser.set_defaults(elicitation="form+url")
-    parser.add_argument("--scenario", default="default", choices=["default", "auth-elicitation"])
+    parser.add_argument("--scenario", default="default", choices=["default", "auth-elicitation", "listen"])
+    parser.add_argument("--uri", help="resource URI to subscribe to (scenario listen)")
     parser.add_argument("--tool", help="tool to call (scenario auth-elicitation; PREFIX is prepended)")
     parser.add_argument("--arguments", default="{}", help="tool arguments as a JSON object (default {})")
+    parser.add_argument(
+        "--list-first",
+        action="store_true",
+        help="list the tools before the call (scenario auth-elicitation): the SDK then mirrors"
+        " x-mcp-header arguments into Mcp-Param-* headers",
+    )
     args = parser.parse_args()  # exits 2 with usage on bad arguments
-    if args.scenario == "auth-elicitation" and not args.tool:
-        parser.error("--scenario auth-elicitation needs --tool NAME")
+    if args.scenario in ("auth-elicitation", "listen") and not args.tool:
+        parser.error(f"--scenario {args.scenario} needs --tool NAME")
+    if args.scenario == "listen" and not args.uri:
+        parser.error("--scenario listen needs --uri URI")
     try:
         args.arguments = json.loads(args.arguments)
     except ValueError as e:
@@ -468,6 +524,9 @@ def main() -> int:
     if args.scenario == "auth-elicitation":
         report = {"elicitations": [], "result": None, "error": None, "errors": [], "http_errors": []}
         scenario = run_auth_elicitation
+    elif args.scenario == "listen":
+        report = {"honored": None, "result": None, "events": [], "errors": [], "http_errors": []}
+        scenario = run_listen
     else:
         report = {
             "url": args.url,

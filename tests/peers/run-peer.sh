@@ -35,7 +35,9 @@ NAME:
               endpoint http://127.0.0.1:<port>/mcp (venv)
   mrtr        mrtr_server.py on the Python SDK mcp 2.3.0: tool greet asks the
               client's name (MRTR in 2026-07-28, elicitation/create in 2025);
-              MRTR_MODERN_ONLY=1 refuses all but 2026-07-28 requests (venv)
+              MRTR_MODERN_ONLY=1 refuses all but 2026-07-28 requests;
+              MRTR_SUBSCRIPTIONS=1 serves subscriptions/listen and a tool
+              announce that notifies its listeners (venv)
   paging      paging_server.py on the Python SDK mcp 2.3.0: paginated tools,
               prompts and resources, set-tool-count -> tools/list_changed,
               endpoint http://127.0.0.1:<port>/mcp (venv)
@@ -114,10 +116,10 @@ case "$NAME" in
     require "$VENV/bin/python"
     # mrtr_server.py binds 127.0.0.1:$PORT itself and prints the readiness
     # line once uvicorn serves the socket.
-    if [ "${MRTR_MODERN_ONLY:-0}" = 1 ]; then
-      exec "$VENV/bin/python" "$SELF_DIR/mrtr_server.py" --port "$PORT" --modern-only
-    fi
-    exec "$VENV/bin/python" "$SELF_DIR/mrtr_server.py" --port "$PORT"
+    set -- --port "$PORT"
+    if [ "${MRTR_MODERN_ONLY:-0}" = 1 ]; then set -- "$@" --modern-only; fi
+    if [ "${MRTR_SUBSCRIPTIONS:-0}" = 1 ]; then set -- "$@" --subscriptions; fi
+    exec "$VENV/bin/python" "$SELF_DIR/mrtr_server.py" "$@"
     ;;
   paging)
     VENV="$PEERS_HOME/venv"

@@ -1,19 +1,22 @@
 //! `Mcp-Param-*` headers (2026-07-28, `x-mcp-header`): a toolkit's tool may
 //! ask that some of its arguments also travel as HTTP headers, and a server of
 //! that revision refuses a `tools/call` without them (400, -32020). The
-//! gateway is the client of its toolkits, so it mirrors them itself: it learns
-//! the annotations from the toolkit's `tools/list` pages and adds the headers
-//! to each `tools/call` it sends in the 2026-07-28 era, whatever the era of
-//! the caller. A tool whose annotations break the rules is left out of the
-//! list, as the revision asks of clients.
+//! gateway learns the annotations from the toolkit's `tools/list` pages and
+//! uses them both ways: as a server it checks the headers a 2026-07-28 client
+//! sends against the body ([`ParamHeaders::verify`]); as the client of its
+//! toolkits it mirrors the arguments itself on each `tools/call` it sends in
+//! that era, whatever the era of the caller ([`ParamHeaders::apply`]). A tool
+//! whose annotations break the rules is left out of the list, as the revision
+//! asks of clients.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use super::{PARAM_HEADER_PREFIX, encode_header_value};
+use super::{PARAM_HEADER_PREFIX, decode_header_value, encode_header_value};
 
 /// The schema keyword that names an argument's header.
 const ANNOTATION: &str = "x-mcp-header";
@@ -64,6 +67,13 @@ impl ParamHeaders {
         });
     }
 
+    /// What is known of `tool`'s mirrored arguments (`None`: no annotations,
+    /// or not listed yet).
+    pub fn of(&self, tool: &str) -> Option<Arc<[ParamHeader]>> {
+        let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
+        known.get(tool).cloned()
+    }
+
     /// Add the `Mcp-Param-*` headers of a `tools/call` of `tool` with `arguments`.
     pub fn apply(&self, tool: &str, arguments: Option<&Value>, headers: &mut HeaderMap) {
         let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
@@ -71,23 +81,109 @@ impl ParamHeaders {
             return;
         };
         for param in params.iter() {
-            let value = param
-                .path
-                .iter()
-                .try_fold(arguments.unwrap_or(&Value::Null), |v, key| v.get(key));
-            let text = match value {
-                Some(Value::String(s)) => encode_header_value(s),
-                Some(Value::Bool(b)) => b.to_string(),
-                Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-                // No value: the header is left out; another type: the
-                // toolkit judges the arguments, not the gateway.
-                _ => continue,
+            // No value: the header is left out; another type: the toolkit
+            // judges the arguments, not the gateway.
+            let Some(text) = param.value_in(arguments).and_then(header_text) else {
+                continue;
             };
-            if let Ok(value) = HeaderValue::from_str(&text) {
+            if let Ok(value) = HeaderValue::from_str(&encode_header_value(&text)) {
                 headers.insert(param.name.clone(), value);
             }
         }
     }
+
+    /// Check the `Mcp-Param-*` headers a client sent with a `tools/call` of
+    /// `tool` against its `arguments`, as a server of the 2026-07-28 era
+    /// must: each annotated argument with a value needs its header, given
+    /// once, decoded equal to the value; an argument without a value, no
+    /// header. `Err` says what does not match. A tool without annotations
+    /// (or not listed yet) costs one lookup and checks nothing.
+    pub fn verify(
+        &self,
+        tool: &str,
+        arguments: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> Result<(), String> {
+        let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
+        let Some(params) = known.get(tool) else {
+            return Ok(());
+        };
+        for param in params.iter() {
+            let name = &param.name;
+            let mut carried = headers.get_all(name).iter();
+            let header = carried.next();
+            if carried.next().is_some() {
+                return Err(format!("{name} is given more than once"));
+            }
+            let value = param.value_in(arguments);
+            match (header, value) {
+                (None, None) => {}
+                (Some(_), None) => {
+                    return Err(format!(
+                        "{name} is given but the body has no argument {:?}",
+                        param.path
+                    ));
+                }
+                // A value no header can carry: a client sends none.
+                (None, Some(v)) if header_text(v).is_none() => {}
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "{name} is missing for the argument {:?}",
+                        param.path
+                    ));
+                }
+                (Some(header), Some(v)) => {
+                    let decoded = header.to_str().ok().and_then(decode_header_value);
+                    if !decoded.is_some_and(|d| carries(v, &d)) {
+                        return Err(format!(
+                            "{name} does not match the body's argument {:?}",
+                            param.path
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ParamHeader {
+    /// The argument's value in `arguments` (`null` counts as none).
+    fn value_in<'a>(&self, arguments: Option<&'a Value>) -> Option<&'a Value> {
+        self.path
+            .iter()
+            .try_fold(arguments?, |v, key| v.get(key))
+            .filter(|v| !v.is_null())
+    }
+}
+
+/// The text of a value its header carries (before encoding): strings as
+/// they are, integers in decimal, `true`/`false`; `None` for other values.
+fn header_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(Cow::Owned(n.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether a header's decoded text carries `value`. Integers compare as
+/// numbers, as the revision advises (`42.0` carries `42`).
+fn carries(value: &Value, decoded: &str) -> bool {
+    if let Value::Number(n) = value
+        && let Some(whole) = n.as_i64().map(i128::from).or(n.as_u64().map(i128::from))
+    {
+        let (digits, fraction) = decoded.split_once('.').unwrap_or((decoded, "0"));
+        return !fraction.is_empty()
+            && fraction.bytes().all(|b| b == b'0')
+            && digits
+                .trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+            && digits.parse::<i128>().is_ok_and(|d| d == whole);
+    }
+    header_text(value).is_some_and(|text| text == decoded)
 }
 
 /// The arguments of `schema` mirrored into headers, or why the annotations
@@ -185,59 +281,4 @@ fn is_tchar(b: u8) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn nested_properties_are_mirrored_and_encoded() {
-        let schema = json!({"type": "object", "properties": {
-            "region": {"type": "string", "x-mcp-header": "Region"},
-            "opts": {"type": "object", "properties": {
-                "dry": {"type": "boolean", "x-mcp-header": "Dry"},
-                "n": {"type": "integer", "x-mcp-header": "N"}}},
-            "query": {"type": "string"}}});
-        let params = ParamHeaders::default();
-        let mut page = json!({"tools": [{"name": "sql", "inputSchema": schema}]});
-        params.learn(&mut page);
-        assert_eq!(page["tools"].as_array().unwrap().len(), 1);
-        let mut headers = HeaderMap::new();
-        let arguments = json!({"region": "Zürich", "opts": {"dry": true, "n": -7}, "query": "x"});
-        params.apply("sql", Some(&arguments), &mut headers);
-        assert_eq!(headers["mcp-param-region"], "=?base64?WsO8cmljaA==?=");
-        assert_eq!(headers["mcp-param-dry"], "true");
-        assert_eq!(headers["mcp-param-n"], "-7");
-        let mut none = HeaderMap::new();
-        params.apply("sql", Some(&json!({"query": "x"})), &mut none);
-        assert!(none.is_empty(), "absent values send no header");
-    }
-
-    #[test]
-    fn tools_with_invalid_annotations_are_left_out_of_the_list() {
-        let bad = [
-            json!({"properties": {"a": {"type": "number", "x-mcp-header": "A"}}}),
-            json!({"properties": {"a": {"type": "string", "x-mcp-header": ""}}}),
-            json!({"properties": {"a": {"type": "string", "x-mcp-header": "A B"}}}),
-            json!({"properties": {"a": {"type": "array", "items": {"type": "string", "x-mcp-header": "A"}}}}),
-            json!({"properties": {"a": {"anyOf": [{"type": "string", "x-mcp-header": "A"}]}}}),
-            json!({"properties": {"a": {"type": "string", "x-mcp-header": "A"},
-                                  "b": {"type": "string", "x-mcp-header": "a"}}}),
-        ];
-        for schema in bad {
-            let params = ParamHeaders::default();
-            let mut page = json!({"tools": [
-                {"name": "bad", "inputSchema": schema},
-                {"name": "fine", "inputSchema": {"type": "object"}}]});
-            params.learn(&mut page);
-            let names: Vec<_> = page["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["name"].clone())
-                .collect();
-            assert_eq!(names, [json!("fine")], "{schema}");
-        }
-    }
-}
+mod tests;

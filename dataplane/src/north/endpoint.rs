@@ -42,6 +42,9 @@ pub struct Endpoint {
     bridges: Arc<bridge::Bridges>,
     /// Sessions and standalone streams per caller; kept over reloads, like the sessions.
     quotas: Arc<Quotas>,
+    /// Bumped by each reload that changes what clients can list: open
+    /// `subscriptions/listen` streams hear it (kept over reloads).
+    lists_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +98,10 @@ impl Endpoint {
             settings,
             auth,
             quotas: previous.map_or_else(Arc::default, |p| p.quotas.clone()),
+            lists_changed: previous.map_or_else(
+                || Arc::new(tokio::sync::watch::Sender::new(0)),
+                |p| p.lists_changed.clone(),
+            ),
         })
     }
 
@@ -124,6 +131,10 @@ impl Endpoint {
         );
         for session in &sessions {
             changes.apply_to(session);
+        }
+        if changes.lists_changed {
+            self.lists_changed
+                .send_modify(|generation| *generation += 1);
         }
     }
 
@@ -256,6 +267,7 @@ impl Endpoint {
                 .get("clientInfo")
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({"name": "unknown", "version": "0"})),
+            log_level: None,
         };
         // NB: the session id carries these, and must stay a reasonable header.
         let carried = hello.capabilities.to_string().len() + hello.client_info.to_string().len();

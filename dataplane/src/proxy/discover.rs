@@ -56,18 +56,11 @@ impl Proxy {
 }
 
 /// Capabilities as a stateless client can use them: change notifications and
-/// resource subscriptions need `subscriptions/listen`, and tasks are an
-/// extension in that era; the gateway offers neither to it (yet).
+/// resource subscriptions stay (the gateway serves `subscriptions/listen`);
+/// tasks are an extension in that era, which the gateway does not offer (yet).
 fn offered_without_a_session(capabilities: &mut Value) {
-    let Some(obj) = capabilities.as_object_mut() else {
-        return;
-    };
-    obj.remove("tasks");
-    for list in ["tools", "prompts", "resources"] {
-        if let Some(Value::Object(cap)) = obj.get_mut(list) {
-            cap.remove("listChanged");
-            cap.remove("subscribe");
-        }
+    if let Some(obj) = capabilities.as_object_mut() {
+        obj.remove("tasks");
     }
 }
 
@@ -85,7 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn what_needs_a_stream_or_tasks_is_not_offered_without_a_session() {
+    fn tasks_are_not_offered_without_a_session_but_subscriptions_are() {
         let mut caps = json!({
             "tools": {"listChanged": true},
             "resources": {"subscribe": true, "listChanged": true},
@@ -96,7 +89,12 @@ mod tests {
         offered_without_a_session(&mut caps);
         assert_eq!(
             caps,
-            json!({"tools": {}, "resources": {}, "completions": {}, "logging": {}})
+            json!({
+                "tools": {"listChanged": true},
+                "resources": {"subscribe": true, "listChanged": true},
+                "completions": {},
+                "logging": {},
+            })
         );
     }
 }

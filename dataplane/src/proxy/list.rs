@@ -15,10 +15,11 @@ use super::relay::{upstream_challenge, upstream_error};
 use super::{Challenge, Naming, Proxy, Reply, Toolkit};
 use crate::cache::{CachedPage, ListingKey};
 use crate::call::Call;
+use crate::ids;
 use crate::jsonrpc::encode_result;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
-use crate::mcp::method::ListKind;
+use crate::mcp::method::{Handling, ListKind, TOOLS_LIST};
 use crate::metrics::Operation;
 use crate::principal::Principal;
 use crate::south::ClientError;
@@ -146,6 +147,8 @@ impl Proxy {
         };
         let load = Box::pin(async {
             let raw = self.fetch(call, kind, toolkit, request, cursor).await?;
+            // NB: on a load only, not on every hit.
+            self.watch_lists(call, toolkit);
             let mut exposed = raw.clone();
             self.naming
                 .expose_result(&toolkit.name, method, &mut exposed);
@@ -202,7 +205,7 @@ impl Proxy {
                 // NB: learnt where the page comes from the toolkit (before any
                 // cache), so that calls carry the headers its tools ask for.
                 if request.method == "tools/list" {
-                    toolkit.client.learn_tools(&mut page);
+                    toolkit.client.param_headers().learn(&mut page);
                 }
                 Ok(page)
             }
@@ -263,6 +266,44 @@ impl Proxy {
             next_cursor: (!next.is_empty()).then(|| encode_cursor(&next)),
         };
         Reply::Json(encode_result(&request.id, &merged), None)
+    }
+}
+
+impl Proxy {
+    /// List `toolkit`'s tools again (every page, at most 100) so that the
+    /// gateway learns their `x-mcp-header` annotations, after the toolkit
+    /// refused `request` (a `tools/call`) for its `Mcp-Param-*` headers: a
+    /// replica that never listed the tool sent none. Whether what is known of
+    /// the called tool changed, so that sending the call again may succeed.
+    pub(super) async fn relearn_tools(
+        &self,
+        call: &Call,
+        toolkit: &Arc<Toolkit>,
+        request: &Request,
+    ) -> bool {
+        let (Some(tool), Handling::List(kind)) = (request.param_str("name"), &TOOLS_LIST.handling)
+        else {
+            return false;
+        };
+        let params = toolkit.client.param_headers();
+        let before = params.of(tool);
+        let list = Request::new(ids::gateway_to_upstream("relearn"), TOOLS_LIST.name, None);
+        let mut cursor = None;
+        for _ in 0..100 {
+            let Ok(page) = self.fetch(call, kind, toolkit, &list, cursor).await else {
+                return false;
+            };
+            cursor = page
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let after = params.of(tool);
+        tracing::info!(toolkit = %toolkit.name, tool, learnt = after.is_some(), "tools listed again after a header mismatch");
+        after.is_some() && after != before
     }
 }
 

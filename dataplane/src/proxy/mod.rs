@@ -12,11 +12,13 @@ mod discover;
 mod elicit;
 mod handshake;
 mod list;
+mod listen;
 mod naming;
 mod notify;
 mod relay;
 mod rounds;
 mod route;
+mod subscribe;
 mod toolkit;
 
 use std::ops::Range;
@@ -32,6 +34,7 @@ pub use access::View;
 pub use bridge::{BridgeUpstreams, BridgedUpstream};
 pub use changes::ToolkitChanges;
 pub use handshake::InitializeFailure;
+pub use listen::LISTEN;
 pub use naming::Naming;
 pub use toolkit::Toolkit;
 

@@ -1,7 +1,7 @@
 //! What a client sends that is not a request for an answer from one toolkit:
 //! notifications (cancellations go where the request went, the rest to every
 //! toolkit the session has open) and `logging/setLevel`, which every toolkit
-//! that logs hears.
+//! that logs hears (one of the 2026-07-28 era in each request's `_meta`).
 
 use super::{Proxy, Reply};
 use crate::call::Call;
@@ -11,8 +11,17 @@ use crate::mcp::method::Handling;
 
 impl Proxy {
     /// `logging/setLevel` goes to every toolkit the caller sees that logs.
+    /// A toolkit of the 2026-07-28 era has no such method: the session
+    /// remembers the level, and the session's next requests carry it in
+    /// their `_meta` to such toolkits.
     pub(super) async fn set_level(&self, call: &Call, request: Request) -> Reply {
         let _guard = call.begin(request.id.clone(), None);
+        let level = request
+            .param_str("level")
+            .filter(|l| crate::era::log_rank(l).is_some());
+        if let (Some(session), Some(level)) = (&call.session, level) {
+            session.set_log_level(level);
+        }
         let sends = self.visible(&call.principal).into_iter().map(|toolkit| {
             let request = request.clone();
             async move {
@@ -21,6 +30,9 @@ impl Proxy {
                     .get(&toolkit.client, &call.hello, call.caller())
                     .await
                     .ok()?;
+                if upstream.is_modern() {
+                    return None;
+                }
                 upstream.capabilities().get("logging")?;
                 slot.exchange(&toolkit.client, &call.hello, call.caller(), request)
                     .await

@@ -11,13 +11,13 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Challenge, Proxy, Reply, Toolkit, method_or_unknown};
+use super::{Challenge, Proxy, Reply, Toolkit, method_or_unknown, subscribe};
 use crate::call::Call;
 use crate::guard::Token;
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId, Response, code};
 use crate::mcp::Method;
-use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL};
+use crate::mcp::method::{CANCELLED, LISTS_CHANGED, TOOLS_CALL, TOOLS_LIST};
 use crate::metrics::{GaugeGuard, Metrics, Observed, Operation, Outcome};
 use crate::south::{ClientError, MessageStream, PostReply, ProtocolError};
 use crate::sse;
@@ -33,7 +33,7 @@ enum Posted {
 }
 
 /// Frames buffered towards a slow client before the relay waits for it.
-const STREAM_BUFFER: usize = 32;
+pub(super) const STREAM_BUFFER: usize = 32;
 
 /// The JSON-RPC error a client sees when a toolkit fails. Says which toolkit
 /// and what kind of failure, never the upstream's address or credentials.
@@ -60,6 +60,22 @@ impl Proxy {
         request: Request,
         observed: &mut Observed,
     ) -> Reply {
+        self.forward_once(call, method, toolkit, request, observed, true)
+            .await
+    }
+
+    /// [`Self::forward`]; with `may_relearn`, a `tools/call` a 2026-07-28
+    /// toolkit refuses for its `Mcp-Param-*` headers is sent once more after
+    /// the toolkit's tools are listed again (see [`Self::relearn_tools`]).
+    async fn forward_once(
+        &self,
+        call: &Call,
+        method: &'static Method,
+        toolkit: Arc<Toolkit>,
+        request: Request,
+        observed: &mut Observed,
+        may_relearn: bool,
+    ) -> Reply {
         let id = request.id.clone();
         let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
         let slot = call.upstream(&toolkit);
@@ -76,7 +92,11 @@ impl Proxy {
             PostReply::Json { reply, .. } => {
                 // NB: a result that renaming would leave as it is goes to the
                 // client as the upstream wrote it, without being built or re-encoded.
-                let unchanged = |text: &str| self.naming.leaves_untouched(method, text);
+                // NB: a tool list is read even when relayed as it is: the
+                // gateway learns its tools' annotations from it.
+                let unchanged = |text: &str| {
+                    method.name != TOOLS_LIST.name && self.naming.leaves_untouched(method, text)
+                };
                 match reply.verbatim(&id, unchanged) {
                     Some((bytes, result)) => Ok((upstream, Posted::Verbatim(bytes, result))),
                     None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
@@ -108,8 +128,23 @@ impl Proxy {
                 }
                 return Reply::Json(bytes, Some(result));
             }
-            Ok((_, Posted::Message(message))) => {
-                return Reply::Message(expose(&self.naming, &toolkit.name, method, message));
+            Ok((upstream, Posted::Message(mut reply))) => {
+                if may_relearn
+                    && upstream.is_modern()
+                    && is_header_mismatch(method, &reply)
+                    && let Message::Request(request) = message
+                    && self.relearn_tools(call, &toolkit, &request).await
+                {
+                    // NB: tools/call is never sent twice otherwise. This one
+                    // may be: the toolkit refused it by its headers, before
+                    // running the tool, and the gateway now knows the headers
+                    // it asks for.
+                    drop(guard);
+                    let again = self.forward_once(call, method, toolkit, request, observed, false);
+                    return Box::pin(again).await;
+                }
+                toolkit.learn_listed(method, &mut reply);
+                return Reply::Message(expose(&self.naming, &toolkit.name, method, reply));
             }
             Ok((_, Posted::Accepted)) => {
                 let e = ClientError::Protocol(ProtocolError::RequestAccepted);
@@ -141,8 +176,9 @@ impl Proxy {
                     () = tx.closed() => return,
                 };
                 let message = match step {
-                    Step::Message(m) => {
+                    Step::Message(mut m) => {
                         relay.toolkit.heard(&m);
+                        relay.toolkit.learn_listed(relay.method, &mut m);
                         expose(&naming, &relay.toolkit.name, relay.method, m)
                     }
                     Step::Done(Some(m)) => m,
@@ -228,7 +264,18 @@ impl Proxy {
         let opens = visible.iter().filter_map(|toolkit| {
             let upstream = call.open_upstream(&toolkit.name)?;
             Some(async move {
-                let opened = toolkit.client.get_stream(upstream.headers(caller)).await;
+                let opened = if upstream.is_modern() {
+                    // No GET stream in that era: the toolkit's own subscription
+                    // to its list changes instead.
+                    let slot = call.upstream(toolkit);
+                    let every = subscribe::every_list_change();
+                    Ok(
+                        subscribe::listen_upstream(toolkit, &slot, &call.hello, caller, every)
+                            .await,
+                    )
+                } else {
+                    toolkit.client.get_stream(upstream.headers(caller)).await
+                };
                 (toolkit.clone(), opened)
             })
         });
@@ -261,9 +308,12 @@ impl Proxy {
                         () = stop.cancelled() => return,
                         () = tx.closed() => return,
                     };
-                    let Some(Ok(message)) = next else {
+                    let Some(Ok(mut message)) = next else {
                         return;
                     };
+                    if !subscribe::for_a_session(&mut message) {
+                        continue;
+                    }
                     toolkit.heard(&message);
                     let message = expose(&naming, &toolkit.name, method_or_unknown(None), message);
                     if tx
@@ -276,36 +326,64 @@ impl Proxy {
                 }
             });
         }
-        // Keep-alives let the gateway notice a client that went away.
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(15));
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = stop.cancelled() => return,
-                }
-                if tx.send(sse::keepalive()).await.is_err() {
-                    stop.cancel();
-                    return;
-                }
-            }
-        });
+        keep_alive(tx, stop);
         Ok(rx)
     }
+}
+
+/// Keep-alives on a long-lived stream, which let the gateway notice a client
+/// that went away (and then `stop` what feeds the stream).
+pub(super) fn keep_alive(tx: mpsc::Sender<Bytes>, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            if tx.send(sse::keepalive()).await.is_err() {
+                stop.cancel();
+                return;
+            }
+        }
+    });
 }
 
 impl Toolkit {
     /// Note what the toolkit said that concerns the gateway itself: a
     /// `list_changed` makes its cached pages stale (the notification is
     /// still relayed).
-    fn heard(&self, message: &Message) {
+    pub(super) fn heard(&self, message: &Message) {
         if let Message::Notification(n) = message
             && LISTS_CHANGED.iter().any(|m| m.is(&n.method))
         {
             self.listing.lists_changed();
         }
     }
+}
+
+impl Toolkit {
+    /// A `tools/list` page relayed whole (one toolkit, names unchanged)
+    /// teaches the gateway its tools' `x-mcp-header` annotations, as a page
+    /// fetched for a merged list does (tools with invalid ones are taken out).
+    fn learn_listed(&self, method: &Method, message: &mut Message) {
+        if method.name == TOOLS_LIST.name
+            && let Message::Response(Response {
+                outcome: Ok(page), ..
+            }) = message
+        {
+            self.client.param_headers().learn(page);
+        }
+    }
+}
+
+/// Whether `reply` refuses a `tools/call` for its headers (`-32020`, which a
+/// 2026-07-28 server answers when `Mcp-Param-*` headers are missing or wrong).
+fn is_header_mismatch(method: &Method, reply: &Message) -> bool {
+    method.name == TOOLS_CALL.name
+        && matches!(reply, Message::Response(Response { outcome: Err(e), .. })
+            if e.code == crate::era::code::HEADER_MISMATCH)
 }
 
 /// Rename what a toolkit sends for the client.

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::access::Decision;
@@ -12,7 +13,7 @@ use super::{Challenge, Proxy, Reply, Toolkit};
 use crate::call::Call;
 use crate::jsonrpc::{ErrorObject, Request, code};
 use crate::mcp::Method;
-use crate::mcp::method::{Form, Target};
+use crate::mcp::method::{Form, RESOURCES_SUBSCRIBE, RESOURCES_UNSUBSCRIBE, Target};
 use crate::metrics::Observed;
 use crate::principal::Principal;
 
@@ -37,7 +38,17 @@ impl Proxy {
     ) -> Reply {
         let params = request.params.as_mut().and_then(Value::as_object_mut);
         match self.claim(&call.principal, params, key, target) {
-            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
+            Ok(toolkit) => {
+                // NB: only these two methods pay for the check (boxed: its
+                // future stays out of every routed request's).
+                if (RESOURCES_SUBSCRIBE.is(method.name) || RESOURCES_UNSUBSCRIBE.is(method.name))
+                    && let Some(reply) =
+                        Box::pin(self.resource_subscription(call, method, &toolkit, &request)).await
+                {
+                    return reply;
+                }
+                self.forward(call, method, toolkit, request, observed).await
+            }
             Err(refusal) => refusal.reply(request, target.noun()),
         }
     }
@@ -101,6 +112,34 @@ impl Proxy {
             Decision::Hidden => Err(Refusal::Unknown(exposed.to_owned())),
             Decision::NeedsRoles(roles) => Err(Refusal::NeedsRoles(roles)),
         }
+    }
+}
+
+impl Proxy {
+    /// Check the `Mcp-Param-*` headers of a client's `tools/call` against its
+    /// arguments, by the `x-mcp-header` annotations of the tool it names as
+    /// its toolkit listed them (to this replica): the same annotations the
+    /// gateway's own list carries. A tool without annotations, not listed
+    /// yet, or not the caller's to see is not checked here (routing answers
+    /// for it); `Err` says what does not match.
+    pub fn verify_param_headers(
+        &self,
+        principal: &Principal,
+        request: &Request,
+        headers: &HeaderMap,
+    ) -> Result<(), String> {
+        let toolkit = request
+            .param_str("name")
+            .and_then(|exposed| self.naming.split_name(exposed))
+            .and_then(|(toolkit, tool)| Some((self.toolkit(toolkit)?, tool)));
+        let Some((toolkit, tool)) = toolkit.filter(|(t, _)| t.visible_to(principal)) else {
+            return Ok(());
+        };
+        let arguments = request.params.as_ref().and_then(|p| p.get("arguments"));
+        toolkit
+            .client
+            .param_headers()
+            .verify(tool, arguments, headers)
     }
 }
 

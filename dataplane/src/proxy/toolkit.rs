@@ -2,6 +2,9 @@
 //! use what of it, and the plan it was built from.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio_util::sync::CancellationToken;
 
 use mcpgw_config::{AccessRule, EgressPlan, ToolkitPlan};
 
@@ -25,6 +28,17 @@ pub struct Toolkit {
     pub(super) listing: ListingScope,
     /// Upstream sessions kept for clients without a session (2026-07-28).
     pub stateless: UpstreamPool,
+    /// Whether the gateway listens to this (2026-07-28) toolkit's list
+    /// changes for its listing cache (see `Proxy::watch_lists`).
+    pub(super) watching: AtomicBool,
+    /// Cancelled when the toolkit goes (a reload replaced it): its watch ends.
+    pub(super) gone: CancellationToken,
+}
+
+impl Drop for Toolkit {
+    fn drop(&mut self) {
+        self.gone.cancel();
+    }
 }
 
 impl Toolkit {
@@ -67,6 +81,8 @@ impl Toolkit {
             plan: plan.clone(),
             listing: ListingScope::default(),
             stateless: UpstreamPool::default(),
+            watching: AtomicBool::new(false),
+            gone: CancellationToken::new(),
         })
     }
 

@@ -38,6 +38,9 @@ pub struct Session {
     pub protocol_version: &'static str,
     /// The client's initialize params, replayed to every upstream.
     pub hello: Arc<Hello>,
+    /// `hello` with the level of the client's last `logging/setLevel`, once
+    /// it sent one (see [`Session::hello_now`]).
+    leveled: Mutex<Option<Arc<Hello>>>,
     /// A digest of the client's capabilities, for the listing cache's key.
     pub capabilities_digest: [u8; 16],
     /// Who opened the session (`None`: an anonymous caller). Requests by anyone
@@ -51,6 +54,10 @@ pub struct Session {
     standalone: Mutex<Option<CancellationToken>>,
     /// The open standalone stream, for notifications the gateway itself sends.
     notifier: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// Resources the client subscribed to at toolkits of the 2026-07-28 era
+    /// (keyed by toolkit and URI), each watched by a subscription of the
+    /// gateway's until cancelled.
+    resource_watches: Mutex<HashMap<String, CancellationToken>>,
     /// Requests the gateway itself sent the client (authorization elicitations),
     /// waiting for their answers.
     gateway_requests: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
@@ -122,10 +129,29 @@ impl Session {
             inflight: Mutex::default(),
             standalone: Mutex::default(),
             notifier: Mutex::default(),
+            resource_watches: Mutex::default(),
             gateway_requests: Mutex::default(),
             last_seen: Mutex::new(Instant::now()),
             quota: OnceLock::new(),
+            leveled: Mutex::default(),
         }
+    }
+
+    /// What the client said of itself as upstreams hear it now: its
+    /// initialize params, with the log level it set last (2026-07-28
+    /// upstreams get it in each request's `_meta`).
+    pub fn hello_now(&self) -> Arc<Hello> {
+        let leveled = self.leveled.lock().unwrap_or_else(|p| p.into_inner());
+        leveled.as_ref().unwrap_or(&self.hello).clone()
+    }
+
+    /// Remember the level of the client's `logging/setLevel`.
+    pub fn set_log_level(&self, level: &str) {
+        let hello = Hello {
+            log_level: Some(level.to_owned()),
+            ..(*self.hello).clone()
+        };
+        *self.leveled.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(hello));
     }
 
     /// Rebuild a session from its sealed id (it was created by another
@@ -138,6 +164,9 @@ impl Session {
             protocol_version: protocol_version.to_string(),
             capabilities: state.capabilities,
             client_info: state.client_info,
+            // NB: a level set by `logging/setLevel` stays with the replica
+            // that was told (the id was sealed before).
+            log_level: None,
         };
         let upstreams = state
             .upstreams
@@ -236,6 +265,23 @@ impl Session {
         lock(&self.notifier)
             .as_ref()
             .is_some_and(|tx| tx.try_send(frame).is_ok())
+    }
+
+    /// Watch the resource `key` (again): the token that ends this watch; a
+    /// watch of it already running ends.
+    pub fn watch_resource(&self, key: String) -> CancellationToken {
+        let token = self.closed.child_token();
+        if let Some(before) = lock(&self.resource_watches).insert(key, token.clone()) {
+            before.cancel();
+        }
+        token
+    }
+
+    /// Stop watching the resource `key`.
+    pub fn unwatch_resource(&self, key: &str) {
+        if let Some(watch) = lock(&self.resource_watches).remove(key) {
+            watch.cancel();
+        }
     }
 
     /// Take every open upstream session out, to end them.

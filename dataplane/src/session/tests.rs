@@ -8,6 +8,7 @@ fn session() -> Arc<Session> {
         protocol_version: "2025-11-25".into(),
         capabilities: json!({}),
         client_info: json!({}),
+        log_level: None,
     };
     let session = Session::new("2025-11-25", hello, None);
     session.set_id(format!("id-{}", rand::rng().next_u64()));

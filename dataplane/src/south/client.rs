@@ -180,10 +180,10 @@ impl ToolkitClient {
         reply
     }
 
-    /// Learn the tools' `x-mcp-header` arguments from one of this toolkit's
-    /// `tools/list` pages; tools with invalid annotations are taken out.
-    pub fn learn_tools(&self, page: &mut serde_json::Value) {
-        self.upstream.learn_tools(page);
+    /// The tools' `x-mcp-header` arguments, learnt from this toolkit's
+    /// `tools/list` pages.
+    pub fn param_headers(&self) -> &crate::era::params::ParamHeaders {
+        self.upstream.param_headers()
     }
 
     /// Open the standalone stream. `Ok(None)` when the upstream offers none.

@@ -122,6 +122,9 @@ pub fn envelope(hello: &Hello) -> Map<String, Value> {
         declared_capabilities(hello, UpstreamEra::Modern),
     );
     meta.insert(meta::CLIENT_INFO.into(), hello.client_info.clone());
+    if let Some(level) = &hello.log_level {
+        meta.insert(meta::LOG_LEVEL.into(), Value::from(level.as_str()));
+    }
     meta
 }
 
@@ -252,6 +255,7 @@ mod tests {
             protocol_version: version.to_owned(),
             capabilities: json!({"elicitation": {}, "sampling": {}, "experimental": {}}),
             client_info: json!({"name": "c", "version": "1"}),
+            log_level: None,
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Hello {
     pub protocol_version: String,
     pub capabilities: Value,
     pub client_info: Value,
+    /// The lowest level of log messages the client wants (a 2026-07-28
+    /// client's `_meta` `logLevel`, a 2025 client's `logging/setLevel`): a
+    /// 2026-07-28 upstream gets it in each request's `_meta`.
+    pub log_level: Option<String>,
 }
 
 /// An initialized upstream session.

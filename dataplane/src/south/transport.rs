@@ -60,11 +60,9 @@ impl HttpUpstream {
         }
     }
 
-    /// Learn the tools' `x-mcp-header` arguments from a `tools/list` page of
-    /// this toolkit (its own names); tools whose annotations are invalid are
-    /// taken out of the page.
-    pub fn learn_tools(&self, page: &mut serde_json::Value) {
-        self.param_headers.learn(page);
+    /// The tools' `x-mcp-header` arguments, as this toolkit last listed them.
+    pub fn param_headers(&self) -> &ParamHeaders {
+        &self.param_headers
     }
 
     /// Whether requests carry the caller's own token.

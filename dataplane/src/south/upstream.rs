@@ -126,11 +126,10 @@ impl Upstream {
         }
     }
 
-    /// Learn the tools' `x-mcp-header` arguments from a `tools/list` page (see
-    /// [`crate::era::params`]); tools with invalid annotations are taken out.
-    pub fn learn_tools(&self, page: &mut serde_json::Value) {
+    /// The tools' `x-mcp-header` arguments (see [`crate::era::params`]).
+    pub fn param_headers(&self) -> &crate::era::params::ParamHeaders {
         match self {
-            Self::Http(http) => http.learn_tools(page),
+            Self::Http(http) => http.param_headers(),
         }
     }
 

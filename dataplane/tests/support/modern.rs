@@ -21,7 +21,40 @@ pub fn envelope(version: &str) -> Value {
 /// A 2026-07-28 request of `method` with `params` (the envelope added) and
 /// the headers that revision asks for (`Mcp-Method`, and `Mcp-Name` from
 /// `params.name` or `params.uri`).
-pub async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> Resp {
+pub async fn modern(url: &str, id: i64, method: &str, params: Value) -> Resp {
+    modern_with(url, id, method, params, &[]).await
+}
+
+/// [`modern`] with `extra` headers too (e.g. `Mcp-Param-*`).
+pub async fn modern_with(
+    url: &str,
+    id: i64,
+    method: &str,
+    params: Value,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let (body, name) = modern_body(id, method, params);
+    let mut headers = modern_headers(method, name.as_deref());
+    headers.extend_from_slice(extra);
+    post(url, &headers, &body).await
+}
+
+/// [`modern`] with the response body left to read (a stream).
+pub async fn modern_open(
+    url: &str,
+    id: i64,
+    method: &str,
+    params: Value,
+) -> http::Response<hyper::body::Incoming> {
+    let (body, name) = modern_body(id, method, params);
+    let mut headers = vec![("content-type", "application/json"), ("accept", BOTH)];
+    headers.extend(modern_headers(method, name.as_deref()));
+    super::http::open(Method::POST, url, &headers, body.to_string()).await
+}
+
+/// The body of a modern request (the envelope added) and the name its
+/// `Mcp-Name` mirrors (`params.name` or `params.uri`).
+fn modern_body(id: i64, method: &str, mut params: Value) -> (Value, Option<String>) {
     params["_meta"] = envelope(MODERN);
     let name = params
         .get("name")
@@ -29,11 +62,17 @@ pub async fn modern(url: &str, id: i64, method: &str, mut params: Value) -> Resp
         .and_then(Value::as_str)
         .map(str::to_owned);
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    (body, name)
+}
+
+/// The headers the revision asks for (`MCP-Protocol-Version`, `Mcp-Method`,
+/// `Mcp-Name` when the request names something).
+fn modern_headers<'a>(method: &'a str, name: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", method)];
-    if let Some(name) = name.as_deref() {
+    if let Some(name) = name {
         headers.push(("mcp-name", name));
     }
-    post(url, &headers, &body).await
+    headers
 }
 
 /// POST `body` with the given extra headers (content type and accept added).
@@ -86,7 +125,20 @@ pub async fn py_call(
     tool: &str,
     arguments: Option<&str>,
 ) -> Value {
+    py_call_with(url, prefix, mode, tool, arguments, &[]).await
+}
+
+/// [`py_call`] with `extra` arguments for the client (e.g. `--list-first`).
+pub async fn py_call_with(
+    url: &str,
+    prefix: &str,
+    mode: &str,
+    tool: &str,
+    arguments: Option<&str>,
+    extra: &[&str],
+) -> Value {
     let mut cmd = super::py_client(url, prefix);
+    cmd.args(extra);
     cmd.args([
         "--mode",
         mode,

@@ -20,12 +20,12 @@ use crate::era::stamp::Stamp;
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
 use crate::ids;
 use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
-use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE};
+use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE, TOOLS_CALL};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
 use crate::north::rejection::Rejection;
 use crate::principal::Principal;
-use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, Reply};
+use crate::proxy::{BridgeUpstreams, BridgedUpstream, InitializeFailure, LISTEN, Reply};
 use crate::south::Hello;
 use crate::sse;
 
@@ -138,6 +138,7 @@ fn client_hello(envelope: Envelope) -> Hello {
         client_info: envelope
             .client_info
             .unwrap_or_else(|| json!({"name": "unknown", "version": "0"})),
+        log_level: envelope.log_level,
     }
 }
 
@@ -181,6 +182,14 @@ impl Endpoint {
             Ok(envelope) => envelope,
             Err(error) => return Ok(refuse(request.id, error)),
         };
+        if TOOLS_CALL.is(&request.method)
+            && let Err(why) = self
+                .proxy
+                .verify_param_headers(principal, &request, headers)
+        {
+            let error = mismatch(format!("Header mismatch: {why}"));
+            return Ok(refuse(request.id, error));
+        }
         let log_level = envelope.log_level.as_deref().and_then(era::log_rank);
         let call = Call::sessionless(
             principal,
@@ -199,6 +208,13 @@ impl Endpoint {
                 Err(InitializeFailure::Challenge(c)) => Err(self.challenge(c, headers, principal)),
                 Err(InitializeFailure::Error(e)) => Ok(refuse(request.id, e)),
             };
+        }
+        if request.method == LISTEN {
+            let reloaded = self.lists_changed.subscribe();
+            return Ok(match self.proxy.listen(&call, &request, reloaded).await {
+                Ok(frames) => event_stream(Body::Stream(frames, None, None)),
+                Err(error) => refuse(request.id, error),
+            });
         }
         if mcp::Method::find(&request.method).is_some_and(|m| !m.eras.has(Era::Stateless)) {
             let message = format!(
