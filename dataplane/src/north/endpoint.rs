@@ -150,8 +150,11 @@ impl Endpoint {
         } else {
             match self.principal(req.headers()).await {
                 Err(rejection) => Err(rejection),
+                // NB: boxed: the stateless path's future is the larger, and
+                // hyper moves a request's whole future into place per request
+                // (past 8 KiB, through a slower copy).
                 Ok(principal) if stateless::is_stateless(req.headers()) => {
-                    self.stateless(req, &principal).await
+                    Box::pin(self.stateless(req, &principal)).await
                 }
                 Ok(principal) => match *req.method() {
                     Method::POST => self.post(req, &principal).await,

@@ -133,7 +133,9 @@ impl Proxy {
                     && upstream.is_modern()
                     && is_header_mismatch(method, &reply)
                     && let Message::Request(request) = message
-                    && self.relearn_tools(call, &toolkit, &request).await
+                    // NB: boxed, as the retry below: rare, and its future would
+                    // otherwise take room in every relayed request's.
+                    && Box::pin(self.relearn_tools(call, &toolkit, &request)).await
                 {
                     // NB: tools/call is never sent twice otherwise. This one
                     // may be: the toolkit refused it by its headers, before

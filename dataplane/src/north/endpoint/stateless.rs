@@ -211,7 +211,10 @@ impl Endpoint {
         }
         if request.method == LISTEN {
             let reloaded = self.lists_changed.subscribe();
-            return Ok(match self.proxy.listen(&call, &request, reloaded).await {
+            // NB: boxed: its future would otherwise take room in every
+            // request's, which hyper moves into place per request.
+            let listening = Box::pin(self.proxy.listen(&call, &request, reloaded));
+            return Ok(match listening.await {
                 Ok(frames) => event_stream(Body::Stream(frames, None, None)),
                 Err(error) => refuse(request.id, error),
             });
