@@ -8,6 +8,7 @@
 #
 #   scripts/soak.sh                                        # 1,000 sessions, 5 minutes
 #   MCPGW_SOAK_SESSIONS=100 MCPGW_SOAK_SECONDS=20 scripts/soak.sh   # a quick run
+#   MCPGW_SOAK_SECONDS=60 MCPGW_SOAK_ROUNDS=3 scripts/soak.sh        # the memory bound
 #
 # Not part of scripts/test.sh: it holds the machine for minutes.
 set -euo pipefail

@@ -359,6 +359,17 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// How much the gateway's RSS once the clients left may grow from the first
+/// round of a soak to the last: a factor and a slack, so that the noise of a
+/// small gateway (a few pages here and there) is not a failure.
+pub const RSS_GROWTH: f64 = 1.10;
+pub const RSS_SLACK_KIB: u64 = 4 * 1024;
+
+/// The highest RSS (KiB) the last round may leave behind, given the first's.
+pub fn rss_bound(first_kib: u64) -> u64 {
+    (first_kib as f64 * RSS_GROWTH).round() as u64 + RSS_SLACK_KIB
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +389,11 @@ mod tests {
         let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
         assert_eq!(percentile(&values, 50.0), Duration::from_millis(51));
         assert_eq!(percentile(&values, 99.0), Duration::from_millis(99));
+    }
+
+    #[test]
+    fn the_rss_bound_allows_a_tenth_more_and_some_slack() {
+        assert_eq!(rss_bound(100 * 1024), 110 * 1024 + 4 * 1024);
+        assert_eq!(rss_bound(0), 4 * 1024);
     }
 }
