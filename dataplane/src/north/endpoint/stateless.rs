@@ -81,22 +81,26 @@ fn mismatch(message: impl Into<String>) -> ErrorObject {
 /// the envelope in `_meta`, the headers matching the body, a version served.
 /// The envelope is taken out of `params` (a toolkit is sent the gateway's own).
 fn check(request: &mut Request, headers: &HeaderMap) -> std::result::Result<Envelope, ErrorObject> {
-    for name in [&HEADER_PROTOCOL_VERSION, &HEADER_METHOD, &HEADER_NAME] {
-        if headers.get_all(name).iter().count() > 1 {
-            return Err(mismatch(format!(
-                "Header mismatch: {name} is given more than once"
-            )));
-        }
-    }
+    // NB: each routing header looked up once: its value, or refused when given twice.
+    let [version, method, name] =
+        [&HEADER_PROTOCOL_VERSION, &HEADER_METHOD, &HEADER_NAME].map(|name| {
+            let mut values = headers.get_all(name).iter();
+            match (values.next(), values.next()) {
+                (_, Some(_)) => Err(mismatch(format!(
+                    "Header mismatch: {name} is given more than once"
+                ))),
+                (value, None) => Ok(value.and_then(|v| v.to_str().ok())),
+            }
+        });
+    let (version, method, name) = (version?, method?, name?);
     let envelope = Envelope::take(request.params.as_mut())
         .map_err(|e| ErrorObject::new(code::INVALID_PARAMS, e.to_string()))?;
-    let header = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if header(&HEADER_PROTOCOL_VERSION) != Some(envelope.protocol_version.as_str()) {
+    if version != Some(envelope.protocol_version.as_str()) {
         return Err(mismatch(
             "Header mismatch: MCP-Protocol-Version does not match the protocol version in params._meta",
         ));
     }
-    match header(&HEADER_METHOD) {
+    match method {
         None => return Err(mismatch("Header mismatch: Mcp-Method is required")),
         Some(m) if m != request.method => {
             return Err(mismatch(format!(
@@ -109,7 +113,7 @@ fn check(request: &mut Request, headers: &HeaderMap) -> std::result::Result<Enve
     if let Some(key) = era::named_param(&request.method)
         && let Some(named) = request.param_str(key)
     {
-        let carried = header(&HEADER_NAME).and_then(era::decode_header_value);
+        let carried = name.and_then(era::decode_header_value);
         if carried.as_deref() != Some(named) {
             return Err(mismatch(format!(
                 "Header mismatch: Mcp-Name does not match the body's `{key}`"
