@@ -480,23 +480,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn requests_one_after_another_share_one_keep_alive_connection() {
-        let (addr, accepted) = server(true).await;
-        let client = HttpClient::new();
-        for _ in 0..5 {
-            assert_eq!(get(&client, addr).await, "ok");
+    async fn requests_one_after_another_share_a_keep_alive_connection_and_not_a_closed_one() {
+        // (whether the server keeps connections open, how many it then accepts for 4 requests)
+        for (keep_alive, connections) in [(true, 1), (false, 4)] {
+            let (addr, accepted) = server(keep_alive).await;
+            let client = HttpClient::new();
+            for _ in 0..4 {
+                assert_eq!(get(&client, addr).await, "ok");
+            }
+            assert_eq!(accepted.load(Ordering::SeqCst), connections, "{keep_alive}");
         }
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
-    }
-
-    #[tokio::test]
-    async fn a_connection_the_server_closes_is_not_used_again() {
-        let (addr, accepted) = server(false).await;
-        let client = HttpClient::new();
-        for _ in 0..3 {
-            assert_eq!(get(&client, addr).await, "ok");
-        }
-        assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
