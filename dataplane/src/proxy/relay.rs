@@ -51,155 +51,146 @@ pub fn upstream_error(toolkit: &str, error: &ClientError) -> ErrorObject {
 }
 
 impl Proxy {
-    /// Send a client request to one toolkit and relay the exchange.
+    /// Send a client request to one toolkit and relay the exchange. A
+    /// `tools/call` a 2026-07-28 toolkit refuses for its `Mcp-Param-*` headers
+    /// is sent once more after the toolkit's tools are listed again (see
+    /// [`Self::relearn_tools`]).
     pub(super) async fn forward(
         &self,
         call: &Call,
         method: &'static Method,
         toolkit: Arc<Toolkit>,
-        request: Request,
+        mut request: Request,
         observed: &mut Observed,
     ) -> Reply {
-        self.forward_once(call, method, toolkit, request, observed, true)
-            .await
-    }
-
-    /// [`Self::forward`]; with `may_relearn`, a `tools/call` a 2026-07-28
-    /// toolkit refuses for its `Mcp-Param-*` headers is sent once more after
-    /// the toolkit's tools are listed again (see [`Self::relearn_tools`]).
-    async fn forward_once(
-        &self,
-        call: &Call,
-        method: &'static Method,
-        toolkit: Arc<Toolkit>,
-        request: Request,
-        observed: &mut Observed,
-        may_relearn: bool,
-    ) -> Reply {
-        let id = request.id.clone();
-        let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
-        let slot = call.upstream(&toolkit);
-        let caller = call.caller();
-        let message = Message::Request(request);
-        let posted = tokio::select! {
-            r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
-            () = guard.cancel.cancelled() => {
-                observed.set_outcome(Outcome::Cancelled);
-                return Reply::Stream(closed_stream());
-            }
-        };
-        let posted = posted.and_then(|(upstream, reply)| match reply {
-            PostReply::Json { reply, .. } => {
-                // NB: a result that renaming would leave as it is goes to the
-                // client as the upstream wrote it, without being built or re-encoded.
-                // NB: a tool list is read even when relayed as it is: the
-                // gateway learns its tools' annotations from it.
-                let unchanged = |text: &str| {
-                    method.name != TOOLS_LIST.name && self.naming.leaves_untouched(method, text)
-                };
-                match reply.verbatim(&id, unchanged) {
-                    Some((bytes, result)) => Ok((upstream, Posted::Verbatim(bytes, result))),
-                    None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
+        let mut may_relearn = true;
+        loop {
+            let id = request.id.clone();
+            let guard = call.begin(id.clone(), Some(toolkit.name.clone()));
+            let slot = call.upstream(&toolkit);
+            let caller = call.caller();
+            let message = Message::Request(request);
+            let posted = tokio::select! {
+                r = slot.post(&toolkit.client, &call.hello, caller, &message) => r,
+                () = guard.cancel.cancelled() => {
+                    observed.set_outcome(Outcome::Cancelled);
+                    return Reply::Stream(closed_stream());
                 }
-            }
-            PostReply::Accepted => Ok((upstream, Posted::Accepted)),
-            PostReply::Stream { stream, .. } => Ok((upstream, Posted::Stream(stream))),
-        });
-        let (upstream, mut stream) = match posted {
-            Err(e) => {
-                // NB: a refusal by the toolkit's own limits is the limit doing
-                // its job (and can come thousands of times a second): counted
-                // in the metrics, logged at debug only.
-                if e.refusal().is_some() {
-                    tracing::debug!(toolkit = %toolkit.name, method = method.name, error = %e, "request refused by the toolkit's limits");
-                } else {
-                    tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
-                }
-                self.metrics
-                    .toolkit_failed(&toolkit.name, Operation::Request);
-                observed.set_outcome(Outcome::of_client_error(&e));
-                return self
-                    .refused(call, method, toolkit, message, guard, &e)
-                    .await;
-            }
-            Ok((_, Posted::Verbatim(bytes, result))) => {
-                if method.name == TOOLS_CALL.name {
-                    observed.set_outcome(Outcome::of_tool_result(&bytes));
-                }
-                return Reply::Json(bytes, Some(result));
-            }
-            Ok((upstream, Posted::Message(mut reply))) => {
-                if may_relearn
-                    && upstream.is_modern()
-                    && is_header_mismatch(method, &reply)
-                    && let Message::Request(request) = message
-                    // NB: boxed, as the retry below: rare, and its future would
-                    // otherwise take room in every relayed request's.
-                    && Box::pin(self.relearn_tools(call, &toolkit, &request)).await
-                {
-                    // NB: tools/call is never sent twice otherwise. This one
-                    // may be: the toolkit refused it by its headers, before
-                    // running the tool, and the gateway now knows the headers
-                    // it asks for.
-                    drop(guard);
-                    let again = self.forward_once(call, method, toolkit, request, observed, false);
-                    return Box::pin(again).await;
-                }
-                toolkit.learn_listed(method, &mut reply);
-                return Reply::Message(expose(&self.naming, &toolkit.name, method, reply));
-            }
-            Ok((_, Posted::Accepted)) => {
-                let e = ClientError::Protocol(ProtocolError::RequestAccepted);
-                observed.set_outcome(Outcome::UpstreamError);
-                return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
-            }
-            Ok((upstream, Posted::Stream(stream))) => (upstream, stream),
-        };
-        let mut relay = Relay {
-            toolkit,
-            id,
-            method,
-            upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
-            caller: caller.cloned(),
-            metrics: self.metrics.clone(),
-            observed: observed.defer(),
-            awaiting_client: None,
-        };
-        // NB: an upstream that answered with SSE gets SSE downstream too, even
-        // for a lone response: the client sees the framing the server chose.
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let naming = self.naming.clone();
-        tokio::spawn(async move {
-            loop {
-                let step = tokio::select! {
-                    step = relay.next(&mut stream, &guard.cancel) => step,
-                    // The client went away: stop relaying (and let go of the
-                    // upstream stream) now, not when the next message comes.
-                    () = tx.closed() => return,
-                };
-                let message = match step {
-                    Step::Message(mut m) => {
-                        relay.toolkit.heard(&m);
-                        relay.toolkit.learn_listed(relay.method, &mut m);
-                        expose(&naming, &relay.toolkit.name, relay.method, m)
+            };
+            let posted = posted.and_then(|(upstream, reply)| match reply {
+                PostReply::Json { reply, .. } => {
+                    // NB: a result that renaming would leave as it is goes to the
+                    // client as the upstream wrote it, without being built or re-encoded.
+                    // NB: a tool list is read even when relayed as it is: the
+                    // gateway learns its tools' annotations from it.
+                    let unchanged = |text: &str| {
+                        method.name != TOOLS_LIST.name && self.naming.leaves_untouched(method, text)
+                    };
+                    match reply.verbatim(&id, unchanged) {
+                        Some((bytes, result)) => Ok((upstream, Posted::Verbatim(bytes, result))),
+                        None => Ok((upstream, Posted::Message(reply.into_response_to(&id)?))),
                     }
-                    Step::Done(Some(m)) => m,
-                    Step::Done(None) => return,
-                };
-                let is_final = matches!(message, Message::Response(_));
-                relay.sending(&message);
-                if tx
-                    .send(sse::message_event(&message.encode()))
-                    .await
-                    .is_err()
-                    || is_final
-                {
-                    // The client went away, or the exchange is complete.
-                    return;
                 }
-            }
-        });
-        Reply::Stream(rx)
+                PostReply::Accepted => Ok((upstream, Posted::Accepted)),
+                PostReply::Stream { stream, .. } => Ok((upstream, Posted::Stream(stream))),
+            });
+            let (upstream, mut stream) = match posted {
+                Err(e) => {
+                    // NB: a refusal by the toolkit's own limits is the limit doing
+                    // its job (and can come thousands of times a second): counted
+                    // in the metrics, logged at debug only.
+                    if e.refusal().is_some() {
+                        tracing::debug!(toolkit = %toolkit.name, method = method.name, error = %e, "request refused by the toolkit's limits");
+                    } else {
+                        tracing::warn!(toolkit = %toolkit.name, method = method.name, error = %e, "upstream request failed");
+                    }
+                    self.metrics
+                        .toolkit_failed(&toolkit.name, Operation::Request);
+                    observed.set_outcome(Outcome::of_client_error(&e));
+                    return self
+                        .refused(call, method, toolkit, message, guard, &e)
+                        .await;
+                }
+                Ok((_, Posted::Verbatim(bytes, result))) => {
+                    if method.name == TOOLS_CALL.name {
+                        observed.set_outcome(Outcome::of_tool_result(&bytes));
+                    }
+                    return Reply::Json(bytes, Some(result));
+                }
+                Ok((upstream, Posted::Message(mut reply))) => {
+                    if may_relearn
+                        && upstream.is_modern()
+                        && is_header_mismatch(method, &reply)
+                        && let Message::Request(again) = message
+                        // NB: boxed: rare, and its future would otherwise take
+                        // room in every relayed request's.
+                        && Box::pin(self.relearn_tools(call, &toolkit, &again)).await
+                    {
+                        // NB: tools/call is never sent twice otherwise. This one
+                        // may be: the toolkit refused it by its headers, before
+                        // running the tool, and the gateway now knows the headers
+                        // it asks for.
+                        drop(guard);
+                        may_relearn = false;
+                        request = again;
+                        continue;
+                    }
+                    toolkit.learn_listed(method, &mut reply);
+                    return Reply::Message(expose(&self.naming, &toolkit.name, method, reply));
+                }
+                Ok((_, Posted::Accepted)) => {
+                    let e = ClientError::Protocol(ProtocolError::RequestAccepted);
+                    observed.set_outcome(Outcome::UpstreamError);
+                    return Reply::Message(error_response(id, upstream_error(&toolkit.name, &e)));
+                }
+                Ok((upstream, Posted::Stream(stream))) => (upstream, stream),
+            };
+            let mut relay = Relay {
+                toolkit,
+                id,
+                method,
+                upstream_headers: (upstream.id.clone(), upstream.protocol_version.clone()),
+                caller: caller.cloned(),
+                metrics: self.metrics.clone(),
+                observed: observed.defer(),
+                awaiting_client: None,
+            };
+            // NB: an upstream that answered with SSE gets SSE downstream too, even
+            // for a lone response: the client sees the framing the server chose.
+            let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+            let naming = self.naming.clone();
+            tokio::spawn(async move {
+                loop {
+                    let step = tokio::select! {
+                        step = relay.next(&mut stream, &guard.cancel) => step,
+                        // The client went away: stop relaying (and let go of the
+                        // upstream stream) now, not when the next message comes.
+                        () = tx.closed() => return,
+                    };
+                    let message = match step {
+                        Step::Message(mut m) => {
+                            relay.toolkit.heard(&m);
+                            relay.toolkit.learn_listed(relay.method, &mut m);
+                            expose(&naming, &relay.toolkit.name, relay.method, m)
+                        }
+                        Step::Done(Some(m)) => m,
+                        Step::Done(None) => return,
+                    };
+                    let is_final = matches!(message, Message::Response(_));
+                    relay.sending(&message);
+                    if tx
+                        .send(sse::message_event(&message.encode()))
+                        .await
+                        .is_err()
+                        || is_final
+                    {
+                        // The client went away, or the exchange is complete.
+                        return;
+                    }
+                }
+            });
+            return Reply::Stream(rx);
+        }
     }
 
     /// The client answered a server→client request: send it to the toolkit
