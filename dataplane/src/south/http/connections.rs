@@ -118,11 +118,12 @@ impl Connections {
         let Some(authority) = uri.authority().map(|a| a.as_str()) else {
             return Err(TransportError::classify(Unroutable));
         };
-        // NB: a request is retried once when it never left the connection it
-        // was given (one found closed between the check and the send).
+        // NB: a request is retried once when it never left a kept connection
+        // it was given (one the upstream closed between the check and the
+        // send); not when a new connection failed (that is the answer).
         let mut retried = false;
         loop {
-            let (sender, host) = self.sender(https, authority, &uri).await?;
+            let (sender, host, reused) = self.sender(https, authority, &uri).await?;
             let sent = match sender {
                 Sender::Http1(mut tx) => {
                     *request.uri_mut() = origin_form(&uri);
@@ -141,7 +142,7 @@ impl Connections {
             match sent {
                 Ok(response) => return Ok(response),
                 Err(mut error) => match error.take_message() {
-                    Some(unsent) if !retried => {
+                    Some(unsent) if reused && !retried => {
                         retried = true;
                         request = unsent;
                     }
@@ -151,16 +152,16 @@ impl Connections {
         }
     }
 
-    /// A connection to `https`/`authority`: one kept, or a new one.
+    /// A connection to `https`/`authority`: one kept (`true`), or a new one.
     async fn sender(
         self: &Arc<Self>,
         https: bool,
         authority: &str,
         uri: &Uri,
-    ) -> Result<(Sender, HeaderValue), TransportError> {
+    ) -> Result<(Sender, HeaderValue, bool), TransportError> {
         loop {
             let first = match self.check_out(https, authority)? {
-                Checkout::Use(sender, host) => return Ok((sender, host)),
+                Checkout::Use(sender, host) => return Ok((sender, host, true)),
                 Checkout::Wait(done) => {
                     let notified = done.notified();
                     tokio::pin!(notified);
@@ -183,7 +184,7 @@ impl Connections {
             let connected = Box::pin(self.connect(uri)).await;
             let host = self.keep_new(https, authority, &connected);
             drop(guard);
-            return Ok((connected?, host));
+            return Ok((connected?, host, false));
         }
     }
 
