@@ -311,7 +311,7 @@ impl Connections {
             .map_err(|e| TransportError::classify(Connect(e)))?;
         let h2 = self.h2_only || stream.negotiated_h2();
         if h2 {
-            let (tx, connection) = http2::Builder::new(TokioExecutor::new())
+            let (mut tx, connection) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .handshake(stream)
                 .await
@@ -321,9 +321,10 @@ impl Connections {
                     tracing::debug!(error = %e, "upstream h2 connection ended with an error");
                 }
             });
+            tx.ready().await.map_err(TransportError::classify)?;
             Ok(Sender::Http2(tx))
         } else {
-            let (tx, connection) = http1::handshake(stream)
+            let (mut tx, connection) = http1::handshake(stream)
                 .await
                 .map_err(TransportError::classify)?;
             tokio::spawn(async move {
@@ -331,6 +332,12 @@ impl Connections {
                     tracing::debug!(error = %e, "upstream connection ended with an error");
                 }
             });
+            // NB: the connection is polled once before a request is put on
+            // it: a server that refuses the client certificate (TLS 1.3, after
+            // the handshake) has its alert read then, and the request fails as
+            // "refused" instead of being written into a closing connection,
+            // whose reset would lose the alert.
+            tx.ready().await.map_err(TransportError::classify)?;
             Ok(Sender::Http1(tx))
         }
     }
