@@ -44,24 +44,20 @@ pub struct Stamps {
 
 impl Stamps {
     pub fn new(server_info: Value) -> Arc<Self> {
-        let mut stamps = Self {
-            server_info,
-            plain: Vec::new(),
-            hinted: Vec::new(),
+        let members = |cacheable| {
+            let mut fields = Value::Object(Map::new());
+            stamp(&server_info, cacheable, &mut fields);
+            let mut text = serde_json::to_vec(&fields).unwrap_or_default();
+            // `{…}` → `…`
+            text.pop();
+            text.remove(0);
+            text
         };
-        stamps.plain = stamps.members(false);
-        stamps.hinted = stamps.members(true);
-        Arc::new(stamps)
-    }
-
-    fn members(&self, cacheable: bool) -> Vec<u8> {
-        let mut fields = Value::Object(Map::new());
-        stamp(&self.server_info, cacheable, &mut fields);
-        let mut text = serde_json::to_vec(&fields).unwrap_or_default();
-        // `{…}` → `…`
-        text.pop();
-        text.remove(0);
-        text
+        Arc::new(Self {
+            plain: members(false),
+            hinted: members(true),
+            server_info,
+        })
     }
 }
 

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 use http::uri::{PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, header};
 use http_body_util::Full;
@@ -62,6 +63,15 @@ struct OriginKey {
 impl hashbrown::Equivalent<OriginKey> for (bool, &str) {
     fn equivalent(&self, key: &OriginKey) -> bool {
         self.0 == key.https && self.1 == &*key.authority
+    }
+}
+
+impl From<&(bool, &str)> for OriginKey {
+    fn from(&(https, authority): &(bool, &str)) -> Self {
+        Self {
+            https,
+            authority: authority.into(),
+        }
     }
 }
 
@@ -194,28 +204,18 @@ impl Connections {
 
     fn check_out(&self, https: bool, authority: &str) -> Result<Checkout, TransportError> {
         let mut origins = self.origins();
-        let origin = match origins.get_mut(&(https, authority)) {
-            Some(origin) => origin,
-            None => {
+        let origin = match origins.entry_ref(&(https, authority)) {
+            EntryRef::Occupied(known) => known.into_mut(),
+            EntryRef::Vacant(new) => {
                 let host = HeaderValue::from_str(authority)
                     .map_err(|_| TransportError::classify(Unroutable))?;
-                origins.insert(
-                    OriginKey {
-                        https,
-                        authority: authority.into(),
-                    },
-                    Origin {
-                        host,
-                        idle: Vec::new(),
-                        h2: None,
-                        http1: false,
-                        connecting: None,
-                    },
-                );
-                let Some(origin) = origins.get_mut(&(https, authority)) else {
-                    return Err(TransportError::classify(Unroutable));
-                };
-                origin
+                new.insert(Origin {
+                    host,
+                    idle: Vec::new(),
+                    h2: None,
+                    http1: false,
+                    connecting: None,
+                })
             }
         };
         if let Some((tx, used)) = &mut origin.h2 {
@@ -316,22 +316,14 @@ impl Connections {
                 .handshake(stream)
                 .await
                 .map_err(TransportError::classify)?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, "upstream h2 connection ended with an error");
-                }
-            });
+            drive(connection);
             tx.ready().await.map_err(TransportError::classify)?;
             Ok(Sender::Http2(tx))
         } else {
             let (mut tx, connection) = http1::handshake(stream)
                 .await
                 .map_err(TransportError::classify)?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, "upstream connection ended with an error");
-                }
-            });
+            drive(connection);
             // NB: the connection is polled once before a request is put on
             // it: a server that refuses the client certificate (TLS 1.3, after
             // the handshake) has its alert read then, and the request fails as
@@ -366,6 +358,15 @@ impl Connections {
         }
         kept
     }
+}
+
+/// Run a connection (HTTP/1.1 or h2) in a task of its own until it ends.
+fn drive(connection: impl Future<Output = hyper::Result<()>> + Send + 'static) {
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "upstream connection ended with an error");
+        }
+    });
 }
 
 /// Closes idle connections while any are kept and the client lives.
