@@ -4,9 +4,10 @@
 //! none of them; the gateway adds what is missing and leaves the rest.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use memchr::memmem;
 use serde_json::{Map, Value};
 
 use super::meta;
@@ -95,6 +96,18 @@ fn stamp(server_info: &Value, cacheable: bool, result: &mut Value) {
     }
 }
 
+/// The members a stamped result may already have, each searched for with a
+/// searcher built once (building one per search cost more than the search).
+static STAMPED_KEYS: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+    [
+        r#""resultType""#,
+        r#""_meta""#,
+        r#""ttlMs""#,
+        r#""cacheScope""#,
+    ]
+    .map(memmem::Finder::new)
+});
+
 impl Stamp {
     /// How to stamp the results of `method`.
     pub fn new(stamps: &Arc<Stamps>, method: &str) -> Self {
@@ -121,10 +134,8 @@ impl Stamp {
             None => RawSuccess::peek(bytes)?.result,
         };
         let text = bytes.get(result.clone())?;
-        let untouched = text.first() == Some(&b'{')
-            && ["\"resultType\"", "\"_meta\"", "\"ttlMs\"", "\"cacheScope\""]
-                .iter()
-                .all(|key| memchr::memmem::find(text, key.as_bytes()).is_none());
+        let untouched =
+            text.first() == Some(&b'{') && STAMPED_KEYS.iter().all(|key| key.find(text).is_none());
         if !untouched {
             let mut message = Message::decode(bytes).ok()?;
             let Message::Response(Response {

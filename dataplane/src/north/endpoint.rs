@@ -142,7 +142,11 @@ impl Endpoint {
         &self.sessions
     }
 
-    pub async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Body> {
+    pub async fn handle(
+        &self,
+        req: http::Request<Incoming>,
+        client: ClientAddr,
+    ) -> http::Response<Body> {
         let outcome = if !origin_allowed(req.headers(), &self.settings.allowed_origins) {
             Err(Rejection::Origin)
         } else if !matches!(*req.method(), Method::POST | Method::GET | Method::DELETE) {
@@ -157,11 +161,8 @@ impl Endpoint {
                     Box::pin(self.stateless(req, &principal)).await
                 }
                 Ok(principal) => match *req.method() {
-                    Method::POST => self.post(req, &principal).await,
-                    Method::GET => {
-                        let client = req.extensions().get::<ClientAddr>().copied();
-                        self.get(req.headers(), &principal, client).await
-                    }
+                    Method::POST => self.post(req, &principal, client).await,
+                    Method::GET => self.get(req.headers(), &principal, Some(client)).await,
                     _ => self.delete(req.headers(), &principal),
                 },
             }
@@ -181,12 +182,14 @@ impl Endpoint {
         &self,
         req: http::Request<Incoming>,
         principal: &Principal,
+        client: ClientAddr,
     ) -> Result<http::Response<Body>> {
         let (parts, message) = self.read_post(req).await?;
         if let Message::Request(r) = message {
             if INITIALIZE.is(&r.method) {
-                let client = parts.extensions.get::<ClientAddr>().copied();
-                return self.initialize(r, &parts.headers, principal, client).await;
+                return self
+                    .initialize(r, &parts.headers, principal, Some(client))
+                    .await;
             }
             let call = call_in(&self.session(&parts.headers, principal)?, principal);
             let answer = self.proxy.request(&call, r).await;

@@ -59,12 +59,11 @@ pub(super) async fn serve(socket: TcpListener, router: Arc<Router>, shutdown: Ca
         let activity = Activity::new();
         let service = service_fn({
             let (router, activity) = (router.clone(), activity.clone());
-            move |mut req: http::Request<Incoming>| {
+            move |req: http::Request<Incoming>| {
                 let router = router.clone();
                 let in_flight = activity.begin();
-                req.extensions_mut().insert(ClientAddr(peer));
                 async move {
-                    let resp = router.handle(req).await;
+                    let resp = router.handle(req, ClientAddr(peer)).await;
                     Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
                 }
             }
@@ -115,7 +114,13 @@ impl Router {
             .unwrap_or_default()
     }
 
-    async fn handle(&self, req: http::Request<Incoming>) -> http::Response<Body> {
+    // NB: the client's address travels as an argument, not in the request's
+    // extensions: inserting there allocates a map per request.
+    async fn handle(
+        &self,
+        req: http::Request<Incoming>,
+        client: ClientAddr,
+    ) -> http::Response<Body> {
         // One snapshot for the whole request, even if a reload lands meanwhile.
         let snapshot = self.inner.snapshot();
         if let Some(endpoint) = snapshot.find(self.index, req.uri().path()) {
@@ -127,7 +132,7 @@ impl Router {
             } else {
                 tracing::Span::none()
             };
-            let mut resp = endpoint.handle(req).instrument(span).await;
+            let mut resp = endpoint.handle(req, client).instrument(span).await;
             if let Body::Stream(_, _, open) = resp.body_mut() {
                 *open = Some(self.inner.metrics.sse_stream_opened());
             }

@@ -166,9 +166,12 @@ impl ToolkitClient {
             _ => tracing::Span::none(),
         };
         let started = Instant::now();
+        // NB: the exchange boxed: its future (the HTTP client's, ~2.6 KiB) would
+        // otherwise sit inside every future above it, each of which is built
+        // and moved per request; one allocation costs less than those copies.
         let mut reply = self
             .policy
-            .run(Step::Reply, self.upstream.send(session, message))
+            .run(Step::Reply, Box::pin(self.upstream.send(session, message)))
             .instrument(span)
             .await;
         if let Some((_, histogram)) = &self.observed {

@@ -159,10 +159,7 @@ impl HttpUpstream {
         {
             headers.insert(HEADER_SESSION_ID, id);
         }
-        if let Some(v) = session
-            .protocol_version
-            .and_then(|s| HeaderValue::from_str(s).ok())
-        {
+        if let Some(v) = session.protocol_version.and_then(version_header) {
             headers.insert(HEADER_PROTOCOL_VERSION, v);
         }
         self.credentials.apply(&mut headers, session.caller)?;
@@ -334,4 +331,17 @@ fn header_string(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> 
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The `MCP-Protocol-Version` value for `version`: the versions the gateway
+/// speaks are static values (no copy per request), any other is copied.
+fn version_header(version: &str) -> Option<HeaderValue> {
+    let known = crate::mcp::SUPPORTED_VERSIONS
+        .iter()
+        .chain(crate::era::MODERN_VERSIONS)
+        .find(|v| **v == version);
+    match known {
+        Some(v) => Some(HeaderValue::from_static(v)),
+        None => HeaderValue::from_str(version).ok(),
+    }
 }
