@@ -1,8 +1,7 @@
 //! JSON-RPC 2.0 messages as MCP uses them.
 //!
-//! The gateway relays most of a message untouched, so only the envelope (id,
-//! method, result/error) is typed: params stay the text they came as until
-//! something needs them as a value ([`Params`]), results stay values.
+//! The gateway relays most of a message untouched, so params and results stay
+//! `serde_json::Value`; only the envelope (id, method, result/error) is typed.
 
 use std::fmt;
 use std::ops::Range;
@@ -12,9 +11,6 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-
-mod params;
-pub use params::Params;
 
 /// JSON-RPC error codes the gateway itself produces.
 pub mod code {
@@ -116,13 +112,13 @@ pub enum Message {
 pub struct Request {
     pub id: RequestId,
     pub method: String,
-    pub params: Option<Params>,
+    pub params: Option<Value>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
     pub method: String,
-    pub params: Option<Params>,
+    pub params: Option<Value>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -177,13 +173,13 @@ impl Message {
                 obj.insert("id".into(), r.id.to_value());
                 obj.insert("method".into(), Value::from(r.method.as_str()));
                 if let Some(p) = &r.params {
-                    obj.insert("params".into(), Value::clone(p));
+                    obj.insert("params".into(), p.clone());
                 }
             }
             Self::Notification(n) => {
                 obj.insert("method".into(), Value::from(n.method.as_str()));
                 if let Some(p) = &n.params {
-                    obj.insert("params".into(), Value::clone(p));
+                    obj.insert("params".into(), p.clone());
                 }
             }
             Self::Response(r) => {
@@ -201,36 +197,9 @@ impl Message {
     }
 
     pub fn encode(&self) -> Bytes {
-        if let Some(bytes) = self.encode_around_text() {
-            return bytes;
-        }
         // NB: serialises by reference (no `Value` copy of params or result);
         // serialising these types cannot fail.
         Bytes::from(serde_json::to_vec(self).unwrap_or_default())
-    }
-
-    /// A request or notification whose params are still the text they came
-    /// as, written around that text (a serializer would read it again).
-    fn encode_around_text(&self) -> Option<Bytes> {
-        let (id, method, params) = match self {
-            Self::Request(r) => (Some(&r.id), &r.method, r.params.as_ref()?),
-            Self::Notification(n) => (None, &n.method, n.params.as_ref()?),
-            Self::Response(_) => return None,
-        };
-        let text = params.text()?;
-        let mut out = Vec::with_capacity(64 + method.len() + text.len());
-        out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
-        if let Some(id) = id {
-            out.extend_from_slice(br#""id":"#);
-            serde_json::to_writer(&mut out, id).ok()?;
-            out.push(b',');
-        }
-        out.extend_from_slice(br#""method":"#);
-        serde_json::to_writer(&mut out, method).ok()?;
-        out.extend_from_slice(br#","params":"#);
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'}');
-        Some(Bytes::from(out))
     }
 
     pub fn method(&self) -> Option<&str> {
@@ -255,8 +224,7 @@ struct Envelope {
     jsonrpc: Option<Value>,
     id: Option<Value>,
     method: Option<Value>,
-    /// As text: see [`Params`].
-    params: Option<Box<RawValue>>,
+    params: Option<Value>,
     result: Option<Value>,
     error: Option<Value>,
 }
@@ -277,15 +245,10 @@ impl Envelope {
             let Value::String(method) = method else {
                 return Err(DecodeError::Invalid("`method` must be a string"));
             };
-            // NB: the text of a value starts with its first character.
-            if self
-                .params
-                .as_ref()
-                .is_some_and(|p| !p.get().starts_with('{'))
-            {
+            let params = self.params;
+            if params.as_ref().is_some_and(|p| !p.is_object()) {
                 return Err(DecodeError::Invalid("`params` must be an object"));
             }
-            let params = self.params.map(Params::from_raw).transpose()?;
             return Ok(match id {
                 Some(id) => Message::Request(Request { id, method, params }),
                 None => Message::Notification(Notification { method, params }),
@@ -334,10 +297,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 Member::Jsonrpc => &mut envelope.jsonrpc,
                 Member::Id => &mut envelope.id,
                 Member::Method => &mut envelope.method,
-                Member::Params => {
-                    envelope.params = Some(map.next_value()?);
-                    continue;
-                }
+                Member::Params => &mut envelope.params,
                 Member::Result => &mut envelope.result,
                 Member::Error => &mut envelope.error,
                 Member::Other => {
@@ -469,13 +429,13 @@ impl Request {
         Self {
             id,
             method: method.into(),
-            params: params.map(Params::from),
+            params,
         }
     }
 
     /// A string param, e.g. `name` or `uri`.
     pub fn param_str(&self, key: &str) -> Option<&str> {
-        self.params.as_ref()?.str_member(key)
+        self.params.as_ref()?.get(key)?.as_str()
     }
 }
 
@@ -483,7 +443,7 @@ impl Notification {
     pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
         Self {
             method: method.into(),
-            params: params.map(Params::from),
+            params,
         }
     }
 }

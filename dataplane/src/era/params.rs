@@ -75,13 +75,6 @@ impl ParamHeaders {
     }
 
     /// Add the `Mcp-Param-*` headers of a `tools/call` of `tool` with `arguments`.
-    /// Whether `tool` has annotated arguments (only then are its arguments
-    /// read: reading them decodes params otherwise relayed as their text).
-    pub fn knows(&self, tool: &str) -> bool {
-        let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
-        known.contains_key(tool)
-    }
-
     pub fn apply(&self, tool: &str, arguments: Option<&Value>, headers: &mut HeaderMap) {
         let known = self.by_tool.read().unwrap_or_else(|p| p.into_inner());
         let Some(params) = known.get(tool) else {

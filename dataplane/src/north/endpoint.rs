@@ -260,7 +260,7 @@ impl Endpoint {
             self.settings.max_sessions_per_caller,
             Bounded::Sessions,
         )?;
-        let params = request.params.as_deref().cloned().unwrap_or(Value::Null);
+        let params = request.params.clone().unwrap_or(Value::Null);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
         let hello = Hello {

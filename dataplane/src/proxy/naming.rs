@@ -9,7 +9,6 @@ use std::sync::{Arc, LazyLock};
 use memchr::memmem::Finder;
 use serde_json::Value;
 
-use crate::jsonrpc::Params;
 use crate::mcp::method::{Form, Method, Rename};
 
 const NAME_SEP: &str = "__";
@@ -181,20 +180,10 @@ impl Naming {
     }
 }
 
-const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
-
 fn related_task(value: &mut Value) -> Option<&mut Value> {
-    value.get_mut("_meta")?.get_mut(RELATED_TASK)
-}
-
-/// Whether a client's `params` carry a task reference for
-/// [`Naming::hide_meta`] to undo, read without changing them (params still
-/// relayed as their text stay so).
-pub fn refers_to_task(params: &Params) -> bool {
-    params.has_member("_meta")
-        && params
-            .get("_meta")
-            .is_some_and(|meta| meta.get(RELATED_TASK).is_some())
+    value
+        .get_mut("_meta")?
+        .get_mut("io.modelcontextprotocol/related-task")
 }
 
 fn map_str(value: &mut Value, key: &str, f: impl Fn(&str) -> String) {

@@ -68,8 +68,8 @@ impl Proxy {
             return None;
         }
         let mut request = request.clone();
-        if let Some(params) = request.params.as_mut() {
-            params.set_str_member(key, inner);
+        if let Some(params) = request.params.as_mut().and_then(Value::as_object_mut) {
+            params.insert((*key).into(), Value::from(inner));
         }
         Some(Rounds {
             session: session.clone(),
@@ -155,7 +155,7 @@ impl Rounds {
                         RequestId::String(format!("mcpgw-input-{round}-{}", ids::random_hex(6)));
                     if let Some(params) = retry
                         .params
-                        .get_or_insert_with(|| Value::Object(Map::new()).into())
+                        .get_or_insert_with(|| Value::Object(Map::new()))
                         .as_object_mut()
                     {
                         params.insert("inputResponses".into(), Value::Object(responses));

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::access::Decision;
 use super::{Challenge, Proxy, Reply, Toolkit};
@@ -36,14 +36,9 @@ impl Proxy {
         target: Target,
         observed: &mut Observed,
     ) -> Reply {
-        let exposed = request.params.as_ref().map(|p| p.str_member(key));
-        let claimed = self.claim(&call.principal, exposed, target);
-        match claimed {
-            Ok((toolkit, inner)) => {
-                // NB: in the params' text, which is otherwise relayed as it came.
-                if let Some(params) = request.params.as_mut() {
-                    params.set_str_member(key, &inner);
-                }
+        let params = request.params.as_mut().and_then(Value::as_object_mut);
+        match self.claim(&call.principal, params, key, target) {
+            Ok(toolkit) => {
                 // NB: only these two methods pay for the check (boxed: its
                 // future stays out of every routed request's).
                 if (RESOURCES_SUBSCRIBE.is(method.name) || RESOURCES_UNSUBSCRIBE.is(method.name))
@@ -79,31 +74,27 @@ impl Proxy {
             Some("ref/prompt") => ("name", Target::Prompt),
             _ => ("uri", Target::Resource),
         };
-        let exposed = reference.get(key).map(Value::as_str);
-        match self.claim(&call.principal, exposed, target) {
-            Ok((toolkit, inner)) => {
-                reference.insert(key.to_owned(), Value::String(inner));
-                self.forward(call, method, toolkit, request, observed).await
-            }
+        match self.claim(&call.principal, Some(reference), key, target) {
+            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
             Err(refusal) => refusal.reply(request, "reference"),
         }
     }
 
-    /// The toolkit an exposed name belongs to (`exposed`: `None` without
-    /// params, `Some(None)` when they lack the name), with the toolkit's own
-    /// name for it, which the caller writes back. Refused as unknown when no toolkit owns
+    /// The toolkit an exposed name in `object[key]` belongs to, with the name
+    /// replaced by the toolkit's own. Refused as unknown when no toolkit owns
     /// it or the caller may not see it (a hidden name does not exist), or with
     /// the roles needed when the caller sees the toolkit but not this item.
     fn claim(
         &self,
         principal: &Principal,
-        exposed: Option<Option<&str>>,
+        object: Option<&mut Map<String, Value>>,
+        key: &str,
         target: Target,
-    ) -> Result<(Arc<Toolkit>, String), Refusal> {
-        let Some(exposed) = exposed else {
+    ) -> Result<Arc<Toolkit>, Refusal> {
+        let Some(object) = object else {
             return Err(Refusal::Unknown(String::new()));
         };
-        let exposed = exposed.unwrap_or_default();
+        let exposed = object.get(key).and_then(Value::as_str).unwrap_or_default();
         let split = match target.form() {
             Form::Name => self.naming.split_name(exposed),
             Form::Uri => self.naming.split_uri(exposed),
@@ -114,7 +105,10 @@ impl Proxy {
             return Err(Refusal::Unknown(exposed.to_owned()));
         };
         match toolkit.decide(principal, target, &inner) {
-            Decision::Allowed => Ok((toolkit, inner)),
+            Decision::Allowed => {
+                object.insert(key.to_owned(), Value::String(inner));
+                Ok(toolkit)
+            }
             Decision::Hidden => Err(Refusal::Unknown(exposed.to_owned())),
             Decision::NeedsRoles(roles) => Err(Refusal::NeedsRoles(roles)),
         }
@@ -141,9 +135,6 @@ impl Proxy {
         let Some((toolkit, tool)) = toolkit.filter(|(t, _)| t.visible_to(principal)) else {
             return Ok(());
         };
-        if !toolkit.client.param_headers().knows(tool) {
-            return Ok(());
-        }
         let arguments = request.params.as_ref().and_then(|p| p.get("arguments"));
         toolkit
             .client

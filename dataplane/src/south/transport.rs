@@ -83,7 +83,6 @@ impl HttpUpstream {
             request_metadata(&mut headers, request);
             if request.method == "tools/call"
                 && let Some(tool) = request.param_str("name")
-                && self.param_headers.knows(tool)
             {
                 let arguments = request.params.as_ref().and_then(|p| p.get("arguments"));
                 self.param_headers.apply(tool, arguments, &mut headers);

@@ -248,7 +248,10 @@ impl Endpoint {
             sent_as: id.clone(),
         });
         if let Some(state) = request
-            .param_str("requestState")
+            .params
+            .as_ref()
+            .and_then(|p| p.get("requestState"))
+            .and_then(Value::as_str)
             .filter(|s| s.starts_with(STATE_PREFIX))
         {
             let Some(bridge) = bridge else {
@@ -374,11 +377,7 @@ fn input_required(key: &str, request: Value, token: &str) -> Value {
 /// A toolkit's server→client request as a 2026-07-28 input request: its
 /// method and params, without what that revision removed (`elicitationId`).
 fn input_request(request: &Request) -> Value {
-    let mut params = request
-        .params
-        .as_deref()
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let mut params = request.params.clone().unwrap_or_else(|| json!({}));
     if ELICIT.is(&request.method)
         && let Some(obj) = params.as_object_mut()
     {
