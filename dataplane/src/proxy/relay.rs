@@ -504,6 +504,7 @@ impl Relay {
         ));
         let headers = crate::south::SessionHeaders {
             session_id: self.upstream_headers.0.as_deref(),
+            session_header: None,
             protocol_version: Some(&self.upstream_headers.1),
             caller: self.caller.as_ref(),
         };

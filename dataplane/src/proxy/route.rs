@@ -106,7 +106,14 @@ impl Proxy {
         };
         match toolkit.decide(principal, target, &inner) {
             Decision::Allowed => {
-                object.insert(key.to_owned(), Value::String(inner));
+                // NB: the exposed name's string is reused in place (it was
+                // read from there): no new key, no second lookup.
+                match object.get_mut(key) {
+                    Some(Value::String(name)) => *name = inner,
+                    _ => {
+                        object.insert(key.to_owned(), Value::String(inner));
+                    }
+                }
                 Ok(toolkit)
             }
             Decision::Hidden => Err(Refusal::Unknown(exposed.to_owned())),

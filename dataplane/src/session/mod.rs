@@ -172,11 +172,11 @@ impl Session {
             .upstreams
             .into_iter()
             .map(|(toolkit, u)| {
-                let session = UpstreamSession {
-                    id: u.session_id,
-                    protocol_version: u.protocol_version,
-                    init: serde_json::json!({ "capabilities": u.capabilities }),
-                };
+                let session = UpstreamSession::new(
+                    u.session_id,
+                    u.protocol_version,
+                    serde_json::json!({ "capabilities": u.capabilities }),
+                );
                 (
                     Arc::from(toolkit),
                     Arc::new(UpstreamSlot::open_with(session)),

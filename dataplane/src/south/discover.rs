@@ -169,6 +169,7 @@ pub async fn open_modern(
     );
     let headers = SessionHeaders {
         session_id: None,
+        session_header: None,
         protocol_version: Some(era::MODERN_VERSION),
         caller,
     };
@@ -228,11 +229,11 @@ fn discovered(result: Value) -> Option<UpstreamSession> {
     if let Some(instructions) = result.get("instructions") {
         init["instructions"] = instructions.clone();
     }
-    Some(UpstreamSession {
-        id: None,
-        protocol_version: era::MODERN_VERSION.to_owned(),
+    Some(UpstreamSession::new(
+        None,
+        era::MODERN_VERSION.to_owned(),
         init,
-    })
+    ))
 }
 
 /// Whether an error to a modern request is one only a modern server sends

@@ -145,6 +145,12 @@ pub enum TlsFailure {
     /// The server answered the handshake with this alert about our certificate.
     #[error("the server refused the client certificate or asked for one (alert {0:?})")]
     ClientCertificate(AlertDescription),
+    /// The server asked for a client certificate, none is configured, and the
+    /// connection then closed (its alert, if it sent one, was lost).
+    #[error(
+        "the server asked for a client certificate and none is configured (`tls client` certificate and key); it closed the connection"
+    )]
+    ClientCertificateMissing,
     #[error("the handshake failed: {0}")]
     Handshake(rustls::Error),
     /// The name to verify the server by (`sni`, or the URL's host) is neither

@@ -167,13 +167,22 @@ impl HttpClient {
             // NB: with TLS 1.3 a server refuses a client certificate after the
             // client's handshake is done; the refusal (an alert) ends the
             // connection, and the request on it only learns "closed". Say why.
+            let connector = &self.inner.connector;
             match (&error, authority) {
-                (TransportError::Closed, Some(authority)) => self
-                    .inner
-                    .connector
-                    .alerts
-                    .recent(authority.as_str())
-                    .map_or(error, TransportError::Tls),
+                (TransportError::Closed, Some(authority)) => {
+                    match connector.alerts.recent(authority.as_str()) {
+                        Some(alert) => TransportError::Tls(alert),
+                        // NB: the alert lost with the connection (see `TlsSource::asked_for_certificate`).
+                        None if connector
+                            .tls
+                            .as_ref()
+                            .is_some_and(|tls| tls.asked_for_certificate()) =>
+                        {
+                            TransportError::Tls(TlsFailure::ClientCertificateMissing)
+                        }
+                        None => error,
+                    }
+                }
                 _ => error,
             }
         })

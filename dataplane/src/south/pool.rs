@@ -15,7 +15,6 @@ use tokio::time::Instant;
 
 use super::client::ToolkitClient;
 use super::session::UpstreamSlot;
-use super::upstream::SessionHeaders;
 
 /// Whose upstream session it is: the caller's identity (none when
 /// anonymous) and a digest of the client capabilities it was opened with.
@@ -130,11 +129,7 @@ fn end(slot: Arc<UpstreamSlot>, client: ToolkitClient) {
         return;
     };
     runtime.spawn(async move {
-        let headers = SessionHeaders {
-            session_id: session.id.as_deref(),
-            protocol_version: Some(&session.protocol_version),
-            caller: None,
-        };
+        let headers = session.headers(None);
         if let Err(e) = client.delete(headers).await {
             tracing::debug!(error = %e, "DELETE of a pooled upstream session failed");
         }

@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use http::HeaderValue;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -40,13 +41,26 @@ pub struct UpstreamSession {
     pub protocol_version: String,
     /// The upstream's `InitializeResult`.
     pub init: Value,
+    /// `id` as a header value, built once: every request in the session sends it.
+    id_header: Option<HeaderValue>,
 }
 
 impl UpstreamSession {
+    pub fn new(id: Option<String>, protocol_version: String, init: Value) -> Self {
+        let id_header = id.as_deref().and_then(|id| HeaderValue::from_str(id).ok());
+        Self {
+            id,
+            protocol_version,
+            init,
+            id_header,
+        }
+    }
+
     /// The headers of a request in this session made for `caller`.
     pub fn headers<'a>(&'a self, caller: Option<&'a Token>) -> SessionHeaders<'a> {
         SessionHeaders {
             session_id: self.id.as_deref(),
+            session_header: self.id_header.as_ref(),
             protocol_version: Some(&self.protocol_version),
             caller,
         }
@@ -324,11 +338,7 @@ async fn initialize(
             .and_then(Value::as_str)
             .unwrap_or(asked)
             .to_owned();
-        let session = UpstreamSession {
-            id: session_id,
-            protocol_version,
-            init,
-        };
+        let session = UpstreamSession::new(session_id, protocol_version, init);
         let initialized = Message::Notification(Notification::new(INITIALIZED.name, None));
         client.post(session.headers(caller), &initialized).await?;
         client.remember_era(UpstreamEra::Legacy, true);

@@ -46,6 +46,7 @@ impl StreamSession {
     pub fn headers(&self) -> SessionHeaders<'_> {
         SessionHeaders {
             session_id: self.session_id.as_deref(),
+            session_header: None,
             protocol_version: self.protocol_version.as_deref(),
             caller: self.caller.as_ref(),
         }

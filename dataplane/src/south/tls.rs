@@ -5,6 +5,7 @@
 //! mounted Secret is updated in place), so a rotated CA bundle or client
 //! certificate is used without a restart.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,8 @@ pub(super) struct TlsSource {
     plan: TlsPlan,
     // NB: a std mutex, held only to compare and swap the loaded state.
     state: Mutex<Loaded>,
+    /// Set once the upstream asked for a client certificate and none is configured.
+    asked_for_certificate: Arc<AtomicBool>,
 }
 
 /// The config built from the files as they were when last read.
@@ -62,7 +65,17 @@ impl TlsSource {
         Self {
             plan,
             state: Mutex::default(),
+            asked_for_certificate: Arc::default(),
         }
+    }
+
+    /// Whether the upstream asked for a client certificate in a handshake and
+    /// the gateway had none to give. With TLS 1.3 a server refuses that after
+    /// the client's side of the handshake is done: the connection just ends,
+    /// and its alert may be lost with it (the request written meanwhile makes
+    /// the server's end reset). This says why such a connection closed.
+    pub(super) fn asked_for_certificate(&self) -> bool {
+        self.asked_for_certificate.load(Ordering::Relaxed)
     }
 
     /// Whether the settings name files that may change (trust bundles, a
@@ -130,7 +143,15 @@ impl TlsSource {
         if unchanged {
             return;
         }
-        match files.and_then(|files| build(&self.plan, &files)) {
+        let built = files.and_then(|files| build(&self.plan, &files));
+        let built = built.map(|mut config| {
+            if !config.client_auth_cert_resolver.has_certs() {
+                let asked = self.asked_for_certificate.clone();
+                config.client_auth_cert_resolver = Arc::new(NoCertificate(asked));
+            }
+            config
+        });
+        match built {
             Ok(config) => {
                 if state.config.is_some() {
                     tracing::info!("TLS settings changed on disk; new connections use them");
@@ -295,6 +316,26 @@ fn build(plan: &TlsPlan, files: &Files) -> Result<ClientConfig, TlsFailure> {
         .map(|p| p.id().as_bytes().to_vec())
         .collect();
     Ok(config)
+}
+
+/// The client-certificate resolver of a toolkit without a client
+/// certificate: none to give, and a note that the server asked for one.
+#[derive(Debug)]
+struct NoCertificate(Arc<AtomicBool>);
+
+impl rustls::client::ResolvesClientCert for NoCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.0.store(true, Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
 }
 
 /// A verifier that accepts any certificate (`dangerously_skip_verification`).

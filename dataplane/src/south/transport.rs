@@ -153,10 +153,13 @@ impl HttpUpstream {
     fn headers(&self, session: SessionHeaders<'_>) -> Result<HeaderMap, ClientError> {
         // NB: room for what is set here and by the method, so the map grows once.
         let mut headers = HeaderMap::with_capacity(8);
-        if let Some(id) = session
-            .session_id
-            .and_then(|s| HeaderValue::from_str(s).ok())
-        {
+        let id = match session.session_header {
+            Some(built) => Some(built.clone()),
+            None => session
+                .session_id
+                .and_then(|s| HeaderValue::from_str(s).ok()),
+        };
+        if let Some(id) = id {
             headers.insert(HEADER_SESSION_ID, id);
         }
         if let Some(v) = session.protocol_version.and_then(version_header) {

@@ -9,6 +9,7 @@
 use std::ops::Range;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use hyper::body::Incoming;
 
 use super::error::{ClientError, ProtocolError};
@@ -22,6 +23,8 @@ use crate::jsonrpc::{Message, RawSuccess, RequestId};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SessionHeaders<'a> {
     pub session_id: Option<&'a str>,
+    /// `session_id` as a header value, when the session keeps one built.
+    pub session_header: Option<&'a HeaderValue>,
     pub protocol_version: Option<&'a str>,
     pub caller: Option<&'a Token>,
 }
