@@ -19,14 +19,17 @@ pub const MODERN_VERSIONS: &[&str] = &["2026-07-28"];
 /// The modern version the gateway speaks.
 pub const MODERN_VERSION: &str = MODERN_VERSIONS[0];
 
-/// Every version the gateway serves (either era), newest first: what
-/// `server/discover` and an `UnsupportedProtocolVersion` error list.
-pub fn all_versions() -> Vec<&'static str> {
+/// Every version the gateway serves (either era), newest first.
+pub fn versions() -> impl Iterator<Item = &'static str> {
     MODERN_VERSIONS
         .iter()
         .chain(crate::mcp::SUPPORTED_VERSIONS)
         .copied()
-        .collect()
+}
+
+/// [`versions`], as `server/discover` and an `UnsupportedProtocolVersion` error list them.
+pub fn all_versions() -> Vec<&'static str> {
+    versions().collect()
 }
 
 /// Whether `version` is one the gateway serves in the modern era.

@@ -339,11 +339,7 @@ fn header_string(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> 
 /// The `MCP-Protocol-Version` value for `version`: the versions the gateway
 /// speaks are static values (no copy per request), any other is copied.
 fn version_header(version: &str) -> Option<HeaderValue> {
-    let known = crate::mcp::SUPPORTED_VERSIONS
-        .iter()
-        .chain(crate::era::MODERN_VERSIONS)
-        .find(|v| **v == version);
-    match known {
+    match crate::era::versions().find(|v| *v == version) {
         Some(v) => Some(HeaderValue::from_static(v)),
         None => HeaderValue::from_str(version).ok(),
     }
