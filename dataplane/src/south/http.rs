@@ -176,7 +176,7 @@ impl HttpClient {
                         None if connector
                             .tls
                             .as_ref()
-                            .is_some_and(|tls| tls.asked_for_certificate()) =>
+                            .is_some_and(|tls| tls.asked_for_certificate(Alerts::FRESH)) =>
                         {
                             TransportError::Tls(TlsFailure::ClientCertificateMissing)
                         }

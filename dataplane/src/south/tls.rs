@@ -5,7 +5,6 @@
 //! mounted Secret is updated in place), so a rotated CA bundle or client
 //! certificate is used without a restart.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,8 +25,8 @@ pub(super) struct TlsSource {
     plan: TlsPlan,
     // NB: a std mutex, held only to compare and swap the loaded state.
     state: Mutex<Loaded>,
-    /// Set once the upstream asked for a client certificate and none is configured.
-    asked_for_certificate: Arc<AtomicBool>,
+    /// When the upstream last asked for a client certificate, none being configured.
+    asked_for_certificate: Arc<Mutex<Option<Instant>>>,
 }
 
 /// The config built from the files as they were when last read.
@@ -69,13 +68,18 @@ impl TlsSource {
         }
     }
 
-    /// Whether the upstream asked for a client certificate in a handshake and
-    /// the gateway had none to give. With TLS 1.3 a server refuses that after
-    /// the client's side of the handshake is done: the connection just ends,
-    /// and its alert may be lost with it (the request written meanwhile makes
-    /// the server's end reset). This says why such a connection closed.
-    pub(super) fn asked_for_certificate(&self) -> bool {
-        self.asked_for_certificate.load(Ordering::Relaxed)
+    /// Whether the upstream asked for a client certificate within `fresh`,
+    /// and the gateway had none to give. With TLS 1.3 a server refuses that
+    /// after the client's side of the handshake is done: the connection just
+    /// ends, and its alert may be lost with it (the request written meanwhile
+    /// makes the server's end reset). This says why such a connection closed;
+    /// an old ask (a server that only offers client authentication) does not.
+    pub(super) fn asked_for_certificate(&self, fresh: Duration) -> bool {
+        let asked = self
+            .asked_for_certificate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        asked.is_some_and(|at| at.elapsed() < fresh)
     }
 
     /// Whether the settings name files that may change (trust bundles, a
@@ -319,9 +323,9 @@ fn build(plan: &TlsPlan, files: &Files) -> Result<ClientConfig, TlsFailure> {
 }
 
 /// The client-certificate resolver of a toolkit without a client
-/// certificate: none to give, and a note that the server asked for one.
+/// certificate: none to give, and a note of when the server asked for one.
 #[derive(Debug)]
-struct NoCertificate(Arc<AtomicBool>);
+struct NoCertificate(Arc<Mutex<Option<Instant>>>);
 
 impl rustls::client::ResolvesClientCert for NoCertificate {
     fn resolve(
@@ -329,7 +333,7 @@ impl rustls::client::ResolvesClientCert for NoCertificate {
         _root_hint_subjects: &[&[u8]],
         _sigschemes: &[SignatureScheme],
     ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        self.0.store(true, Ordering::Relaxed);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         None
     }
 

@@ -325,10 +325,11 @@ impl Connections {
                 .map_err(TransportError::classify)?;
             drive(connection);
             // NB: the connection is polled once before a request is put on
-            // it: a server that refuses the client certificate (TLS 1.3, after
-            // the handshake) has its alert read then, and the request fails as
-            // "refused" instead of being written into a closing connection,
-            // whose reset would lose the alert.
+            // it: a server that refused the client certificate (TLS 1.3, after
+            // the handshake) and whose alert has arrived has it read then, and
+            // the request fails as "refused" instead of being written into a
+            // closing connection, whose reset would lose the alert. An alert
+            // still on its way is explained by `TlsSource::asked_for_certificate`.
             tx.ready().await.map_err(TransportError::classify)?;
             Ok(Sender::Http1(tx))
         }
