@@ -12,7 +12,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
 
-// NB: mimalloc instead of the system allocator: a relayed call allocates a few
+// NB: mimalloc (its 2.x line, feature `v2`: see README, "Benchmark", for why not
+// 3.x) instead of the system allocator: a relayed call allocates a few
 // dozen small objects (JSON values, headers, futures) and frees them on another
 // worker thread; glibc's malloc spent about a tenth of the data plane's
 // instructions per call on that (callgrind, README's benchmark section), and its
