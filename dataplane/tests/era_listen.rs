@@ -135,6 +135,52 @@ async fn a_2026_client_listens_to_toolkits_of_both_eras_through_one_stream() {
     }
 }
 
+/// A subscription lasts as long as its client listens, so it takes no place
+/// among a toolkit's `max_concurrent_requests`: with a bound of one and a
+/// subscription open at the toolkit, calls still go (before, the open
+/// subscription held the one place and every call got 503).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_takes_no_place_among_a_toolkits_requests_in_flight() {
+    let mrtr = Peer::start_with("mrtr", 0, &[("MRTR_SUBSCRIPTIONS", "1")]);
+    let url = mrtr.url();
+    let plain = format!("server: \"{url}\", timeout: PT10S");
+    let yaml = config(&[("mrtr", &url)], false, "");
+    assert!(yaml.contains(&plain), "{yaml}");
+    let yaml = yaml.replace(&plain, &format!("{plain}, max_concurrent_requests: 1"));
+    let gw = TestGateway::start(&yaml).await;
+
+    let filter = json!({"notifications": {"toolsListChanged": true}});
+    let resp = modern_open(&gw.url(), 7, "subscriptions/listen", filter).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    // Sent once the toolkit's own subscription is open.
+    read_to(
+        &mut body,
+        "the acknowledgment",
+        is("notifications/subscriptions/acknowledged"),
+    )
+    .await;
+
+    for id in 2..4 {
+        let called = modern(
+            &gw.url(),
+            id,
+            "tools/call",
+            json!({"name": "mrtr__announce", "arguments": {"uri": "note://board"}}),
+        )
+        .await;
+        assert_eq!(called.status, StatusCode::OK, "{called:?}");
+        assert!(called.response()["result"]["isError"] != true, "{called:?}");
+    }
+    // And the subscription is the toolkit's, open all along: it hears the change.
+    read_to(
+        &mut body,
+        "mrtr's tools/list_changed",
+        is("notifications/tools/list_changed"),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_listen_without_a_filter_is_refused() {
     let mrtr = Peer::start("mrtr");

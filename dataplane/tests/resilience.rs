@@ -47,7 +47,7 @@ fn calls(mock: &Mock) -> usize {
 }
 
 /// A refusal by the toolkit's limits: 503, `Retry-After` in whole seconds, and
-/// a JSON-RPC error naming the toolkit and why.
+/// a JSON-RPC error response to the request naming the toolkit and why.
 fn assert_refused(resp: &Resp, toolkit: &str, why: &str) -> u64 {
     assert_limited(resp, StatusCode::SERVICE_UNAVAILABLE, toolkit, why)
 }
@@ -60,6 +60,8 @@ fn assert_limited(resp: &Resp, status: StatusCode, toolkit: &str, why: &str) -> 
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("Retry-After in seconds: {resp:?}"));
     assert!(retry_after >= 1, "{resp:?}");
+    // The request was read: its error response answers its id.
+    assert!(resp.json()["id"].is_i64(), "{resp:?}");
     let error = &resp.json()["error"];
     let message = error["message"].as_str().unwrap();
     assert!(message.contains(&format!("`{toolkit}`")), "{message}");

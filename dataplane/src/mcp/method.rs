@@ -321,6 +321,9 @@ pub static ROOTS_LIST_CHANGED: Method = from_client(
     Handling::Broadcast,
     SESSIONS,
 );
+/// `subscriptions/listen` (2026-07-28): a request whose reply is a stream that
+/// lasts as long as the client listens (the proxy serves it; see `proxy::listen`).
+pub const LISTEN: &str = "subscriptions/listen";
 pub static TOOLS_LIST_CHANGED: Method =
     from_server("notifications/tools/list_changed", NOTHING, BOTH);
 pub static PROMPTS_LIST_CHANGED: Method =

@@ -412,12 +412,14 @@ impl Endpoint {
                 Challenge::Limited {
                     status,
                     retry_after,
+                    id,
                     error,
                 },
                 _,
             ) => Rejection::Limited {
                 status,
                 retry_after,
+                id: Some(id),
                 error,
             },
         }

@@ -102,6 +102,7 @@ impl Quota {
                 return Err(Rejection::Limited {
                     status: StatusCode::TOO_MANY_REQUESTS,
                     retry_after: kind.retry_after(),
+                    id: None,
                     error: ErrorObject::new(code::BAD_REQUEST, message),
                 });
             }

@@ -4,7 +4,7 @@
 use http::{HeaderValue, StatusCode, header};
 
 use super::body::Body;
-use crate::jsonrpc::{DecodeError, ErrorObject, Message, Response, code};
+use crate::jsonrpc::{DecodeError, ErrorObject, Message, RequestId, Response, code};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
@@ -42,6 +42,9 @@ pub enum Rejection {
     Limited {
         status: StatusCode,
         retry_after: std::time::Duration,
+        /// The refused request's id when it was read (a toolkit's limits);
+        /// `None` for a bound of the transport's (sessions, streams).
+        id: Option<RequestId>,
         error: ErrorObject,
     },
     /// 401 or 403 with a `WWW-Authenticate` challenge: the guard's own, or an
@@ -83,13 +86,18 @@ impl Rejection {
         }
     }
 
-    /// The HTTP response: the status, and a JSON-RPC error without an id as the body.
+    /// The HTTP response: the status, and a JSON-RPC error as the body,
+    /// answering the request's id when one was read, else without an id.
     pub fn into_response(self) -> http::Response<Body> {
         let status = self.status();
         if status.is_server_error() || status == StatusCode::NOT_FOUND {
             tracing::debug!(%status, reason = %self, "request refused");
         }
-        let body = Message::Response(Response::error(None, self.error())).encode();
+        let id = match &self {
+            Self::Limited { id, .. } => id.clone(),
+            _ => None,
+        };
+        let body = Message::Response(Response::error(id, self.error())).encode();
         let mut resp = http::Response::new(Body::full(body));
         *resp.status_mut() = status;
         resp.headers_mut().insert(

@@ -81,6 +81,7 @@ impl Proxy {
             return Reply::Challenge(Challenge::Limited {
                 status,
                 retry_after,
+                id,
                 error,
             });
         }

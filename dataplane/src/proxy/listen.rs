@@ -26,8 +26,7 @@ use crate::mcp::method::{
 use crate::south::MessageStream;
 use crate::{era, ids, sse};
 
-/// The method.
-pub const LISTEN: &str = "subscriptions/listen";
+pub use crate::mcp::method::LISTEN;
 /// The notification that opens every subscription stream.
 pub(super) const ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
 

@@ -85,6 +85,8 @@ pub enum Challenge {
     Limited {
         status: StatusCode,
         retry_after: std::time::Duration,
+        /// The refused request's, for the error response.
+        id: RequestId,
         error: ErrorObject,
     },
     /// The caller sees the toolkit but needs these roles for the item: 403

@@ -23,6 +23,7 @@ use super::stream::{MessageStream, Read};
 use super::transport::HttpUpstream;
 use super::upstream::{PostReply, SessionHeaders, Upstream};
 use crate::jsonrpc::Message;
+use crate::mcp::method::LISTEN;
 use crate::telemetry;
 
 /// The client of one toolkit.
@@ -153,7 +154,11 @@ impl ToolkitClient {
             .policy
             .limits()
             .filter(|_| matches!(message, Message::Request(_)));
-        let permit = limits.map(Limits::admit).transpose()?.flatten();
+        // NB: a subscription's stream lasts as long as its client listens: like
+        // the GET stream it is not a request in flight, or a few listeners
+        // would hold the toolkit's `max_concurrent_requests` for good.
+        let in_flight = !matches!(message, Message::Request(r) if r.method == LISTEN);
+        let permit = limits.map(|l| l.admit(in_flight)).transpose()?.flatten();
         let span = match &self.observed {
             Some((name, _)) if telemetry::enabled() => {
                 let method = match message {

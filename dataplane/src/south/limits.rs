@@ -64,12 +64,18 @@ impl Limits {
 
     /// Lets a request go now, or refuses it. The permit, if any, is the
     /// request's place among those in flight: hold it until the exchange ends.
-    pub(super) fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, ClientError> {
+    /// A request that is not `in_flight` (a subscription, which lasts as long
+    /// as its client listens) takes no place, but the breaker and the rate apply.
+    pub(super) fn admit(
+        &self,
+        in_flight: bool,
+    ) -> Result<Option<OwnedSemaphorePermit>, ClientError> {
         if let Some(breaker) = &self.breaker {
             breaker.admit(&self.toolkit, Instant::now())?;
         }
         // NB: the place first, so that a request refused for it spends none of the rate.
         let permit = match &self.in_flight {
+            Some(_) if !in_flight => None,
             None => None,
             Some((slots, max)) => Some(Arc::clone(slots).try_acquire_owned().map_err(|_| {
                 ClientError::Overloaded {

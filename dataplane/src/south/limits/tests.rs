@@ -15,8 +15,16 @@ fn breaker(failures: u32) -> Arc<Limits> {
     Limits::new("t", None, None, Some(plan)).expect("a breaker")
 }
 
+/// `requests` per minute.
+fn rate(requests: u32) -> RateLimitPlan {
+    RateLimitPlan {
+        requests,
+        per: Duration::from_secs(60),
+    }
+}
+
 fn refused_for(limits: &Limits) -> Option<Duration> {
-    match limits.admit() {
+    match limits.admit(true) {
         Err(ClientError::CircuitOpen { retry_after }) => Some(retry_after),
         Ok(_) => None,
         Err(other) => panic!("unexpected refusal: {other}"),
@@ -35,14 +43,33 @@ fn no_limits_configured_means_no_limits_at_all() {
 #[test]
 fn requests_over_the_bound_are_refused_until_one_ends() {
     let limits = Limits::new("t", Some(2), None, None).expect("a bound");
-    let first = limits.admit().expect("first");
-    let _second = limits.admit().expect("second");
+    let first = limits.admit(true).expect("first");
+    let _second = limits.admit(true).expect("second");
     assert!(matches!(
-        limits.admit(),
+        limits.admit(true),
         Err(ClientError::Overloaded { max: 2, retry_after }) if retry_after == OVERLOADED_RETRY_AFTER
     ));
     drop(first);
-    assert!(limits.admit().is_ok(), "a place came free");
+    assert!(limits.admit(true).is_ok(), "a place came free");
+}
+
+#[test]
+fn a_subscription_takes_no_place_but_still_spends_the_rate() {
+    let limits = Limits::new("t", Some(1), Some(rate(2)), None).expect("limits");
+    let call = limits.admit(true).expect("the one place");
+    // The bound is full, and a subscription still goes: it is not in flight.
+    let listen = limits.admit(false).expect("a subscription");
+    assert!(listen.is_none(), "no place held");
+    assert!(matches!(
+        limits.admit(true),
+        Err(ClientError::Overloaded { .. })
+    ));
+    drop(call);
+    // Two requests of the rate of 2 were spent (the call and the subscription).
+    assert!(matches!(
+        limits.admit(true),
+        Err(ClientError::RateLimited { .. })
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,15 +154,11 @@ async fn a_probe_that_never_ends_only_delays_the_next_one() {
 
 #[test]
 fn requests_over_the_rate_are_refused_with_the_wait_for_the_next() {
-    let rate = RateLimitPlan {
-        requests: 3,
-        per: Duration::from_secs(60),
-    };
-    let limits = Limits::new("t", None, Some(rate), None).expect("a rate");
+    let limits = Limits::new("t", None, Some(rate(3)), None).expect("a rate");
     for _ in 0..3 {
-        assert!(limits.admit().is_ok(), "a burst of `requests` goes");
+        assert!(limits.admit(true).is_ok(), "a burst of `requests` goes");
     }
-    match limits.admit() {
+    match limits.admit(true) {
         Err(ClientError::RateLimited { retry_after }) => {
             assert!(
                 retry_after > Duration::from_secs(15) && retry_after <= Duration::from_secs(20),
