@@ -21,7 +21,9 @@
 #   MCPGW_BENCH_CONNECTIONS="1 16 64"
 #   MCPGW_BENCH_TLS=0              skip the TLS paths (upstream over TLS, h2 only and HTTP/1.1
 #                                  only: bare hop vs gateway), run by default at
-#   MCPGW_BENCH_TLS_CONNECTIONS=16 these connection counts
+#   MCPGW_BENCH_TLS_CONNECTIONS=16 these connection counts,
+#   MCPGW_BENCH_TLS_ROUNDS=N       in N rounds (default: twice MCPGW_BENCH_ROUNDS)
+#   MCPGW_BENCH_KEEP=FILE          keep every wrk run's result line (one per path and round) in FILE
 #   MCPGW_BENCH_MCP_PROXY=1        add a fourth path: the `mcp-proxy` crate (0.6.0), the
 #                                  Rust MCP proxy users would otherwise pick, built by cargo
 #                                  into ~/.cache/mcpgw/mcp-proxy on first use (~15 min on 2 cores)
@@ -172,21 +174,27 @@ measure() {
   echo "path=$path conns=$conns cpu_us=$((after - before)) ${line#MCPGW_WRK }" >>"$out_file"
 }
 
-# Interleaved rounds: a label, the paths, the connection counts.
+# Interleaved rounds: a label, the paths, the connection counts, the rounds.
 rounds_of() {
-  local label="$1" these="$2" conns path round
+  local label="$1" these="$2" n="$4" conns path round
   for conns in $3; do
-    log "$label$conns connection(s): warm-up, then $rounds interleaved rounds of ${seconds}s per path"
+    log "$label$conns connection(s): warm-up, then $n interleaved rounds of ${seconds}s per path"
     for path in $these; do measure "$path" "$conns" 1 "$run_dir/warm-up.txt"; done
-    for ((round = 1; round <= rounds; round++)); do
+    for ((round = 1; round <= n; round++)); do
       for path in $these; do measure "$path" "$conns" "$seconds" "$run_dir/all.txt"; done
     done
   done
 }
 
-rounds_of "" "$paths" "$connections"
+rounds_of "" "$paths" "$connections" "$rounds"
 if [[ -n "$tls_paths" ]]; then
-  rounds_of "TLS, " "$tls_paths" "${MCPGW_BENCH_TLS_CONNECTIONS:-16}"
+  # NB: twice the rounds by default: the TLS budget is judged at one connection
+  # count, and its added p50 subtracts the direct path's, whose median over 5
+  # rounds moved the ratio by up to 0.2 between runs of the same build.
+  rounds_of "TLS, " "$tls_paths" "${MCPGW_BENCH_TLS_CONNECTIONS:-16}" "${MCPGW_BENCH_TLS_ROUNDS:-$((2 * rounds))}"
 fi
 
+if [[ -n "${MCPGW_BENCH_KEEP:-}" ]]; then
+  cp "$run_dir/all.txt" "$MCPGW_BENCH_KEEP"
+fi
 python3 bench/report.py "$run_dir/all.txt" "$run_dir/idle.txt" "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
