@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::read_until;
 use support::modern::{modern, modern_open};
-use support::{Peer, TestGateway, config};
+use support::{Peer, TestGateway, config, with_limits};
 
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
@@ -142,11 +142,11 @@ async fn a_2026_client_listens_to_toolkits_of_both_eras_through_one_stream() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_takes_no_place_among_a_toolkits_requests_in_flight() {
     let mrtr = Peer::start_with("mrtr", 0, &[("MRTR_SUBSCRIPTIONS", "1")]);
-    let url = mrtr.url();
-    let plain = format!("server: \"{url}\", timeout: PT10S");
-    let yaml = config(&[("mrtr", &url)], false, "");
-    assert!(yaml.contains(&plain), "{yaml}");
-    let yaml = yaml.replace(&plain, &format!("{plain}, max_concurrent_requests: 1"));
+    let yaml = with_limits(
+        &[("mrtr", &mrtr.url())],
+        "mrtr",
+        "max_concurrent_requests: 1",
+    );
     let gw = TestGateway::start(&yaml).await;
 
     let filter = json!({"notifications": {"toolsListChanged": true}});

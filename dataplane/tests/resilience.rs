@@ -15,26 +15,13 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::{Mcp, Resp, tool_names};
 use support::mock::{self, Answer, Mock};
-use support::{TestGateway, config, poll};
+use support::{TestGateway, poll, with_limits};
 
 fn ok_call(seen: &mock::Seen) -> Answer {
     Answer::Json(
         mock::result(seen, json!({"content": [{"type": "text", "text": "ok"}]})),
         None,
     )
-}
-
-/// The test config for `toolkits`, with `options` added to the client of `limited`.
-fn with_limits(toolkits: &[(&str, &str)], limited: &str, options: &str) -> String {
-    let url = toolkits
-        .iter()
-        .find(|(name, _)| *name == limited)
-        .unwrap()
-        .1;
-    let plain = format!("server: \"{url}\", timeout: PT10S");
-    let yaml = config(toolkits, false, "");
-    assert!(yaml.contains(&plain));
-    yaml.replace(&plain, &format!("{plain}, {options}"))
 }
 
 fn call_message(id: i64, tool: &str) -> Value {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::{Value, json};
 use support::http::{Mcp, tool_names};
-use support::{Peer, TestGateway, config, poll};
+use support::{Peer, TestGateway, poll, with_limits};
 
 fn echo(id: i64) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
@@ -23,15 +23,10 @@ async fn a_killed_upstream_opens_the_breaker_and_once_back_a_probe_closes_it_in_
     let everything = Peer::start("everything");
     let time = Peer::start("time");
     let port = everything.port;
-    let plain = format!("server: \"{}\", timeout: PT10S", everything.url());
-    let yaml = config(
+    let yaml = with_limits(
         &[("everything", &everything.url()), ("time", &time.url())],
-        false,
-        "",
-    )
-    .replace(
-        &plain,
-        &format!("{plain}, circuit_breaker: {{ failures: 2, cool_down: PT1S }}"),
+        "everything",
+        "circuit_breaker: { failures: 2, cool_down: PT1S }",
     );
     let gw = TestGateway::start(&yaml).await;
     let mcp = Mcp::connect(&gw.url(), json!({})).await;

@@ -156,9 +156,12 @@ impl ToolkitClient {
             .filter(|_| matches!(message, Message::Request(_)));
         // NB: a subscription's stream lasts as long as its client listens: like
         // the GET stream it is not a request in flight, or a few listeners
-        // would hold the toolkit's `max_concurrent_requests` for good.
-        let in_flight = !matches!(message, Message::Request(r) if r.method == LISTEN);
-        let permit = limits.map(|l| l.admit(in_flight)).transpose()?.flatten();
+        // would hold the toolkit's `max_concurrent_requests` for good. Looked
+        // at only for a toolkit with limits.
+        let permit = limits
+            .map(|l| l.admit(!matches!(message, Message::Request(r) if r.method == LISTEN)))
+            .transpose()?
+            .flatten();
         let span = match &self.observed {
             Some((name, _)) if telemetry::enabled() => {
                 let method = match message {

@@ -75,14 +75,15 @@ impl Limits {
         }
         // NB: the place first, so that a request refused for it spends none of the rate.
         let permit = match &self.in_flight {
-            Some(_) if !in_flight => None,
-            None => None,
-            Some((slots, max)) => Some(Arc::clone(slots).try_acquire_owned().map_err(|_| {
-                ClientError::Overloaded {
-                    max: *max,
-                    retry_after: OVERLOADED_RETRY_AFTER,
-                }
-            })?),
+            Some((slots, max)) if in_flight => {
+                Some(Arc::clone(slots).try_acquire_owned().map_err(|_| {
+                    ClientError::Overloaded {
+                        max: *max,
+                        retry_after: OVERLOADED_RETRY_AFTER,
+                    }
+                })?)
+            }
+            _ => None,
         };
         if let Some(rate) = &self.rate
             && let Err(not_until) = rate.check()

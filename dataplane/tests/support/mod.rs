@@ -195,6 +195,20 @@ pub fn jwt_guard(keys: &str) -> String {
     )
 }
 
+/// [`config`] for `toolkits`, with `options` (e.g. `max_concurrent_requests: 1`)
+/// added to the client of the toolkit named `limited`.
+pub fn with_limits(toolkits: &[(&str, &str)], limited: &str, options: &str) -> String {
+    let url = toolkits
+        .iter()
+        .find(|(name, _)| *name == limited)
+        .unwrap()
+        .1;
+    let plain = format!("server: \"{url}\", timeout: PT10S");
+    let yaml = config(toolkits, false, "");
+    assert!(yaml.contains(&plain), "{yaml}");
+    yaml.replace(&plain, &format!("{plain}, {options}"))
+}
+
 /// A gateway config on 127.0.0.1:0 with one toolkit per `(name, url)`.
 pub fn config(toolkits: &[(&str, &str)], prefix_never: bool, extra_server_options: &str) -> String {
     let prefix = if prefix_never { "never" } else { "always" };
