@@ -59,22 +59,53 @@ fn guarded_by_url(jwks_url: &str, toolkit_url: &str) -> String {
     )
 }
 
+/// A guard's keys served over TLS (by a front whose certificate the test CA
+/// signed) and an MCP server behind the guard.
+struct JwksOverTls {
+    pki: Pki,
+    issuer: TestIssuer,
+    front: TlsFront,
+    paging: Peer,
+    // NB: the server behind the front; kept for as long as the test runs.
+    _jwks: StaticServer,
+}
+
+impl JwksOverTls {
+    async fn start() -> Self {
+        let pki = Pki::new();
+        let issuer = TestIssuer::new(AUDIENCE);
+        let jwks = StaticServer::start(issuer.jwks()).await;
+        let front = TlsFront::start(
+            &jwks.url(),
+            FrontTls {
+                cert: &pki.server,
+                alpn: &["h2", "http/1.1"],
+                client_cas: &[],
+            },
+        )
+        .await;
+        Self {
+            pki,
+            issuer,
+            front,
+            paging: Peer::start("paging"),
+            _jwks: jwks,
+        }
+    }
+
+    /// The gateway's config: the guard fetching its keys from the front.
+    fn config(&self) -> String {
+        guarded_by_url(&self.front.url("/jwks.json"), &self.paging.url())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guard_fetches_its_jwks_over_https_with_the_same_tls_stack() {
-    let pki = Pki::new();
-    let issuer = TestIssuer::new(AUDIENCE);
-    let jwks = StaticServer::start(issuer.jwks()).await;
-    let front = TlsFront::start(
-        &jwks.url(),
-        FrontTls {
-            cert: &pki.server,
-            alpn: &["h2", "http/1.1"],
-            client_cas: &[],
-        },
-    )
-    .await;
-    let paging = Peer::start("paging");
-    let yaml = guarded_by_url(&front.url("/jwks.json"), &paging.url());
+    let setup = JwksOverTls::start().await;
+    let JwksOverTls {
+        pki, issuer, front, ..
+    } = &setup;
+    let yaml = setup.config();
     let token = issuer.token("alice", "");
 
     // Trusted (the test CA is the system's roots): the token is checked and served.
@@ -158,20 +189,11 @@ async fn the_reference_github_chain_loads_unmodified_and_reaches_a_local_tls_ser
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guard_trusts_the_ca_bundle_it_is_given_for_its_jwks_url() {
-    let pki = Pki::new();
-    let issuer = TestIssuer::new(AUDIENCE);
-    let jwks = StaticServer::start(issuer.jwks()).await;
-    let front = TlsFront::start(
-        &jwks.url(),
-        FrontTls {
-            cert: &pki.server,
-            alpn: &["h2", "http/1.1"],
-            client_cas: &[],
-        },
-    )
-    .await;
-    let paging = Peer::start("paging");
-    let yaml = guarded_by_url(&front.url("/jwks.json"), &paging.url()).replacen(
+    let setup = JwksOverTls::start().await;
+    let JwksOverTls {
+        pki, issuer, front, ..
+    } = &setup;
+    let yaml = setup.config().replacen(
         "keys: ",
         &format!("trust: [ \"{}\" ], keys: ", pki.ca_file.display()),
         1,

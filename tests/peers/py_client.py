@@ -327,9 +327,10 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
                     obs["result_text"] = result_text(res)
                     obs["is_error"] = res.is_error
 
-                async def elicitation_form(obs: dict[str, Any]) -> None:
+                async def elicited(obs: dict[str, Any], tool: str, args: dict[str, Any]) -> None:
+                    """Call a tool that elicits: its result, and what the client was asked and answered."""
                     try:
-                        res = await call("trigger-elicitation-request", {})
+                        res = await call(tool, args)
                         obs["result_text"] = result_text(res)
                         obs["is_error"] = res.is_error
                     finally:
@@ -337,15 +338,13 @@ async def run(args: argparse.Namespace, report: dict[str, Any]) -> None:
                         obs["received"] = len(rec.elicitations)
                         obs["response"] = first(rec.elicit_responses)
 
+                async def elicitation_form(obs: dict[str, Any]) -> None:
+                    await elicited(obs, "trigger-elicitation-request", {})
+
                 async def elicitation_url(obs: dict[str, Any]) -> None:
-                    try:
-                        res = await call("trigger-url-elicitation", {"url": "https://example.com/connect", "errorPath": False})
-                        obs["result_text"] = result_text(res)
-                        obs["is_error"] = res.is_error
-                    finally:
-                        obs["params"] = first(rec.elicitations)
-                        obs["received"] = len(rec.elicitations)
-                        obs["response"] = first(rec.elicit_responses)
+                    await elicited(
+                        obs, "trigger-url-elicitation", {"url": "https://example.com/connect", "errorPath": False}
+                    )
 
                 async def elicitation_url_error(obs: dict[str, Any]) -> None:
                     try:
