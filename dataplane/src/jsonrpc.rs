@@ -1,16 +1,22 @@
 //! JSON-RPC 2.0 messages as MCP uses them.
 //!
 //! The gateway relays most of a message untouched, so params and results stay
-//! `serde_json::Value`; only the envelope (id, method, result/error) is typed.
+//! JSON: params as their text until something needs their values
+//! ([`Params`]), results as `serde_json::Value` (or unread text, see
+//! [`RawSuccess`]); only the envelope (id, method, result/error) is typed.
+
+mod params;
 
 use std::fmt;
 use std::ops::Range;
 
 use bytes::Bytes;
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+
+pub use params::Params;
 
 /// JSON-RPC error codes the gateway itself produces.
 pub mod code {
@@ -112,13 +118,13 @@ pub enum Message {
 pub struct Request {
     pub id: RequestId,
     pub method: String,
-    pub params: Option<Value>,
+    pub params: Option<Params>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
     pub method: String,
-    pub params: Option<Value>,
+    pub params: Option<Params>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -156,8 +162,32 @@ impl Message {
     /// become values. Members other than the envelope's are skipped; of a
     /// repeated member the last counts, as when read into a map.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let top: Top =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError::Parse(e.to_string()))?;
+        Self::decode_with(bytes, ParamsAs::Values)
+    }
+
+    /// [`Message::decode`], with the params read as `params_as` says.
+    pub fn decode_with(bytes: &[u8], params_as: ParamsAs) -> Result<Self, DecodeError> {
+        let as_values = matches!(params_as, ParamsAs::Values);
+        match Self::read(bytes, as_values)? {
+            Some(message) => Ok(message),
+            // NB: params not plain enough to keep as text (see `Params`):
+            // rare, and read again with them built as values.
+            None => {
+                Self::read(bytes, true)?.ok_or(DecodeError::Invalid("`params` must be an object"))
+            }
+        }
+    }
+
+    /// One pass of [`Message::decode`]; `None` when the params must be read as values.
+    fn read(bytes: &[u8], params_as_values: bool) -> Result<Option<Self>, DecodeError> {
+        let parse = |e: serde_json::Error| DecodeError::Parse(e.to_string());
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let seed = TopVisitor {
+            message: bytes,
+            params_as_values,
+        };
+        let top = seed.deserialize(&mut deserializer).map_err(parse)?;
+        deserializer.end().map_err(parse)?;
         match top {
             Top::Object(envelope) => envelope.into_message(),
             Top::Array => Err(DecodeError::Batch),
@@ -173,13 +203,13 @@ impl Message {
                 obj.insert("id".into(), r.id.to_value());
                 obj.insert("method".into(), Value::from(r.method.as_str()));
                 if let Some(p) = &r.params {
-                    obj.insert("params".into(), p.clone());
+                    obj.insert("params".into(), (**p).clone());
                 }
             }
             Self::Notification(n) => {
                 obj.insert("method".into(), Value::from(n.method.as_str()));
                 if let Some(p) = &n.params {
-                    obj.insert("params".into(), p.clone());
+                    obj.insert("params".into(), (**p).clone());
                 }
             }
             Self::Response(r) => {
@@ -197,6 +227,27 @@ impl Message {
     }
 
     pub fn encode(&self) -> Bytes {
+        let (id, method, params) = match self {
+            Self::Request(r) => (Some(&r.id), &r.method, &r.params),
+            Self::Notification(n) => (None, &n.method, &n.params),
+            Self::Response(_) => (None, &String::new(), &None),
+        };
+        if let Some(text) = params.as_ref().and_then(Params::text) {
+            // NB: params kept as text are copied, not written out from values.
+            let mut out = Vec::with_capacity(text.len() + method.len() + 64);
+            out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
+            if let Some(id) = id {
+                out.extend_from_slice(br#""id":"#);
+                let _ = serde_json::to_writer(&mut out, id);
+                out.push(b',');
+            }
+            out.extend_from_slice(br#""method":"#);
+            let _ = serde_json::to_writer(&mut out, method);
+            out.extend_from_slice(br#","params":"#);
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'}');
+            return Bytes::from(out);
+        }
         // NB: serialises by reference (no `Value` copy of params or result);
         // serialising these types cannot fail.
         Bytes::from(serde_json::to_vec(self).unwrap_or_default())
@@ -211,7 +262,22 @@ impl Message {
     }
 }
 
+/// How [`Message::decode_with`] reads a request's or notification's params.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsAs {
+    /// Built as values at once.
+    Values,
+    /// Kept as their text where that reads the same (see [`Params`]): for
+    /// messages relayed with little or nothing in their params changed. A
+    /// message whose params are then changed as values is read twice over,
+    /// so this is not the default.
+    Text,
+}
+
 /// A JSON text as [`Message::decode`] first sees it.
+// NB: lives for one decode, on the stack; boxing the envelope would cost an
+// allocation per message to save moving a few hundred bytes once.
+#[allow(clippy::large_enum_variant)]
 enum Top {
     Object(Envelope),
     Array,
@@ -224,13 +290,29 @@ struct Envelope {
     jsonrpc: Option<Value>,
     id: Option<Value>,
     method: Option<Value>,
-    params: Option<Value>,
+    params: Option<ParamsIn>,
+    /// Some `params` member (the last counts, but any may refuse the message
+    /// when read as values) was not plain enough to keep as text.
+    params_not_plain: bool,
     result: Option<Value>,
     error: Option<Value>,
 }
 
+/// `params` as [`TopVisitor`] read them.
+enum ParamsIn {
+    /// Read in the envelope's pass (see [`Params`]).
+    Read(params::Read),
+    Value(Value),
+}
+
 impl Envelope {
-    fn into_message(self) -> Result<Message, DecodeError> {
+    /// The message; `None` when the params must be read again as values.
+    fn into_message(self) -> Result<Option<Message>, DecodeError> {
+        // NB: first, whatever else the message is: read as values, such
+        // params may refuse it (a number out of range), and that answer counts.
+        if self.params_not_plain {
+            return Ok(None);
+        }
         if self.jsonrpc.as_ref().and_then(Value::as_str) != Some("2.0") {
             return Err(DecodeError::Invalid("`jsonrpc` must be \"2.0\""));
         }
@@ -245,29 +327,35 @@ impl Envelope {
             let Value::String(method) = method else {
                 return Err(DecodeError::Invalid("`method` must be a string"));
             };
-            let params = self.params;
-            if params.as_ref().is_some_and(|p| !p.is_object()) {
-                return Err(DecodeError::Invalid("`params` must be an object"));
-            }
-            return Ok(match id {
+            let not_an_object = DecodeError::Invalid("`params` must be an object");
+            let params = match self.params {
+                None => None,
+                Some(ParamsIn::Read(params::Read::Params(p))) => Some(p),
+                Some(ParamsIn::Read(params::Read::NotPlain)) => return Ok(None),
+                Some(ParamsIn::Value(v)) if v.is_object() => Some(Params::from(v)),
+                Some(ParamsIn::Read(params::Read::NotObject) | ParamsIn::Value(_)) => {
+                    return Err(not_an_object);
+                }
+            };
+            return Ok(Some(match id {
                 Some(id) => Message::Request(Request { id, method, params }),
                 None => Message::Notification(Notification { method, params }),
-            });
+            }));
         }
         if let Some(result) = self.result {
             let id = id.ok_or(DecodeError::Invalid("a response needs an `id`"))?;
-            return Ok(Message::Response(Response {
+            return Ok(Some(Message::Response(Response {
                 id: Some(id),
                 outcome: Ok(result),
-            }));
+            })));
         }
         if let Some(error) = &self.error {
             let error =
                 ErrorObject::from_value(error).ok_or(DecodeError::Invalid("malformed `error`"))?;
-            return Ok(Message::Response(Response {
+            return Ok(Some(Message::Response(Response {
                 id,
                 outcome: Err(error),
-            }));
+            })));
         }
         Err(DecodeError::Invalid(
             "a message needs `method`, `result` or `error`",
@@ -275,15 +363,21 @@ impl Envelope {
     }
 }
 
-impl<'de> Deserialize<'de> for Top {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopVisitor)
+/// Reads a message's object from `message` (see [`params::ParamsSeed`]).
+struct TopVisitor<'m> {
+    message: &'m [u8],
+    params_as_values: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for TopVisitor<'_> {
+    type Value = Top;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Top, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct TopVisitor;
-
-impl<'de> Visitor<'de> for TopVisitor {
+impl<'de> Visitor<'de> for TopVisitor<'_> {
     type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -297,7 +391,19 @@ impl<'de> Visitor<'de> for TopVisitor {
                 Member::Jsonrpc => &mut envelope.jsonrpc,
                 Member::Id => &mut envelope.id,
                 Member::Method => &mut envelope.method,
-                Member::Params => &mut envelope.params,
+                Member::Params => {
+                    envelope.params = Some(if self.params_as_values {
+                        ParamsIn::Value(map.next_value()?)
+                    } else {
+                        let seed = params::ParamsSeed {
+                            message: self.message,
+                        };
+                        let read = map.next_value_seed(seed)?;
+                        envelope.params_not_plain |= matches!(read, params::Read::NotPlain);
+                        ParamsIn::Read(read)
+                    });
+                    continue;
+                }
                 Member::Result => &mut envelope.result,
                 Member::Error => &mut envelope.error,
                 Member::Other => {
@@ -429,13 +535,13 @@ impl Request {
         Self {
             id,
             method: method.into(),
-            params,
+            params: params.map(Params::from),
         }
     }
 
-    /// A string param, e.g. `name` or `uri`.
+    /// A string param, e.g. `name` or `uri` (read without building the params).
     pub fn param_str(&self, key: &str) -> Option<&str> {
-        self.params.as_ref()?.get(key)?.as_str()
+        self.params.as_ref()?.get_str(key)
     }
 }
 
@@ -443,7 +549,7 @@ impl Notification {
     pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
         Self {
             method: method.into(),
-            params,
+            params: params.map(Params::from),
         }
     }
 }

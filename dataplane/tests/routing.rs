@@ -375,3 +375,49 @@ async fn a_result_with_nothing_to_rename_is_relayed_as_the_upstream_wrote_it_and
         );
     }
 }
+
+#[tokio::test]
+async fn a_calls_params_reach_the_toolkit_as_the_client_wrote_them_but_for_the_name() {
+    let kit = Mock::start(toolkit("kit")).await;
+    let gw = TestGateway::start(&config(&[("kit", &kit.url)], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    // The client's spacing and member order, a number a float would round
+    // differently if written out again, and a large argument.
+    let text = "x".repeat(20_000);
+    let params = |name: &str| {
+        format!(
+            r#"{{ "arguments" : {{"text":"{text}", "n": 1.10, "list":[ 1,2 ]}}, "name":"{name}" ,"_meta":{{"progressToken":"p"}} }}"#
+        )
+    };
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{}}}"#,
+        params("kit__echo")
+    );
+    let resp = mcp.post_text(&body).await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.json()["id"], 5);
+    let call = kit
+        .seen()
+        .into_iter()
+        .find(|s| s.rpc_method() == Some("tools/call"))
+        .expect("the toolkit got the call");
+    let sent = std::str::from_utf8(&call.raw).unwrap();
+    assert!(
+        sent.contains(&params("echo")),
+        "the params as written, the name the toolkit's own: {}",
+        &sent[..200.min(sent.len())]
+    );
+
+    // Params whose text could read two ways are rebuilt: a repeated name is
+    // routed by, and sent as, the one name a JSON value keeps (the last).
+    let body = r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"kit__other","name":"kit__echo","arguments":{}}}"#;
+    assert_eq!(mcp.post_text(body).await.json()["id"], 6);
+    let calls: Vec<_> = kit
+        .seen()
+        .into_iter()
+        .filter(|s| s.rpc_method() == Some("tools/call"))
+        .collect();
+    let sent = std::str::from_utf8(&calls[1].raw).unwrap();
+    assert_eq!(sent.matches("\"name\"").count(), 1, "{sent}");
+    assert_eq!(calls[1].body.as_ref().unwrap()["params"]["name"], "echo");
+}

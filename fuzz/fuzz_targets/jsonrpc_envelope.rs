@@ -5,12 +5,18 @@
 //! only by kind: serde_json's default float parsing is not an exact round trip.
 //! A success response read by the relay's fast path (`RawSuccess::peek`, the
 //! result left unread) is one that decodes, and reads as the same envelope.
+//! Read with its params kept as text (`ParamsAs::Text`, a session's requests),
+//! a message decodes or is refused exactly as with its params built as values:
+//! the same message, the same error code; text params build as those values,
+//! their string members read from the text as from the values, and encoded
+//! (the text copied) they decode back to the same message.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcpgw_dataplane::jsonrpc::{DecodeError, Message, RawSuccess};
+use mcpgw_dataplane::jsonrpc::{DecodeError, Message, ParamsAs, RawSuccess};
 
 fuzz_target!(|data: &[u8]| {
+    params_kept_as_text_read_as_values_do(data);
     let peeked = RawSuccess::peek(data);
     let message = match Message::decode(data) {
         Ok(message) => message,
@@ -53,4 +59,30 @@ fn envelope(message: &Message) -> String {
             Err(e) => format!("error {:?} {} {:?}", r.id, e.code, e.message),
         },
     }
+}
+
+fn params_kept_as_text_read_as_values_do(data: &[u8]) {
+    let kept = Message::decode_with(data, ParamsAs::Text);
+    let built = Message::decode(data);
+    let code = |r: &Result<Message, DecodeError>| r.as_ref().err().map(|e| e.to_error().code);
+    assert_eq!(code(&kept), code(&built), "{kept:?} against {built:?}");
+    let (Ok(kept), Ok(built)) = (kept, built) else {
+        return;
+    };
+    assert_eq!(kept, built);
+    let params = match &kept {
+        Message::Request(r) => r.params.as_ref(),
+        Message::Notification(n) => n.params.as_ref(),
+        Message::Response(_) => None,
+    };
+    let Some(params) = params.filter(|p| p.text().is_some()) else {
+        return;
+    };
+    let object = params.as_object().expect("params are an object");
+    for (key, member) in object {
+        assert_eq!(params.get_str(key), member.as_str(), "member {key:?}");
+    }
+    let again =
+        Message::decode_with(&kept.encode(), ParamsAs::Text).expect("an encoded message decodes");
+    assert_eq!(again, kept);
 }

@@ -20,7 +20,7 @@ use super::limits::{Bounded, CallerKey, ClientAddr, Quota};
 use super::rejection::Rejection;
 use crate::body::ReadError;
 use crate::call::Call;
-use crate::jsonrpc::{ErrorObject, Message, Request, Response, code};
+use crate::jsonrpc::{ErrorObject, Message, ParamsAs, Request, Response, code};
 use crate::mcp::method::INITIALIZE;
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
@@ -184,7 +184,9 @@ impl Endpoint {
         principal: &Principal,
         client: ClientAddr,
     ) -> Result<http::Response<Body>> {
-        let (parts, message) = self.read_post(req).await?;
+        // NB: a session's messages go to toolkits mostly as they came (a
+        // renamed `name` or `uri` at most): their params stay text.
+        let (parts, message) = self.read_post(req, ParamsAs::Text).await?;
         if let Message::Request(r) = message {
             if INITIALIZE.is(&r.method) {
                 return self
@@ -215,6 +217,7 @@ impl Endpoint {
     async fn read_post(
         &self,
         req: http::Request<Incoming>,
+        params_as: ParamsAs,
     ) -> Result<(http::request::Parts, Message)> {
         let wanted = accepts(req.headers());
         if !(wanted.json && wanted.event_stream) {
@@ -227,7 +230,7 @@ impl Endpoint {
         }
         let (parts, body) = req.into_parts();
         let body = self.read_body(&parts.headers, body).await?;
-        Ok((parts, Message::decode(&body)?))
+        Ok((parts, Message::decode_with(&body, params_as)?))
     }
 
     /// The body, refused with 413 once it passes the limit (declared or actual).
@@ -260,7 +263,10 @@ impl Endpoint {
             self.settings.max_sessions_per_caller,
             Bounded::Sessions,
         )?;
-        let params = request.params.clone().unwrap_or(Value::Null);
+        let params = request
+            .params
+            .clone()
+            .map_or(Value::Null, crate::jsonrpc::Params::into_value);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
         let hello = Hello {

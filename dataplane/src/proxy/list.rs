@@ -182,7 +182,7 @@ impl Proxy {
         let mut upstream_request = request.clone();
         let params = upstream_request
             .params
-            .get_or_insert_with(|| Value::Object(Map::new()));
+            .get_or_insert_with(|| Value::Object(Map::new()).into());
         if let Some(params) = params.as_object_mut() {
             match cursor {
                 Some(c) => params.insert("cursor".into(), Value::String(c)),

@@ -317,7 +317,7 @@ impl Source {
             if !self.filter.wants(&notification) {
                 continue;
             }
-            let params = notification.params.get_or_insert_with(|| json!({}));
+            let params = notification.params.get_or_insert_with(|| json!({}).into());
             self.naming
                 .expose_params(&self.toolkit.name, &notification.method, params);
             stamp(params, &self.id);

@@ -212,7 +212,7 @@ impl Proxy {
     /// handles through [`Proxy::initialize`]).
     pub async fn request(&self, call: &Call, mut request: Request) -> Reply {
         if let Some(params) = request.params.as_mut() {
-            self.naming.hide_meta(params);
+            self.naming.hide_params_meta(params);
         }
         let method = Method::find(&request.method).filter(|m| m.eras.has(call.era));
         let mut observed = self.observe(method, &request);
@@ -237,12 +237,7 @@ impl Proxy {
         };
         let named = match &method.handling {
             Handling::Routed { key, target } => {
-                let exposed = request
-                    .params
-                    .as_ref()
-                    .and_then(|p| p.get(*key))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let exposed = request.param_str(key).unwrap_or_default();
                 let split = match target.form() {
                     Form::Name => self.naming.split_name(exposed),
                     Form::Uri => self.naming.split_uri(exposed),

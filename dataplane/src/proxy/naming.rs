@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 use memchr::memmem::Finder;
 use serde_json::Value;
 
+use crate::jsonrpc::Params;
 use crate::mcp::method::{Form, Method, Rename};
 
 const NAME_SEP: &str = "__";
@@ -84,11 +85,6 @@ impl Naming {
         if matches!(self, Self::Unchanged { .. }) {
             return true;
         }
-        // NB: searchers built once; `str::contains` builds one per call and
-        // this runs on every relayed reply.
-        static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\\u"));
-        static RELATED_TASK: LazyLock<Finder<'static>> =
-            LazyLock::new(|| Finder::new("related-task"));
         static RESOURCE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("resource"));
         static TASK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("task"));
         let words: &[&LazyLock<Finder<'static>>] = match method.rename {
@@ -96,8 +92,7 @@ impl Naming {
             Rename::ToolResult | Rename::PromptMessages => &[&RESOURCE, &TASK],
             Rename::Items { .. } | Rename::Field { .. } => return false,
         };
-        let text = text.as_bytes();
-        ESCAPE.find(text).is_none() && !words.iter().any(|w| w.find(text).is_some())
+        lacks(text, words)
     }
 
     /// Rewrite the params of a notification or request (of method `method`)
@@ -136,6 +131,18 @@ impl Naming {
             }
         }
         self.expose_meta(toolkit, value);
+    }
+
+    /// [`Naming::hide_meta`] for a request's or notification's params,
+    /// which are left as text when it says there is nothing to undo.
+    pub fn hide_params_meta(&self, params: &mut Params) {
+        if params
+            .text()
+            .is_some_and(|text| lacks(text, &[&RELATED_TASK]))
+        {
+            return;
+        }
+        self.hide_meta(params);
     }
 
     /// Undo [`Naming::expose_params`]-style task references in what the client sends.
@@ -178,6 +185,18 @@ impl Naming {
             _ => {}
         }
     }
+}
+
+// NB: searchers built once; `str::contains` builds one per call and these
+// run on every relayed message.
+static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\\u"));
+static RELATED_TASK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("related-task"));
+
+/// Whether the JSON `text` surely spells none of `words`: it has none of
+/// them, nor a `\u` escape (the only other way JSON can spell them).
+fn lacks(text: &str, words: &[&LazyLock<Finder<'static>>]) -> bool {
+    let text = text.as_bytes();
+    ESCAPE.find(text).is_none() && !words.iter().any(|w| w.find(text).is_some())
 }
 
 fn related_task(value: &mut Value) -> Option<&mut Value> {

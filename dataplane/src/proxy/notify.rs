@@ -53,7 +53,7 @@ impl Proxy {
             Some(Handling::Cancelled) => self.cancel(call, notification).await,
             _ => {
                 if let Some(params) = notification.params.as_mut() {
-                    self.naming.hide_meta(params);
+                    self.naming.hide_params_meta(params);
                 }
                 let message = Message::Notification(notification);
                 let visible = self.visible(&call.principal);

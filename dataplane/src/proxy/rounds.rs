@@ -68,7 +68,7 @@ impl Proxy {
             return None;
         }
         let mut request = request.clone();
-        if let Some(params) = request.params.as_mut().and_then(Value::as_object_mut) {
+        if let Some(params) = request.params.as_deref_mut().and_then(Value::as_object_mut) {
             params.insert((*key).into(), Value::from(inner));
         }
         Some(Rounds {
@@ -155,7 +155,7 @@ impl Rounds {
                         RequestId::String(format!("mcpgw-input-{round}-{}", ids::random_hex(6)));
                     if let Some(params) = retry
                         .params
-                        .get_or_insert_with(|| Value::Object(Map::new()))
+                        .get_or_insert_with(|| Value::Object(Map::new()).into())
                         .as_object_mut()
                     {
                         params.insert("inputResponses".into(), Value::Object(responses));

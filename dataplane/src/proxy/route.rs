@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::HeaderMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::access::Decision;
 use super::{Challenge, Proxy, Reply, Toolkit};
@@ -36,9 +36,17 @@ impl Proxy {
         target: Target,
         observed: &mut Observed,
     ) -> Reply {
-        let params = request.params.as_mut().and_then(Value::as_object_mut);
-        match self.claim(&call.principal, params, key, target) {
-            Ok(toolkit) => {
+        let exposed = request
+            .params
+            .as_ref()
+            .map(|p| p.get_str(key).unwrap_or_default());
+        match self.claim(&call.principal, exposed, target) {
+            Ok((toolkit, inner)) => {
+                // NB: set on the params as they came (their text, when it
+                // is plain: see `Params`), not on a tree of values.
+                if let Some(params) = request.params.as_mut() {
+                    params.set_str(key, inner);
+                }
                 // NB: only these two methods pay for the check (boxed: its
                 // future stays out of every routed request's).
                 if (RESOURCES_SUBSCRIBE.is(method.name) || RESOURCES_UNSUBSCRIBE.is(method.name))
@@ -63,7 +71,7 @@ impl Proxy {
     ) -> Reply {
         let reference = request
             .params
-            .as_mut()
+            .as_deref_mut()
             .and_then(|p| p.get_mut("ref"))
             .and_then(Value::as_object_mut);
         let Some(reference) = reference else {
@@ -74,27 +82,33 @@ impl Proxy {
             Some("ref/prompt") => ("name", Target::Prompt),
             _ => ("uri", Target::Resource),
         };
-        match self.claim(&call.principal, Some(reference), key, target) {
-            Ok(toolkit) => self.forward(call, method, toolkit, request, observed).await,
+        let exposed = reference
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match self.claim(&call.principal, Some(exposed), target) {
+            Ok((toolkit, inner)) => {
+                reference.insert(key.to_owned(), Value::String(inner));
+                self.forward(call, method, toolkit, request, observed).await
+            }
             Err(refusal) => refusal.reply(request, "reference"),
         }
     }
 
-    /// The toolkit an exposed name in `object[key]` belongs to, with the name
-    /// replaced by the toolkit's own. Refused as unknown when no toolkit owns
-    /// it or the caller may not see it (a hidden name does not exist), or with
-    /// the roles needed when the caller sees the toolkit but not this item.
+    /// The toolkit the exposed name `exposed` (`None`: the request has no
+    /// params) belongs to, with the toolkit's own name for it. Refused as
+    /// unknown when no toolkit owns it or the caller may not see it (a hidden
+    /// name does not exist), or with the roles needed when the caller sees
+    /// the toolkit but not this item.
     fn claim(
         &self,
         principal: &Principal,
-        object: Option<&mut Map<String, Value>>,
-        key: &str,
+        exposed: Option<&str>,
         target: Target,
-    ) -> Result<Arc<Toolkit>, Refusal> {
-        let Some(object) = object else {
+    ) -> Result<(Arc<Toolkit>, String), Refusal> {
+        let Some(exposed) = exposed else {
             return Err(Refusal::Unknown(String::new()));
         };
-        let exposed = object.get(key).and_then(Value::as_str).unwrap_or_default();
         let split = match target.form() {
             Form::Name => self.naming.split_name(exposed),
             Form::Uri => self.naming.split_uri(exposed),
@@ -105,17 +119,7 @@ impl Proxy {
             return Err(Refusal::Unknown(exposed.to_owned()));
         };
         match toolkit.decide(principal, target, &inner) {
-            Decision::Allowed => {
-                // NB: the exposed name's string is reused in place (it was
-                // read from there): no new key, no second lookup.
-                match object.get_mut(key) {
-                    Some(Value::String(name)) => *name = inner,
-                    _ => {
-                        object.insert(key.to_owned(), Value::String(inner));
-                    }
-                }
-                Ok(toolkit)
-            }
+            Decision::Allowed => Ok((toolkit, inner)),
             Decision::Hidden => Err(Refusal::Unknown(exposed.to_owned())),
             Decision::NeedsRoles(roles) => Err(Refusal::NeedsRoles(roles)),
         }

@@ -139,7 +139,7 @@ pub fn for_modern(message: &Message, hello: &Hello) -> Option<Message> {
     let mut request = request.clone();
     let params = request
         .params
-        .get_or_insert_with(|| Value::Object(Map::new()));
+        .get_or_insert_with(|| Value::Object(Map::new()).into());
     if let Some(params) = params.as_object_mut() {
         let meta = params
             .entry("_meta")

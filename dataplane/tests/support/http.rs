@@ -188,6 +188,11 @@ impl Mcp {
         .await
     }
 
+    /// POST a body as it is written (member order, spacing).
+    pub async fn post_text(&self, body: &str) -> Resp {
+        send(Method::POST, &self.url, &self.headers(), body.to_owned()).await
+    }
+
     /// POST and return the response head with the body unread (for streams).
     pub async fn post_open(&self, message: &Value) -> http::Response<Incoming> {
         open(

@@ -23,6 +23,8 @@ pub struct Seen {
     pub method: Method,
     pub headers: HeaderMap,
     pub body: Option<Value>,
+    /// The body's bytes as they came.
+    pub raw: Bytes,
 }
 
 impl Seen {
@@ -96,6 +98,7 @@ impl Mock {
                                 method: parts.method,
                                 headers: parts.headers,
                                 body: serde_json::from_slice(&bytes).ok(),
+                                raw: bytes,
                             };
                             log.lock().unwrap().push(seen.clone());
                             Ok::<_, Infallible>(respond(script(&seen)).await)

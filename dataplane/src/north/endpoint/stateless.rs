@@ -19,7 +19,7 @@ use crate::call::Call;
 use crate::era::stamp::Stamp;
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
 use crate::ids;
-use crate::jsonrpc::{ErrorObject, Message, Request, RequestId, Response, code};
+use crate::jsonrpc::{ErrorObject, Message, ParamsAs, Request, RequestId, Response, code};
 use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE, TOOLS_CALL};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
@@ -93,7 +93,7 @@ fn check(request: &mut Request, headers: &HeaderMap) -> std::result::Result<Enve
             }
         });
     let (version, method, name) = (version?, method?, name?);
-    let envelope = Envelope::take(request.params.as_mut())
+    let envelope = Envelope::take(request.params.as_deref_mut())
         .map_err(|e| ErrorObject::new(code::INVALID_PARAMS, e.to_string()))?;
     if version != Some(envelope.protocol_version.as_str()) {
         return Err(mismatch(
@@ -160,7 +160,9 @@ impl Endpoint {
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return Ok(resp);
         }
-        let (parts, message) = self.read_post(req).await?;
+        // NB: params as values: the revision's envelope is taken out of
+        // `params._meta` as values anyway (see `era::Envelope::take`).
+        let (parts, message) = self.read_post(req, ParamsAs::Values).await?;
         match message {
             // NB: the revision defines no client notifications over HTTP
             // (closing a response stream is the cancellation): accepted, dropped.
@@ -377,7 +379,10 @@ fn input_required(key: &str, request: Value, token: &str) -> Value {
 /// A toolkit's server→client request as a 2026-07-28 input request: its
 /// method and params, without what that revision removed (`elicitationId`).
 fn input_request(request: &Request) -> Value {
-    let mut params = request.params.clone().unwrap_or_else(|| json!({}));
+    let mut params = request
+        .params
+        .clone()
+        .map_or_else(|| json!({}), crate::jsonrpc::Params::into_value);
     if ELICIT.is(&request.method)
         && let Some(obj) = params.as_object_mut()
     {
