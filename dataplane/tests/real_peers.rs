@@ -318,3 +318,30 @@ async fn task_augmented_calls_work_through_the_prefixed_gateway() {
         .await;
     assert!(result_text(&done["result"]).contains("gateways"), "{done}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_argument_in_the_clients_own_layout_reaches_the_real_server_intact() {
+    // The gateway splices the toolkit's name into the params as the client
+    // wrote them (spacing, member order, escapes in the arguments) and copies
+    // the rest: the real server must read the request it was sent.
+    let peer = Peer::start("everything");
+    let gw = TestGateway::start(&config(&[("everything", &peer.url())], false, "")).await;
+    let mcp = Mcp::connect(&gw.url(), json!({})).await;
+    let message = format!("é 😀 \"quoted\"\n{}", "0123456789abcdef".repeat(1024));
+    let escaped = serde_json::to_string(&message).unwrap();
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{ "arguments" : {{ "message" : {escaped} }} ,
+            "name" : "everything__echo" }} }}"#
+    );
+    let resp = mcp.post_text(&body).await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let response = resp.response();
+    assert_eq!(response["id"], 7, "{response}");
+    let text = result_text(&response["result"]);
+    // NB: compared without printing 16 KB on failure.
+    assert!(
+        text == format!("Echo: {message}"),
+        "{}",
+        &response.to_string()[..300.min(response.to_string().len())]
+    );
+}
