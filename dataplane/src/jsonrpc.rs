@@ -227,13 +227,16 @@ impl Message {
     }
 
     pub fn encode(&self) -> Bytes {
-        let (id, method, params) = match self {
-            Self::Request(r) => (Some(&r.id), &r.method, &r.params),
-            Self::Notification(n) => (None, &n.method, &n.params),
-            Self::Response(_) => (None, &String::new(), &None),
+        // NB: params kept as text are copied, not written out from values.
+        let text_params = match self {
+            Self::Request(r) => (r.params.as_ref().and_then(Params::text))
+                .map(|text| (Some(&r.id), &r.method, text)),
+            Self::Notification(n) => {
+                (n.params.as_ref().and_then(Params::text)).map(|text| (None, &n.method, text))
+            }
+            Self::Response(_) => None,
         };
-        if let Some(text) = params.as_ref().and_then(Params::text) {
-            // NB: params kept as text are copied, not written out from values.
+        if let Some((id, method, text)) = text_params {
             let mut out = Vec::with_capacity(text.len() + method.len() + 64);
             out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
             if let Some(id) = id {

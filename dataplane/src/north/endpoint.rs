@@ -20,7 +20,7 @@ use super::limits::{Bounded, CallerKey, ClientAddr, Quota};
 use super::rejection::Rejection;
 use crate::body::ReadError;
 use crate::call::Call;
-use crate::jsonrpc::{ErrorObject, Message, ParamsAs, Request, Response, code};
+use crate::jsonrpc::{ErrorObject, Message, Params, ParamsAs, Request, Response, code};
 use crate::mcp::method::INITIALIZE;
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION, HEADER_SESSION_ID};
 use crate::principal::Principal;
@@ -263,10 +263,7 @@ impl Endpoint {
             self.settings.max_sessions_per_caller,
             Bounded::Sessions,
         )?;
-        let params = request
-            .params
-            .clone()
-            .map_or(Value::Null, crate::jsonrpc::Params::into_value);
+        let params = request.params.map_or(Value::Null, Params::into_value);
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = mcp::negotiate(requested);
         let hello = Hello {

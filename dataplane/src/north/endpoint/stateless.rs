@@ -19,7 +19,7 @@ use crate::call::Call;
 use crate::era::stamp::Stamp;
 use crate::era::{self, Envelope, HEADER_METHOD, HEADER_NAME, code as era_code};
 use crate::ids;
-use crate::jsonrpc::{ErrorObject, Message, ParamsAs, Request, RequestId, Response, code};
+use crate::jsonrpc::{ErrorObject, Message, Params, ParamsAs, Request, RequestId, Response, code};
 use crate::mcp::method::{DISCOVER, ELICIT, ROOTS_LIST, SAMPLE, TOOLS_CALL};
 use crate::mcp::{self, Era, HEADER_PROTOCOL_VERSION};
 use crate::north::body::Body;
@@ -382,7 +382,7 @@ fn input_request(request: &Request) -> Value {
     let mut params = request
         .params
         .clone()
-        .map_or_else(|| json!({}), crate::jsonrpc::Params::into_value);
+        .map_or_else(|| json!({}), Params::into_value);
     if ELICIT.is(&request.method)
         && let Some(obj) = params.as_object_mut()
     {
