@@ -330,14 +330,13 @@ impl Envelope {
             let Value::String(method) = method else {
                 return Err(DecodeError::Invalid("`method` must be a string"));
             };
-            let not_an_object = DecodeError::Invalid("`params` must be an object");
             let params = match self.params {
                 None => None,
                 Some(ParamsIn::Read(params::Read::Params(p))) => Some(p),
                 Some(ParamsIn::Read(params::Read::NotPlain)) => return Ok(None),
                 Some(ParamsIn::Value(v)) if v.is_object() => Some(Params::from(v)),
-                Some(ParamsIn::Read(params::Read::NotObject) | ParamsIn::Value(_)) => {
-                    return Err(not_an_object);
+                Some(ParamsIn::Value(_)) => {
+                    return Err(DecodeError::Invalid("`params` must be an object"));
                 }
             };
             return Ok(Some(match id {

@@ -253,9 +253,9 @@ impl Serialize for Params {
 /// What [`ParamsSeed`] read.
 pub(super) enum Read {
     Params(Params),
-    /// An object, but not one to keep as text: read it again as values.
+    /// Not an object, or not one to keep as text: read the message again
+    /// with params as values, which answer for it (refused as before).
     NotPlain,
-    NotObject,
 }
 
 /// Reads a message's `params` in the pass that reads its envelope: where
@@ -352,27 +352,30 @@ impl<'de> Visitor<'de> for ParamsSeed<'_> {
         }))))
     }
 
+    // NB: anything but an object is left to the read as values, which
+    // refuses it: with what it refuses (an array holding 1e400 is a parse
+    // error there, and only skipped here), not a judgement of this pass.
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Read, A::Error> {
         while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Read, E> {
-        Ok(Read::NotObject)
+        Ok(Read::NotPlain)
     }
 }
 

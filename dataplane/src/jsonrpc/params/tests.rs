@@ -158,3 +158,19 @@ fn params_that_would_refuse_a_message_as_values_refuse_it_as_text_too() {
     assert_eq!(code(ParamsAs::Text), code(ParamsAs::Values));
     assert!(code(ParamsAs::Values).is_err());
 }
+
+#[test]
+fn params_that_are_no_object_are_refused_as_values_refuse_them() {
+    // Found by the fuzz target: no `jsonrpc`, and an array of a number a
+    // value cannot hold (skipped by a scan, a parse error when built).
+    for message in [
+        &br#"{"params":[21e332 	]}"#[..],
+        br#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#,
+        br#"{"jsonrpc":"2.0","id":1,"method":"m","params":"x"}"#,
+        br#"{"jsonrpc":"2.0","id":1,"method":"m","params":null}"#,
+    ] {
+        let code = |p| Message::decode_with(message, p).map_err(|e| e.to_error().code);
+        assert_eq!(code(ParamsAs::Text), code(ParamsAs::Values), "{message:?}");
+        assert!(code(ParamsAs::Values).is_err(), "{message:?}");
+    }
+}
